@@ -1,0 +1,22 @@
+"""Rule split_corpus: normalise, filter, count duplicates and split into train/dev/test/probe."""
+
+import logging
+
+from memkd.io import read_tsv, write_json_atomic, write_tsv_atomic
+from memkd.preprocess import SPLITS, preprocess
+from memkd.rulerun import run
+
+
+def main():
+    lang1, lang2 = snakemake.params.languages
+    frame = read_tsv(snakemake.input.aligned, columns=["id", lang1, lang2, "flags"])
+    tables, report = preprocess(frame, lang1, lang2, dict(snakemake.params.settings))
+    report = {"corpus": snakemake.wildcards.corpus, "languages": [lang1, lang2], **report,
+              "settings": dict(snakemake.params.settings)}
+    for split, path in zip(SPLITS, snakemake.output.splits):
+        write_tsv_atomic(path, tables[split])
+    write_json_atomic(snakemake.output.report, report)
+    logging.info("splits: %s; dropped: %s", report["splits"], report["dropped"])
+
+
+run(main, snakemake.log[0])

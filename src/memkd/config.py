@@ -1,0 +1,81 @@
+"""Checks and lookups on the validated config that a JSON schema cannot express."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+from memkd.corpora.bible import ANCHOR_MODULE, ENGLISH_MODULES, SPANISH_MODULE
+from memkd.corpora.sword import DEBIAN_PACKAGES
+from memkd.errors import InputError
+
+
+def check_config(config: dict) -> None:
+    """Raise InputError naming the key when the config is inconsistent."""
+    name = config["corpus"]
+    if name not in config["corpora"]:
+        raise InputError(f"config key corpus: {name!r} is not one of corpora: {sorted(config['corpora'])}")
+    languages = config["corpora"][name]["languages"]
+    for direction in config["directions"]:
+        source, target = direction.split("-")
+        if {source, target} != set(languages):
+            raise InputError(
+                f"config key directions: {direction!r} does not match the languages {languages} of corpus {name!r}"
+            )
+    permille = config["preprocess"]["split_permille"]
+    if sum(permille.values()) >= 1000:
+        raise InputError(f"config key preprocess.split_permille: {permille} leaves no training data")
+    for key, entry in config["corpora"].items():
+        if entry["kind"] == "tsv" and not os.path.isfile(entry["path"]) and key == name:
+            raise InputError(f"config key corpora.{key}.path: file {entry['path']!r} does not exist")
+
+
+def bible_modules(entry: dict) -> list[str]:
+    """The SWORD modules a Bible corpus reads: its English side, RV1909, and the KJV anchor."""
+    return list(dict.fromkeys([ENGLISH_MODULES[entry.get("english", "web")], SPANISH_MODULE, ANCHOR_MODULE]))
+
+
+def libreoffice_packages(entry: dict) -> dict[str, str]:
+    """Language code -> Debian help package."""
+    other = entry["languages"][1]
+    return {"en": "libreoffice-help-en-us", other: f"libreoffice-help-{other}"}
+
+
+def download_name(url: str) -> str:
+    return os.path.basename(urlparse(url).path)
+
+
+def wmt20_files(entry: dict) -> list[str]:
+    """Basenames of every file a wmt20 corpus downloads (both files of a plain pair)."""
+    names = []
+    for item in entry["files"]:
+        names.append(download_name(item["url"]))
+        if item["format"] == "plain":
+            names.append(download_name(item["target_url"]))
+    return names
+
+
+def corpus_inputs(name: str, config: dict) -> list[str]:
+    """Files the extract rule needs for corpus `name` (Debian package trees, downloads, user files)."""
+    entry = config["corpora"][name]
+    kind = entry["kind"]
+    if kind == "bible":
+        if entry.get("sword_roots"):
+            return []
+        return [f"resources/debian/{DEBIAN_PACKAGES[m]}" for m in bible_modules(entry)]
+    if kind == "libreoffice_help":
+        if entry.get("package_roots"):
+            return []
+        return [f"resources/debian/{p}" for p in libreoffice_packages(entry).values()]
+    if kind == "tsv":
+        return [entry["path"]]
+    return [f"resources/downloads/{name}/{f}" for f in wmt20_files(entry)]
+
+
+def wmt20_download_url(name: str, filename: str, config: dict) -> str:
+    entry = config["corpora"].get(name, {})
+    for item in entry.get("files", []):
+        for key in ("url", "target_url"):
+            if key in item and download_name(item[key]) == filename:
+                return item[key]
+    raise InputError(f"no download named {filename!r} in config corpora.{name}.files")

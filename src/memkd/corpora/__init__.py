@@ -1,0 +1,1 @@
+"""Corpus readers. Each returns a DataFrame with columns id, <lang1>, <lang2>, flags."""

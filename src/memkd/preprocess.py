@@ -1,0 +1,156 @@
+"""From an aligned corpus to train/dev/test/probe splits: normalise, filter, count duplicates, split.
+
+Filtering drops a pair for the first reason that applies, in this order: empty, too_long,
+length_ratio, identical. Duplicates are kept (memorization depends on them) and counted.
+The split is decided per *group*: pairs connected by an identical (normalised) text on either side
+share a group, so identical sources never straddle train/dev/test in either direction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+
+import pandas as pd
+
+SPLITS = ("train", "dev", "test", "probe")
+FILTER_REASONS = ("empty", "too_long", "length_ratio", "identical")
+
+_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\ufeff]")
+
+
+def normalise_text(text: str) -> str:
+    """NFC, invisible and control characters removed, whitespace runs collapsed, ends stripped."""
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def split_key(text: str) -> str:
+    """What counts as 'the same text' for the split: case and punctuation ignored."""
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def drop_reason(source: str, target: str, max_words: int, max_ratio: float) -> str | None:
+    """The first filter a pair fails, or None when it is kept."""
+    n_source, n_target = len(source.split()), len(target.split())
+    if n_source == 0 or n_target == 0:
+        return "empty"
+    if max(n_source, n_target) > max_words:
+        return "too_long"
+    if max(n_source, n_target) / min(n_source, n_target) > max_ratio:
+        return "length_ratio"
+    if source == target:
+        return "identical"
+    return None
+
+
+def hash_bucket(key: str, salt: str, buckets: int = 1000) -> int:
+    """A stable bucket in [0, buckets) independent of file order and Python's hash seed."""
+    return int(hashlib.sha1((salt + key).encode("utf-8")).hexdigest()[:8], 16) % buckets
+
+
+def text_groups(left: list[str], right: list[str]) -> list[int]:
+    """Union-find over pairs: two pairs share a group when either side's split key is identical.
+    Returns a group id per pair (the index of the group's first pair)."""
+    parent = list(range(len(left)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for side in (left, right):
+        first_seen: dict[str, int] = {}
+        for i, text in enumerate(side):
+            key = split_key(text)
+            if key in first_seen:
+                a, b = find(i), find(first_seen[key])
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            else:
+                first_seen[key] = i
+    return [find(i) for i in range(len(left))]
+
+
+def assign_splits(
+    frame: pd.DataFrame, lang1: str, lang2: str, permille: dict[str, int], salt: str
+) -> tuple[pd.Series, pd.Series]:
+    """(split name, group id) per pair. A group's bucket is the hash of its smallest lang1 key, so the
+    split does not depend on row order."""
+    groups = text_groups(frame[lang1].tolist(), frame[lang2].tolist())
+    keys = pd.Series([split_key(t) for t in frame[lang1]], index=frame.index)
+    group_key = keys.groupby(groups).transform("min")
+    dev_end = permille["dev"]
+    test_end = dev_end + permille["test"]
+    probe_end = test_end + permille["probe"]
+
+    def split_of(bucket: int) -> str:
+        if bucket < dev_end:
+            return "dev"
+        if bucket < test_end:
+            return "test"
+        if bucket < probe_end:
+            return "probe"
+        return "train"
+
+    return group_key.map(lambda key: split_of(hash_bucket(key, salt))).rename("split"), pd.Series(groups, index=frame.index)
+
+
+def subsample(frame: pd.DataFrame, max_rows: int | None, salt: str) -> pd.DataFrame:
+    """A deterministic subset of at most max_rows rows (lowest id hashes), kept in corpus order."""
+    if max_rows is None or len(frame) <= max_rows:
+        return frame
+    ranks = frame["id"].map(lambda i: hashlib.sha1((salt + i).encode("utf-8")).hexdigest())
+    keep = ranks.sort_values(kind="stable").index[:max_rows]
+    return frame.loc[sorted(keep)]
+
+
+def preprocess(frame: pd.DataFrame, lang1: str, lang2: str, settings: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Normalise, filter, count duplicates and split an aligned (id, lang1, lang2, flags) corpus.
+
+    Returns ({split: table}, report). Tables keep columns id, lang1, lang2, flags and add
+    pair_count, <lang1>_count, <lang2>_count (occurrences in the whole filtered corpus) and group.
+    """
+    report: dict = {"input_pairs": len(frame)}
+    frame = frame.copy()
+    for lang in (lang1, lang2):
+        frame[lang] = frame[lang].map(normalise_text)
+    reasons = [
+        drop_reason(s, t, settings["max_words"], settings["max_length_ratio"])
+        for s, t in zip(frame[lang1], frame[lang2])
+    ]
+    counts = Counter(r for r in reasons if r)
+    report["dropped"] = {reason: counts.get(reason, 0) for reason in FILTER_REASONS}
+    frame = frame[[r is None for r in reasons]].reset_index(drop=True)
+    report["kept_pairs"] = len(frame)
+
+    pair_counts = Counter(zip(frame[lang1], frame[lang2]))
+    frame["pair_count"] = [pair_counts[p] for p in zip(frame[lang1], frame[lang2])]
+    for lang in (lang1, lang2):
+        frame[f"{lang}_count"] = frame[lang].map(frame[lang].value_counts())
+    report["duplicates"] = {
+        "pairs_with_duplicates": int((frame["pair_count"] > 1).sum()),
+        "distinct_duplicated_pairs": sum(1 for c in pair_counts.values() if c > 1),
+        **{f"{lang}_texts_repeated": int((frame[f"{lang}_count"] > 1).sum()) for lang in (lang1, lang2)},
+    }
+
+    split, groups = assign_splits(frame, lang1, lang2, settings["split_permille"], settings["split_salt"])
+    frame["group"] = groups
+    group_sizes = frame["group"].value_counts()
+    report["groups"] = {"count": int(len(group_sizes)), "largest": int(group_sizes.max()) if len(group_sizes) else 0}
+    tables = {name: frame[split == name].reset_index(drop=True) for name in SPLITS}
+    limits = {"train": settings.get("max_train_pairs"), "dev": settings.get("max_eval_pairs"),
+              "test": settings.get("max_eval_pairs"), "probe": settings.get("max_eval_pairs")}
+    tables = {name: subsample(t, limits[name], settings["split_salt"]).reset_index(drop=True) for name, t in tables.items()}
+    report["splits"] = {name: len(t) for name, t in tables.items()}
+    return tables, report
+
+
+def direction_view(table: pd.DataFrame, source: str, target: str) -> pd.DataFrame:
+    """A split seen in one translation direction: columns id, src, tgt and the bookkeeping columns."""
+    view = table.rename(columns={source: "src", target: "tgt", f"{source}_count": "src_count", f"{target}_count": "tgt_count"})
+    return view[["id", "src", "tgt", "flags", "pair_count", "src_count", "tgt_count", "group"]]

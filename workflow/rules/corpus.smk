@@ -1,0 +1,46 @@
+# Corpus acquisition: fetch Debian packages or downloads, then read them into one aligned table.
+
+
+rule fetch_debian_package:
+    output:
+        directory("resources/debian/{package}"),
+    log:
+        "logs/fetch_debian_package/{package}.log",
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../../scripts/fetch_debian_package.py"
+
+
+rule download_file:
+    output:
+        "resources/downloads/{corpus}/{filename}",
+    params:
+        url=download_url,
+    log:
+        "logs/download_file/{corpus}/{filename}.log",
+    resources:
+        mem_mb=500,
+        runtime=120,
+    script:
+        "../../scripts/download_file.py"
+
+
+rule extract_corpus:
+    input:
+        extract_inputs,
+    output:
+        aligned="results/corpus/{corpus}/aligned.tsv",
+        stats="results/corpus/{corpus}/stats.json",
+    params:
+        corpus=corpus_settings,
+    log:
+        "logs/extract_corpus/{corpus}.log",
+    benchmark:
+        "benchmarks/extract_corpus/{corpus}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../../scripts/extract_corpus.py"

@@ -1,0 +1,54 @@
+# Preprocessing: normalise, filter, count duplicates, split by group hash, direction views, SentencePiece.
+
+
+rule split_corpus:
+    input:
+        aligned="results/corpus/{corpus}/aligned.tsv",
+    output:
+        splits=expand("results/data/{{corpus}}/{split}.tsv", split=SPLITS),
+        report="results/data/{corpus}/report.json",
+    params:
+        languages=corpus_languages,
+        settings=config["preprocess"],
+    log:
+        "logs/split_corpus/{corpus}.log",
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    script:
+        "../../scripts/split_corpus.py"
+
+
+rule direction_view:
+    input:
+        "results/data/{corpus}/{split}.tsv",
+    output:
+        "results/data/{corpus}/{src}-{tgt}/{split}.tsv",
+    log:
+        "logs/direction_view/{corpus}/{src}-{tgt}/{split}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../../scripts/direction_view.py"
+
+
+rule train_sentencepiece:
+    input:
+        train="results/data/{corpus}/train.tsv",
+    output:
+        model="results/data/{corpus}/spm.model",
+        vocab="results/data/{corpus}/spm.vocab",
+    params:
+        languages=corpus_languages,
+        settings=config["tokenizer"],
+        seed=config["seed"],
+    log:
+        "logs/train_sentencepiece/{corpus}.log",
+    benchmark:
+        "benchmarks/train_sentencepiece/{corpus}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    script:
+        "../../scripts/train_sentencepiece.py"
