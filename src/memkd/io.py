@@ -51,7 +51,7 @@ def write_json_atomic(path: str | os.PathLike, obj) -> None:
 def write_tsv_atomic(path: str | os.PathLike, frame: pd.DataFrame) -> None:
     """Tab-separated, header line, no quoting: our texts never contain tabs or newlines."""
     for column in frame.columns:
-        if frame[column].dtype == object:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
             bad = frame[column].astype(str).str.contains(r"[\t\n\r]", regex=True)
             if bad.any():
                 raise ValueError(f"column {column!r} has a tab or newline in row {int(bad.idxmax())}")

@@ -1,10 +1,8 @@
-from pathlib import Path
-
 from snakemake.utils import validate
 
 from memkd.config import check_config, corpus_inputs, wmt20_download_url
 
-# Validate before any rule is defined: a bad config stops here, naming the key.
+# Validate first: a bad config stops the run before any job, with a message naming the key.
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
 
@@ -26,7 +24,9 @@ def data_targets():
     """What the data stage delivers for the configured corpus."""
     base = f"results/data/{CORPUS}"
     return [f"{base}/report.json", f"{base}/spm.model"] + [
-        f"{base}/{src}-{tgt}/{split}.tsv" for src, tgt in PAIR_DIRECTIONS for split in SPLITS
+        f"{base}/{src}-{tgt}/{split}.tsv"
+        for src, tgt in PAIR_DIRECTIONS
+        for split in SPLITS
     ]
 
 

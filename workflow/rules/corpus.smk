@@ -6,6 +6,8 @@ rule fetch_debian_package:
         directory("resources/debian/{package}"),
     log:
         "logs/fetch_debian_package/{package}.log",
+    conda:
+        "../../envs/memkd.yaml"
     resources:
         mem_mb=500,
         runtime=10,
@@ -16,13 +18,15 @@ rule fetch_debian_package:
 rule download_file:
     output:
         "resources/downloads/{corpus}/{filename}",
-    params:
-        url=download_url,
     log:
         "logs/download_file/{corpus}/{filename}.log",
+    conda:
+        "../../envs/memkd.yaml"
     resources:
         mem_mb=500,
         runtime=120,
+    params:
+        url=download_url,
     script:
         "../../scripts/download_file.py"
 
@@ -33,14 +37,16 @@ rule extract_corpus:
     output:
         aligned="results/corpus/{corpus}/aligned.tsv",
         stats="results/corpus/{corpus}/stats.json",
-    params:
-        corpus=corpus_settings,
     log:
         "logs/extract_corpus/{corpus}.log",
     benchmark:
         "benchmarks/extract_corpus/{corpus}.tsv"
+    conda:
+        "../../envs/memkd.yaml"
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        corpus=corpus_settings,
     script:
         "../../scripts/extract_corpus.py"

@@ -7,14 +7,16 @@ rule split_corpus:
     output:
         splits=expand("results/data/{{corpus}}/{split}.tsv", split=SPLITS),
         report="results/data/{corpus}/report.json",
-    params:
-        languages=corpus_languages,
-        settings=config["preprocess"],
     log:
         "logs/split_corpus/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
     resources:
         mem_mb=4000,
         runtime=20,
+    params:
+        languages=corpus_languages,
+        settings=config["preprocess"],
     script:
         "../../scripts/split_corpus.py"
 
@@ -26,6 +28,8 @@ rule direction_view:
         "results/data/{corpus}/{src}-{tgt}/{split}.tsv",
     log:
         "logs/direction_view/{corpus}/{src}-{tgt}/{split}.log",
+    conda:
+        "../../envs/memkd.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
@@ -39,16 +43,18 @@ rule train_sentencepiece:
     output:
         model="results/data/{corpus}/spm.model",
         vocab="results/data/{corpus}/spm.vocab",
-    params:
-        languages=corpus_languages,
-        settings=config["tokenizer"],
-        seed=config["seed"],
     log:
         "logs/train_sentencepiece/{corpus}.log",
     benchmark:
         "benchmarks/train_sentencepiece/{corpus}.tsv"
+    conda:
+        "../../envs/memkd.yaml"
     resources:
         mem_mb=4000,
         runtime=20,
+    params:
+        languages=corpus_languages,
+        settings=config["tokenizer"],
+        seed=config["seed"],
     script:
         "../../scripts/train_sentencepiece.py"

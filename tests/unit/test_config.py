@@ -1,0 +1,85 @@
+"""The schema and check_config stop bad configs with a message that names the key."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from memkd.config import check_config, corpus_inputs, wmt20_download_url
+from memkd.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def test_the_embedded_default_is_valid(config):
+    validate(copy.deepcopy(config), schema=SCHEMA)
+    check_config(config)
+
+
+@pytest.mark.parametrize(
+    "mutate,named",
+    [
+        (lambda c: c["tokenizer"].update(vocab_size="4000"), "vocab_size"),  # wrong type
+        (lambda c: c["preprocess"].update(max_wrods=3), "max_wrods"),  # unknown key
+        (lambda c: c["preprocess"].pop("split_salt"), "split_salt"),  # missing key
+        (lambda c: c.pop("seed"), "seed"),
+        (lambda c: c["corpora"]["bible"].update(english="nrsv"), "nrsv"),
+        (lambda c: c["corpora"]["bible"].update(languages=["en", "de"]), "languages"),
+        (lambda c: c.update(directions=["english-spanish"]), "english-spanish"),
+    ],
+)
+def test_schema_errors_name_the_key(config, mutate, named):
+    mutate(config)
+    with pytest.raises(WorkflowError, match=named):
+        validate(config, schema=SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda c: c.update(corpus="nope"), "config key corpus: 'nope'"),
+        (lambda c: c.update(directions=["en-de"]), "config key directions: 'en-de'"),
+        (lambda c: c["preprocess"]["split_permille"].update(dev=990), "split_permille"),
+        (
+            lambda c: c.update(corpus="mine", corpora={"mine": {"kind": "tsv", "languages": ["en", "es"], "path": "/no/such.tsv"}}),
+            "corpora.mine.path",
+        ),
+    ],
+)
+def test_check_config_names_the_key(config, mutate, message):
+    mutate(config)
+    with pytest.raises(InputError, match=message):
+        check_config(config)
+
+
+def test_corpus_inputs_per_kind(config):
+    assert corpus_inputs("bible", config) == [
+        "resources/debian/sword-text-web",
+        "resources/debian/sword-text-sparv",
+        "resources/debian/sword-text-kjv",
+    ]
+    assert corpus_inputs("libreoffice_help_en_de", config) == [
+        "resources/debian/libreoffice-help-en-us",
+        "resources/debian/libreoffice-help-de",
+    ]
+    config["corpora"]["w"] = {
+        "kind": "wmt20",
+        "languages": ["en", "de"],
+        "files": [
+            {"url": "https://example.org/a/nc.tsv.gz", "format": "tsv"},
+            {"url": "file:///x/src.en", "target_url": "file:///x/ref.de", "format": "plain"},
+        ],
+    }
+    assert corpus_inputs("w", config) == [f"resources/downloads/w/{n}" for n in ("nc.tsv.gz", "src.en", "ref.de")]
+    assert wmt20_download_url("w", "ref.de", config) == "file:///x/ref.de"
+    with pytest.raises(InputError, match="no download named 'zz'"):
+        wmt20_download_url("w", "zz", config)
