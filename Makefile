@@ -5,7 +5,7 @@ CORES ?= all
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: study test test-fast lint figures apt-lists clean-results
+.PHONY: study test test-fast lint docs apt-lists clean-results
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,6 @@ lint: $(BIN)/.installed
 
 clean-results:
 	rm -rf results logs benchmarks .snakemake
+
+docs: $(BIN)/.installed
+	$(BIN)/python -c "from pathlib import Path; from memkd.schema_doc import render, replace_section; p = Path('README.md'); p.write_text(replace_section(p.read_text(), render('workflow/schemas/config.schema.yaml')))"

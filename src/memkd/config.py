@@ -50,7 +50,7 @@ def wmt20_files(entry: dict) -> list[str]:
     names = []
     for item in entry["files"]:
         names.append(download_name(item["url"]))
-        if item["format"] == "plain":
+        if item["format"] in ("plain", "sgm"):
             names.append(download_name(item["target_url"]))
     return names
 

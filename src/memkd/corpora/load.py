@@ -60,7 +60,7 @@ def load_wmt20(name: str, entry: dict, inputs: list[str]) -> tuple[pd.DataFrame,
     files = []
     for item in entry["files"]:
         item = dict(item, path=local[download_name(item["url"])])
-        if item["format"] == "plain":
+        if item["format"] in ("plain", "sgm"):
             item["target_path"] = local[download_name(item["target_url"])]
         files.append(item)
     frame = read_wmt20(files, tuple(entry["languages"]))

@@ -1,0 +1,54 @@
+"""Render the config schema as the README's config reference (Markdown table), so the two agree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+BEGIN = "<!-- config-reference:begin -->"
+END = "<!-- config-reference:end -->"
+
+
+def _type_of(node: dict) -> str:
+    if "enum" in node:
+        return " \\| ".join(json.dumps(v) for v in node["enum"])
+    if "const" in node:
+        return json.dumps(node["const"])
+    kind = node.get("type", "")
+    return " or ".join(kind) if isinstance(kind, list) else kind
+
+
+def _rows(node: dict, prefix: str) -> list[tuple[str, str, str]]:
+    rows = []
+    for key, child in node.get("properties", {}).items():
+        if not child:
+            continue
+        path = f"{prefix}{key}"
+        rows.append((path, _type_of(child), " ".join(child.get("description", "").split())))
+        rows.extend(_rows(child, f"{path}."))
+        if child.get("type") == "array" and isinstance(child.get("items"), dict):
+            rows.extend(_rows(child["items"], f"{path}[]."))
+    if isinstance(node.get("additionalProperties"), dict):
+        entry = node["additionalProperties"]
+        rows.extend(_rows(entry, f"{prefix}<name>."))
+        for branch in entry.get("allOf", []):
+            kind = branch["if"]["properties"]["kind"]["const"]
+            rows.extend(
+                (f"{path} (kind {kind})", t, d) for path, t, d in _rows(branch["then"], f"{prefix}<name>.") if t or d
+            )
+    return rows
+
+
+def render(schema_path: str | Path) -> str:
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    lines = [BEGIN, "", "| key | type | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{path}` | {kind} | {text} |" for path, kind, text in _rows(schema, "")]
+    return "\n".join(lines + ["", END])
+
+
+def replace_section(readme: str, section: str) -> str:
+    head, _, rest = readme.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return head + section + tail
