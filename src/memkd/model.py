@@ -1,0 +1,63 @@
+"""Encoder-decoder Transformers (Hugging Face Marian architecture) built from scratch from a config preset.
+
+Token ids follow our SentencePiece models: pad 0, unk 1, bos 2, eos 3. As in Marian, the decoder
+starts from the pad id.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import torch
+from transformers import MarianConfig, MarianMTModel
+
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+TOKENIZER_FILE = "spm.model"
+
+
+def build_model(preset: dict, vocab_size: int, seed: int) -> MarianMTModel:
+    """A freshly initialised model; `preset` holds d_model, layers, heads, ffn_dim, dropout, max_positions."""
+    config = MarianConfig(
+        vocab_size=vocab_size,
+        decoder_vocab_size=vocab_size,
+        d_model=preset["d_model"],
+        encoder_layers=preset["encoder_layers"],
+        decoder_layers=preset["decoder_layers"],
+        encoder_attention_heads=preset["heads"],
+        decoder_attention_heads=preset["heads"],
+        encoder_ffn_dim=preset["ffn_dim"],
+        decoder_ffn_dim=preset["ffn_dim"],
+        dropout=preset["dropout"],
+        attention_dropout=preset.get("attention_dropout", 0.0),
+        activation_dropout=preset.get("activation_dropout", 0.0),
+        activation_function="relu",
+        max_position_embeddings=preset["max_positions"],
+        scale_embedding=True,
+        share_encoder_decoder_embeddings=True,
+        tie_word_embeddings=True,
+        pad_token_id=PAD_ID,
+        eos_token_id=EOS_ID,
+        bos_token_id=BOS_ID,
+        forced_eos_token_id=EOS_ID,
+        decoder_start_token_id=PAD_ID,
+    )
+    torch.manual_seed(seed)
+    return MarianMTModel(config)
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Distinct trainable parameters (tied embeddings counted once)."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters() if p.requires_grad}.values())
+
+
+def save(model: MarianMTModel, directory: str | Path, tokenizer_path: str | Path) -> None:
+    """save_pretrained (safetensors) plus the SentencePiece model, so the folder is self-contained."""
+    directory = Path(directory)
+    model.save_pretrained(directory, safe_serialization=True)
+    shutil.copyfile(tokenizer_path, directory / TOKENIZER_FILE)
+
+
+def load(directory: str | Path, device: str = "cpu") -> MarianMTModel:
+    model = MarianMTModel.from_pretrained(Path(directory))
+    return model.to(device).eval()

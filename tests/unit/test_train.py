@@ -1,0 +1,103 @@
+import math
+import random
+
+import pytest
+import torch
+
+from memkd import train as train_module
+from memkd.data import collate, epoch_order, make_batches, round_up
+from memkd.model import build_model, count_parameters
+
+PRESET = {"d_model": 16, "encoder_layers": 1, "decoder_layers": 1, "heads": 2, "ffn_dim": 32, "dropout": 0.1, "max_positions": 64}
+SETTINGS = {
+    "seed": 3, "max_tokens": 64, "epochs": 3, "max_steps": None, "lr": 1e-3, "warmup_steps": 4,
+    "label_smoothing": 0.1, "grad_accumulation": 1, "clip_norm": 1.0, "precision": "fp32",
+    "log_every": 1, "checkpoint_every": 3,
+}
+
+
+def _data(n=40, seed=0):
+    rng = random.Random(seed)
+    sources = [[rng.randrange(4, 50) for _ in range(rng.randrange(2, 12))] + [3] for _ in range(n)]
+    targets = [list(reversed(s[:-1])) + [3] for s in sources]
+    return sources, targets
+
+
+def test_make_batches_respects_the_token_budget_and_covers_every_example():
+    lengths = [3, 17, 8, 9, 1, 30, 12, 5]
+    batches = make_batches(lengths, lengths, max_tokens=40)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) == 1 or round_up(max(lengths[i] for i in batch), 8) * len(batch) <= 40
+
+
+def test_epoch_order_depends_only_on_seed_and_epoch():
+    assert epoch_order(10, 1, 2) == epoch_order(10, 1, 2)
+    assert epoch_order(10, 1, 2) != epoch_order(10, 1, 3)
+
+
+def test_collate_pads_to_multiples_of_eight_and_masks_labels():
+    batch = collate([[5, 6, 3]], [[7, 3]])
+    assert batch["input_ids"].shape == (1, 8) and batch["attention_mask"].sum() == 3
+    assert batch["labels"][0, :2].tolist() == [7, 3] and (batch["labels"][0, 2:] == -100).all()
+
+
+def test_inverse_sqrt_schedule():
+    assert train_module.inverse_sqrt(2, 4) == 0.5
+    assert train_module.inverse_sqrt(4, 4) == 1.0
+    assert math.isclose(train_module.inverse_sqrt(16, 4), 0.5)
+
+
+def test_label_smoothed_loss_without_smoothing_is_cross_entropy():
+    logits = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    labels = torch.tensor([[0, -100]])
+    loss, n = train_module.label_smoothed_loss(logits, labels, 0.0)
+    assert n == 1 and math.isclose(loss.item(), -torch.log_softmax(logits[0, 0], -1)[0].item(), rel_tol=1e-6)
+
+
+def test_training_reduces_the_loss(tmp_path):
+    sources, targets = _data()
+    model = build_model(PRESET, vocab_size=50, seed=0)
+    records = train_module.train(model, sources, targets, dict(SETTINGS, epochs=30, lr=1e-2), tmp_path / "c.pt")
+    assert records[-1]["loss"] < records[0]["loss"] - 0.5
+
+
+def test_a_killed_run_resumes_exactly_from_its_checkpoint(tmp_path, monkeypatch):
+    sources, targets = _data()
+    reference = build_model(PRESET, vocab_size=50, seed=0)
+    train_module.train(reference, sources, targets, SETTINGS, tmp_path / "ref.pt")
+
+    real_save = train_module.save_checkpoint
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        if state["step"] == 6:
+            raise KeyboardInterrupt  # as if the job were killed right after this checkpoint
+
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
+    interrupted = build_model(PRESET, vocab_size=50, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train(interrupted, sources, targets, SETTINGS, tmp_path / "run.pt")
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+
+    resumed = build_model(PRESET, vocab_size=50, seed=99)  # fresh weights: everything must come from the checkpoint
+    records = train_module.train(resumed, sources, targets, SETTINGS, tmp_path / "run.pt")
+    assert records[0]["step"] == 1 and records[-1]["step"] > 6
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
+    sources, targets = _data()
+    model = build_model(PRESET, vocab_size=50, seed=0)
+    train_module.train(model, sources, targets, dict(SETTINGS, max_steps=4, checkpoint_every=2), tmp_path / "c.pt")
+    other = build_model(PRESET, vocab_size=50, seed=0)
+    records = train_module.train(other, sources, targets, dict(SETTINGS, max_steps=4, lr=5e-4), tmp_path / "c.pt")
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+
+
+def test_embeddings_are_tied_and_counted_once():
+    model = build_model(PRESET, vocab_size=50, seed=0)
+    assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()
+    untied = sum(p.numel() for p in model.state_dict().values() if p.dtype.is_floating_point)
+    assert count_parameters(model) < untied
