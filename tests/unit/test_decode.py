@@ -1,0 +1,73 @@
+import math
+
+import pytest
+import sentencepiece as spm
+import torch
+
+from memkd import train as train_module
+from memkd.decode import decoding_signature, score, translate
+from memkd.model import build_model
+from memkd.tokenizer import train_sentencepiece
+
+WORDS = "the man woman king went to city river house field and said saw".split()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny model trained to copy short sentences: enough to check decoding mechanics."""
+    import random
+
+    rng = random.Random(0)
+    texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randrange(2, 7))) for _ in range(300)]
+    path = tmp_path_factory.mktemp("spm") / "spm.model"
+    train_sentencepiece(texts, path, {"vocab_size": 32, "model_type": "unigram", "character_coverage": 1.0}, seed=1)
+    processor = spm.SentencePieceProcessor(model_file=str(path))
+    ids = [processor.encode(t) + [3] for t in texts]
+    preset = {"d_model": 64, "encoder_layers": 2, "decoder_layers": 2, "heads": 4, "ffn_dim": 128, "dropout": 0.0, "max_positions": 64}
+    model = build_model(preset, vocab_size=32, seed=0)
+    settings = {"seed": 1, "max_tokens": 256, "epochs": 50, "max_steps": None, "lr": 3e-3, "warmup_steps": 20,
+                "label_smoothing": 0.0, "grad_accumulation": 1, "clip_norm": 1.0, "precision": "fp32",
+                "log_every": 50, "checkpoint_every": 10**9}
+    train_module.train(model, ids, ids, settings, tmp_path_factory.mktemp("ck") / "c.pt")
+    return model, processor, texts
+
+
+def test_greedy_copies_and_keeps_input_order(trained):
+    model, processor, texts = trained
+    sources = texts[:20]
+    hyps, seconds = translate(model, processor, sources, beam=1)
+    assert seconds > 0 and len(hyps) == 20 and all(len(h) == 1 for h in hyps)
+    assert sum(h[0] == s for h, s in zip(hyps, sources)) >= 14
+
+
+def test_beam_returns_k_best_lists(trained):
+    model, processor, texts = trained
+    hyps, _ = translate(model, processor, texts[:5], beam=4, n_best=3)
+    assert all(len(h) == 3 for h in hyps)
+    with pytest.raises(ValueError):
+        translate(model, processor, texts[:1], beam=2, n_best=3)
+
+
+def test_scores_are_log_probabilities_and_prefer_the_reference(trained):
+    model, processor, texts = trained
+    good = score(model, processor, texts[:10], texts[:10])
+    bad = score(model, processor, texts[:10], list(reversed(texts[:10])))
+    for (n, logp), s in zip(good, texts[:10]):
+        assert n == len(processor.encode(s)) + 1 and logp <= 0
+    assert sum(lp for _, lp in good) > sum(lp for _, lp in bad)
+
+
+def test_score_matches_a_hand_computation(trained):
+    model, processor, texts = trained
+    (n, logp), = score(model, processor, [texts[0]], [texts[0]])
+    src = torch.tensor([processor.encode(texts[0]) + [3]])
+    tgt = torch.tensor([processor.encode(texts[0]) + [3]])
+    with torch.no_grad():
+        logits = model(input_ids=src, labels=tgt).logits
+    expected = torch.log_softmax(logits, -1)[0].gather(-1, tgt[0].unsqueeze(-1)).sum().item()
+    assert n == tgt.shape[1] and math.isclose(logp, expected, rel_tol=1e-4)
+
+
+def test_decoding_signature_names_the_settings():
+    assert decoding_signature(1, 1, 1.5, 10) == "decode:greedy|nbest:1|maxlen:1.5*src+10|lenpen:1.0"
+    assert decoding_signature(5, 1, 1.5, 10).startswith("decode:beam5")
