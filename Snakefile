@@ -1,6 +1,7 @@
 # Memorization inheritance in sequence-level knowledge distillation for NMT.
-# Stages, in DAG order: corpus acquisition -> preprocessing (splits, SentencePiece).
-# Later stages (teacher, SeqKD decoding, students, CM, metrics, figures) are added as rules files here.
+# Stages, in DAG order: corpus acquisition -> preprocessing (splits, SentencePiece, study pairs)
+# -> teacher and baseline training -> SeqKD decoding -> student training -> evaluation.
+# Later stages (counterfactual memorization, memorization metrics, figures) are added as rules files here.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -12,9 +13,13 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/decode.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:
     default_target: True
     input:
         data_targets(),
+        quality_targets(),

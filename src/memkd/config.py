@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 from urllib.parse import urlparse
+
+import memkd
 
 from memkd.corpora.bible import ANCHOR_MODULE, ENGLISH_MODULES, SPANISH_MODULE
 from memkd.corpora.sword import DEBIAN_PACKAGES
@@ -79,3 +83,12 @@ def wmt20_download_url(name: str, filename: str, config: dict) -> str:
             if key in item and download_name(item[key]) == filename:
                 return item[key]
     raise InputError(f"no download named {filename!r} in config corpora.{name}.files")
+
+
+def library_version(*modules: str) -> str:
+    """Package version plus a hash of the named library modules. Rule params carry it, so that
+    changing the code behind a result reruns that result (Snakemake only tracks the rule script)."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update((Path(memkd.__file__).parent / module).read_bytes())
+    return f"{memkd.__version__}+{digest.hexdigest()[:12]}"

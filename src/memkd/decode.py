@@ -59,7 +59,8 @@ def translate(
             num_beams=beam,
             num_return_sequences=n_best,
             do_sample=False,
-            max_new_tokens=int(max_len_a * longest + max_len_b),
+            # the decoder start token takes one of the model's positions
+            max_new_tokens=min(int(max_len_a * longest + max_len_b), model.config.max_position_embeddings - 1),
             length_penalty=1.0,
             early_stopping=True if beam > 1 else False,
             pad_token_id=PAD_ID,

@@ -61,3 +61,8 @@ def save(model: MarianMTModel, directory: str | Path, tokenizer_path: str | Path
 def load(directory: str | Path, device: str = "cpu") -> MarianMTModel:
     model = MarianMTModel.from_pretrained(Path(directory))
     return model.to(device).eval()
+
+
+def pick_device() -> str:
+    """The GPU when the job has one, else the CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -58,3 +58,24 @@ rule train_sentencepiece:
         seed=config["seed"],
     script:
         "../../scripts/train_sentencepiece.py"
+
+
+rule study_subset:
+    input:
+        train="results/data/{corpus}/train.tsv",
+        spm="results/data/{corpus}/spm.model",
+    output:
+        "results/data/{corpus}/study_train.tsv",
+    log:
+        "logs/study_subset/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        languages=corpus_languages,
+        settings=config["study"],
+        salt=config["preprocess"]["split_salt"],
+    script:
+        "../../scripts/study_subset.py"

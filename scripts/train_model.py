@@ -1,0 +1,64 @@
+"""Rule train_model: train one Transformer from scratch and save it with its tokenizer."""
+
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from memkd.data import encode
+from memkd.model import build_model, count_parameters, pick_device, save
+from memkd.rulerun import run
+from memkd.tokenizer import load
+from memkd.train import train
+from memkd.io import read_tsv
+
+
+def main():
+    torch.set_num_threads(snakemake.threads)
+    preset, seed = dict(snakemake.params.preset), int(snakemake.wildcards.seed)
+    settings = {**snakemake.params.settings, "seed": seed}
+    processor = load(snakemake.input.spm)
+    pairs = read_tsv(snakemake.input.pairs, columns=["src", "tgt"])
+    sources = encode(processor, pairs["src"].tolist(), preset["max_positions"])
+    targets = encode(processor, pairs["tgt"].tolist(), preset["max_positions"])
+    device = pick_device()
+    model = build_model(preset, processor.vocab_size(), seed)
+    started = time.perf_counter()
+    records = train(model, sources, targets, settings, snakemake.params.checkpoint, device, fingerprint_extra=preset_key(preset))
+    seconds = time.perf_counter() - started
+
+    # Build the model folder under a temporary name, then rename: the output exists only when complete.
+    output = Path(snakemake.output[0])
+    staging = output.with_name(f".{output.name}.part")
+    shutil.rmtree(staging, ignore_errors=True)
+    save(model.cpu(), staging, snakemake.input.spm)
+    pd.DataFrame(records).to_csv(staging / "training_log.tsv", sep="\t", index=False)
+    summary = {
+        "role": snakemake.wildcards.role,
+        "seed": seed,
+        "parameters": count_parameters(model),
+        "training_pairs": len(pairs),
+        "steps": records[-1]["step"] if records else 0,
+        "final_loss": records[-1]["loss"] if records else None,
+        "train_seconds_this_run": round(seconds, 1),
+        "device": device,
+        "preset": preset,
+        "settings": settings,
+    }
+    (staging / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    shutil.rmtree(output, ignore_errors=True)
+    os.replace(staging, output)
+    Path(snakemake.params.checkpoint).unlink(missing_ok=True)
+    logging.info("saved %s (%d parameters)", output, summary["parameters"])
+
+
+def preset_key(preset: dict) -> str:
+    return json.dumps(preset, sort_keys=True) + snakemake.input.pairs
+
+
+run(main, snakemake.log[0])

@@ -1,0 +1,47 @@
+# Translation: every model translates every split it needs (the whole training source included, greedily), and the
+# teacher's translations of the study's sources become the SeqKD student's training targets.
+
+
+rule translate:
+    input:
+        model="results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}",
+        pairs="results/data/{corpus}/{src}-{tgt}/{split}.tsv",
+    output:
+        hypotheses=ensure(
+            "results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.txt",
+            non_empty=True,
+        ),
+        timing="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.json",
+    log:
+        "logs/translate/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.log",
+    benchmark:
+        "benchmarks/translate/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.tsv"
+    conda:
+        "../../envs/memkd.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        beam=beam_size,
+        settings=config["decoding"],
+        code=DECODE_CODE,
+    script:
+        "../../scripts/translate.py"
+
+
+rule seqkd_data:
+    input:
+        pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+        hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/teacher/study_train.{decoding}.txt",
+    output:
+        "results/seqkd/{corpus}/{src}-{tgt}/seed{seed}/{decoding}/train.tsv",
+    log:
+        "logs/seqkd_data/{corpus}/{src}-{tgt}/seed{seed}/{decoding}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../../scripts/seqkd_data.py"
