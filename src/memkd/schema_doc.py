@@ -20,23 +20,33 @@ def _type_of(node: dict) -> str:
     return " or ".join(kind) if isinstance(kind, list) else kind
 
 
-def _rows(node: dict, prefix: str) -> list[tuple[str, str, str]]:
+def _resolve(node: dict, definitions: dict) -> dict:
+    """Inline a local `$ref` (#/$defs/NAME), keeping the referring node's own description."""
+    if "$ref" not in node:
+        return node
+    target = definitions[node["$ref"].rsplit("/", 1)[-1]]
+    return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+def _rows(node: dict, prefix: str, definitions: dict) -> list[tuple[str, str, str]]:
     rows = []
     for key, child in node.get("properties", {}).items():
         if not child:
             continue
+        child = _resolve(child, definitions)
         path = f"{prefix}{key}"
         rows.append((path, _type_of(child), " ".join(child.get("description", "").split())))
-        rows.extend(_rows(child, f"{path}."))
+        rows.extend(_rows(child, f"{path}.", definitions))
         if child.get("type") == "array" and isinstance(child.get("items"), dict):
-            rows.extend(_rows(child["items"], f"{path}[]."))
+            rows.extend(_rows(child["items"], f"{path}[].", definitions))
     if isinstance(node.get("additionalProperties"), dict):
         entry = node["additionalProperties"]
-        rows.extend(_rows(entry, f"{prefix}<name>."))
+        rows.extend(_rows(entry, f"{prefix}<name>.", definitions))
         for branch in entry.get("allOf", []):
             kind = branch["if"]["properties"]["kind"]["const"]
             rows.extend(
-                (f"{path} (kind {kind})", t, d) for path, t, d in _rows(branch["then"], f"{prefix}<name>.") if t or d
+                (f"{path} (kind {kind})", t, d) for path, t, d in _rows(branch["then"], f"{prefix}<name>.", definitions)
+                if t or d
             )
     return rows
 
@@ -44,7 +54,8 @@ def _rows(node: dict, prefix: str) -> list[tuple[str, str, str]]:
 def render(schema_path: str | Path) -> str:
     schema = yaml.safe_load(Path(schema_path).read_text())
     lines = [BEGIN, "", "| key | type | meaning |", "| --- | --- | --- |"]
-    lines += [f"| `{path}` | {kind} | {text} |" for path, kind, text in _rows(schema, "")]
+    rows = _rows(schema, "", schema.get("$defs", {}))
+    lines += [f"| `{path}` | {kind} | {text} |" for path, kind, text in rows]
     return "\n".join(lines + ["", END])
 
 

@@ -33,7 +33,7 @@ def write_config(path: Path, config: dict) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory):
-    """The data stage of the tiny config, run once for the session on the real Bible packages."""
+    """The tiny study (real Bible packages, tiny models), run once for the session."""
     workdir = tmp_path_factory.mktemp("tiny")
     run_snakemake(workdir, configs=[ROOT / "tests" / "config" / "tiny.yaml"])
     return workdir

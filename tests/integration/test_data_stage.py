@@ -16,7 +16,7 @@ def test_tiny_study_builds_splits_report_and_tokenizer(tiny_study):
     report = json.loads((data / "report.json").read_text())
     # the aligned corpus is the full Bible; the tiny config subsamples after splitting
     assert report["input_pairs"] > 31000
-    assert report["splits"]["train"] == 2000 and report["splits"]["test"] == 200
+    assert report["splits"]["train"] == 2000 and report["splits"]["test"] == 100
     assert set(report["dropped"]) == {"empty", "too_long", "length_ratio", "identical"}
     stats = json.loads((tiny_study / "results" / "corpus" / "bible" / "stats.json").read_text())
     assert 150 <= stats["flagged"]["shift"] <= 170  # the ~160 versification shifts
