@@ -1,6 +1,8 @@
 """Rule split_corpus: normalise, filter, count duplicates and split into train/dev/test/probe."""
 
+import json
 import logging
+from pathlib import Path
 
 from memkd.io import read_tsv, write_json_atomic, write_tsv_atomic
 from memkd.preprocess import SPLITS, preprocess
@@ -11,6 +13,9 @@ def main():
     lang1, lang2 = snakemake.params.languages
     frame = read_tsv(snakemake.input.aligned, columns=["id", lang1, lang2, "flags"])
     tables, report = preprocess(frame, lang1, lang2, dict(snakemake.params.settings))
+    # lines dropped while reading (a user TSV with on_undecodable: skip) count as a filter reason too
+    undecodable = json.loads(Path(snakemake.input.stats).read_text()).get("undecodable_skipped", 0)
+    report["dropped"] = {"undecodable": undecodable, **report["dropped"]}
     report = {"corpus": snakemake.wildcards.corpus, "languages": [lang1, lang2], **report,
               "settings": dict(snakemake.params.settings)}
     for split, path in zip(SPLITS, snakemake.output.splits):

@@ -17,7 +17,7 @@ def test_tiny_study_builds_splits_report_and_tokenizer(tiny_study):
     # the aligned corpus is the full Bible; the tiny config subsamples after splitting
     assert report["input_pairs"] > 31000
     assert report["splits"]["train"] == 2000 and report["splits"]["test"] == 100
-    assert set(report["dropped"]) == {"empty", "too_long", "length_ratio", "identical"}
+    assert set(report["dropped"]) == {"undecodable", "empty", "too_long", "length_ratio", "identical"}
     stats = json.loads((tiny_study / "results" / "corpus" / "bible" / "stats.json").read_text())
     assert 150 <= stats["flagged"]["shift"] <= 170  # the ~160 versification shifts
     model = spm.SentencePieceProcessor(model_file=str(data / "spm.model"))

@@ -4,6 +4,7 @@
 rule split_corpus:
     input:
         aligned="results/corpus/{corpus}/aligned.tsv",
+        stats="results/corpus/{corpus}/stats.json",
     output:
         splits=expand("results/data/{{corpus}}/{split}.tsv", split=SPLITS),
         report="results/data/{corpus}/report.json",
