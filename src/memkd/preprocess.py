@@ -100,6 +100,19 @@ def assign_splits(
     return group_key.map(lambda key: split_of(hash_bucket(key, salt))).rename("split"), pd.Series(groups, index=frame.index)
 
 
+def apply_fixed_splits(frame: pd.DataFrame, split: pd.Series, lang1: str, lang2: str) -> tuple[pd.Series, int]:
+    """Rows with a `split` value (an official test set, say) keep it; other rows that share a text with
+    them on either side are dropped (split "-"), so no test text is ever trained on. Returns the new
+    split and the number of rows dropped."""
+    if "split" not in frame.columns or not (frame["split"] != "").any():
+        return split, 0
+    fixed = frame["split"] != ""
+    split = split.where(~fixed, frame["split"])
+    held_out = {split_key(t) for lang in (lang1, lang2) for t in frame.loc[fixed, lang]}
+    overlap = ~fixed & (frame[lang1].map(split_key).isin(held_out) | frame[lang2].map(split_key).isin(held_out))
+    return split.where(~overlap, "-"), int(overlap.sum())
+
+
 def subsample(frame: pd.DataFrame, max_rows: int | None, salt: str) -> pd.DataFrame:
     """A deterministic subset of at most max_rows rows (lowest id hashes), kept in corpus order."""
     if max_rows is None or len(frame) <= max_rows:
@@ -139,10 +152,12 @@ def preprocess(frame: pd.DataFrame, lang1: str, lang2: str, settings: dict) -> t
     }
 
     split, groups = assign_splits(frame, lang1, lang2, settings["split_permille"], settings["split_salt"])
+    split, report["dropped_overlapping_fixed_splits"] = apply_fixed_splits(frame, split, lang1, lang2)
     frame["group"] = groups
     group_sizes = frame["group"].value_counts()
     report["groups"] = {"count": int(len(group_sizes)), "largest": int(group_sizes.max()) if len(group_sizes) else 0}
-    tables = {name: frame[split == name].reset_index(drop=True) for name in SPLITS}
+    columns = [c for c in frame.columns if c != "split"]
+    tables = {name: frame.loc[split == name, columns].reset_index(drop=True) for name in SPLITS}
     limits = {"train": settings.get("max_train_pairs"), "dev": settings.get("max_eval_pairs"),
               "test": settings.get("max_eval_pairs"), "probe": settings.get("max_eval_pairs")}
     tables = {name: subsample(t, limits[name], settings["split_salt"]).reset_index(drop=True) for name, t in tables.items()}

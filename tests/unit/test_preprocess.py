@@ -117,3 +117,14 @@ def test_direction_view_renames_sides():
     view = direction_view(table, "es", "en")
     assert view.loc[0, "src"] == "hola" and view.loc[0, "tgt"] == "hello there"
     assert list(view.columns[:3]) == ["id", "src", "tgt"]
+
+
+def test_fixed_splits_are_kept_and_overlapping_training_pairs_dropped():
+    frame = _frame([(f"r{i}", f"text {i}", f"texto {i}", "-") for i in range(50)]).assign(split="")
+    frame.loc[50] = ("t1", "official test sentence", "frase oficial", "-", "test")
+    frame.loc[51] = ("r51", "Official test sentence!", "otra traducción", "-", "")  # same source key
+    tables, report = preprocess(frame, "en", "es", SETTINGS)
+    assert "t1" in set(tables["test"]["id"])
+    assert "r51" not in set(pd.concat(tables.values())["id"])
+    assert report["dropped_overlapping_fixed_splits"] == 1
+    assert "split" not in tables["train"].columns

@@ -1,0 +1,69 @@
+"""The other corpus kinds through the real workflow: LibreOffice help (real Debian packages) and
+WMT20 (download code exercised on files this test makes, served by file:// addresses)."""
+
+import gzip
+import json
+
+import pandas as pd
+import pytest
+
+from .conftest import run_snakemake, write_config
+
+pytestmark = pytest.mark.integration
+
+
+def test_libreoffice_help_en_de(tmp_path):
+    config = write_config(tmp_path / "c.yaml", {"corpus": "libreoffice_help_en_de", "directions": ["en-de", "de-en"]})
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    run_snakemake(workdir, "results/corpus/libreoffice_help_en_de/aligned.tsv", configs=[config])
+    aligned = pd.read_csv(workdir / "results/corpus/libreoffice_help_en_de/aligned.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert 35000 < len(aligned) < 45000  # ~39k unique pairs
+    assert list(aligned.columns) == ["id", "en", "de", "flags"]
+    assert aligned["id"].str.contains(r"\.html#(?:par|hd|tit|bm)_id").all()
+    assert (workdir / "resources/debian/libreoffice-help-de/DEBIAN_PACKAGE").exists()
+
+
+def test_wmt20_downloads_and_official_test_set(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    with gzip.open(served / "news-commentary-v15.de-en.tsv.gz", "wt", encoding="utf-8") as handle:
+        for i in range(80):
+            handle.write(f"Satz Nummer {i} ist hier.\tSentence number {i} is here.\n")
+        handle.write("Ein Testsatz.\tA test sentence.\n")  # also in the test set: must leave training
+    (served / "newstest2020-ende-src.en.sgm").write_text(
+        '<srcset>\n<doc docid="d">\n<seg id="1">A test sentence.</seg>\n<seg id="2">Another one.</seg>\n</doc>\n</srcset>\n'
+    )
+    (served / "newstest2020-ende-ref.de.sgm").write_text(
+        '<refset>\n<doc docid="d">\n<seg id="1">Ein Testsatz.</seg>\n<seg id="2">Noch einer.</seg>\n</doc>\n</refset>\n'
+    )
+    config = write_config(
+        tmp_path / "c.yaml",
+        {
+            "corpus": "wmt",
+            "directions": ["en-de"],
+            "corpora": {
+                "wmt": {
+                    "kind": "wmt20",
+                    "languages": ["en", "de"],
+                    "files": [
+                        {"url": (served / "news-commentary-v15.de-en.tsv.gz").as_uri(), "format": "tsv"},
+                        {
+                            "url": (served / "newstest2020-ende-src.en.sgm").as_uri(),
+                            "target_url": (served / "newstest2020-ende-ref.de.sgm").as_uri(),
+                            "format": "sgm",
+                            "split": "test",
+                        },
+                    ],
+                }
+            },
+        },
+    )
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    run_snakemake(workdir, "results/data/wmt/en-de/test.tsv", "results/data/wmt/report.json", configs=[config])
+    test = pd.read_csv(workdir / "results/data/wmt/en-de/test.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert {"A test sentence.", "Another one."} <= set(test["src"])
+    report = json.loads((workdir / "results/data/wmt/report.json").read_text())
+    assert report["dropped_overlapping_fixed_splits"] == 1
+    assert (workdir / "resources/downloads/wmt/newstest2020-ende-ref.de.sgm").exists()
