@@ -46,7 +46,9 @@ def libreoffice_packages(entry: dict) -> dict[str, str]:
 
 
 def download_name(url: str) -> str:
-    return os.path.basename(urlparse(url).path)
+    """A file name per address: the basename prefixed by a hash of the whole URL, so that two
+    archives with the same name (WMT19's and WMT20's test.tgz) never overwrite each other."""
+    return f"{hashlib.sha1(url.encode()).hexdigest()[:8]}-{os.path.basename(urlparse(url).path)}"
 
 
 def wmt20_files(entry: dict) -> list[str]:
@@ -56,7 +58,7 @@ def wmt20_files(entry: dict) -> list[str]:
         names.append(download_name(item["url"]))
         if item["format"] in ("plain", "sgm"):
             names.append(download_name(item["target_url"]))
-    return names
+    return list(dict.fromkeys(names))  # an archive holding both sides is downloaded once
 
 
 def corpus_inputs(name: str, config: dict) -> list[str]:

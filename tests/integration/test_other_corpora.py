@@ -3,6 +3,7 @@ WMT20 (download code exercised on files this test makes, served by file:// addre
 
 import gzip
 import json
+import tarfile
 
 import pandas as pd
 import pytest
@@ -18,7 +19,10 @@ def test_libreoffice_help_en_de(tmp_path):
     workdir.mkdir()
     run_snakemake(workdir, "results/corpus/libreoffice_help_en_de/aligned.tsv", configs=[config])
     aligned = pd.read_csv(workdir / "results/corpus/libreoffice_help_en_de/aligned.tsv", sep="\t", dtype=str, keep_default_na=False)
-    assert 35000 < len(aligned) < 45000  # ~39k unique pairs
+    # every aligned segment is kept (duplicates matter for memorization): ~61k segments, ~39k unique pairs
+    assert 55000 < len(aligned) < 70000
+    assert 35000 < len(aligned[["en", "de"]].drop_duplicates()) < 45000
+    assert aligned["flags"].str.contains("dup_pair").any()
     assert list(aligned.columns) == ["id", "en", "de", "flags"]
     assert aligned["id"].str.contains(r"\.html#(?:par|hd|tit|bm)_id").all()
     assert (workdir / "resources/debian/libreoffice-help-de/DEBIAN_PACKAGE").exists()
@@ -31,12 +35,17 @@ def test_wmt20_downloads_and_official_test_set(tmp_path):
         for i in range(80):
             handle.write(f"Satz Nummer {i} ist hier.\tSentence number {i} is here.\n")
         handle.write("Ein Testsatz.\tA test sentence.\n")  # also in the test set: must leave training
-    (served / "newstest2020-ende-src.en.sgm").write_text(
+    # WMT ships its test sets inside test.tgz: serve one made here, laid out the same way
+    sgm = served / "sgm"
+    sgm.mkdir()
+    (sgm / "newstest2020-ende-src.en.sgm").write_text(
         '<srcset>\n<doc docid="d">\n<seg id="1">A test sentence.</seg>\n<seg id="2">Another one.</seg>\n</doc>\n</srcset>\n'
     )
-    (served / "newstest2020-ende-ref.de.sgm").write_text(
+    (sgm / "newstest2020-ende-ref.de.sgm").write_text(
         '<refset>\n<doc docid="d">\n<seg id="1">Ein Testsatz.</seg>\n<seg id="2">Noch einer.</seg>\n</doc>\n</refset>\n'
     )
+    with tarfile.open(served / "test.tgz", "w:gz") as archive:
+        archive.add(sgm, arcname="sgm")
     config = write_config(
         tmp_path / "c.yaml",
         {
@@ -49,8 +58,10 @@ def test_wmt20_downloads_and_official_test_set(tmp_path):
                     "files": [
                         {"url": (served / "news-commentary-v15.de-en.tsv.gz").as_uri(), "format": "tsv"},
                         {
-                            "url": (served / "newstest2020-ende-src.en.sgm").as_uri(),
-                            "target_url": (served / "newstest2020-ende-ref.de.sgm").as_uri(),
+                            "url": (served / "test.tgz").as_uri(),
+                            "target_url": (served / "test.tgz").as_uri(),
+                            "member": "sgm/newstest2020-ende-src.en.sgm",
+                            "target_member": "sgm/newstest2020-ende-ref.de.sgm",
                             "format": "sgm",
                             "split": "test",
                         },
@@ -66,4 +77,4 @@ def test_wmt20_downloads_and_official_test_set(tmp_path):
     assert {"A test sentence.", "Another one."} <= set(test["src"])
     report = json.loads((workdir / "results/data/wmt/report.json").read_text())
     assert report["dropped_overlapping_fixed_splits"] == 1
-    assert (workdir / "resources/downloads/wmt/newstest2020-ende-ref.de.sgm").exists()
+    assert len(list((workdir / "resources/downloads/wmt").glob("*-test.tgz"))) == 1

@@ -8,7 +8,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from memkd.config import check_config, corpus_inputs, wmt20_download_url
+from memkd.config import check_config, corpus_inputs, download_name, wmt20_download_url
 from memkd.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,11 @@ def test_corpus_inputs_per_kind(config):
             {"url": "file:///x/src.en", "target_url": "file:///x/ref.de", "format": "plain"},
         ],
     }
-    assert corpus_inputs("w", config) == [f"resources/downloads/w/{n}" for n in ("nc.tsv.gz", "src.en", "ref.de")]
-    assert wmt20_download_url("w", "ref.de", config) == "file:///x/ref.de"
+    names = [download_name(u) for u in ("https://example.org/a/nc.tsv.gz", "file:///x/src.en", "file:///x/ref.de")]
+    assert corpus_inputs("w", config) == [f"resources/downloads/w/{n}" for n in names]
+    assert names[0].endswith("-nc.tsv.gz")
+    assert wmt20_download_url("w", names[2], config) == "file:///x/ref.de"
+    # same basename at two addresses: two files
+    assert download_name("https://a.org/wmt19/test.tgz") != download_name("https://a.org/wmt20/test.tgz")
     with pytest.raises(InputError, match="no download named 'zz'"):
         wmt20_download_url("w", "zz", config)

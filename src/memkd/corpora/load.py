@@ -56,7 +56,7 @@ def load_user_tsv(entry: dict, inputs: list[str]) -> tuple[pd.DataFrame, dict]:
 def load_wmt20(name: str, entry: dict, inputs: list[str]) -> tuple[pd.DataFrame, dict]:
     from memkd.corpora.wmt20 import read_wmt20
 
-    local = {Path(p).name: p for p in inputs}
+    local = {Path(p).name: p for p in inputs}  # download_name(url) -> local file
     files = []
     for item in entry["files"]:
         item = dict(item, path=local[download_name(item["url"])])
