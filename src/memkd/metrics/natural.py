@@ -1,0 +1,21 @@
+"""Natural hallucinations: one output produced for many distinct sources, with low estimated quality."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+
+def natural_hallucinations(
+    sources: list[str], outputs: list[str], quality: list[float], min_sources: int = 5, threshold: float = 0.85
+) -> list[bool]:
+    """Per example: its output was produced for at least `min_sources` distinct sources (counted over
+    unique (source, output) pairs) and its pair's quality estimate is below `threshold`."""
+    if not len(sources) == len(outputs) == len(quality):
+        raise ValueError("sources, outputs and quality estimates must have the same length")
+    distinct_sources: dict[str, set[str]] = defaultdict(set)
+    for source, output in zip(sources, outputs):
+        distinct_sources[output.strip()].add(source.strip())
+    return [
+        len(distinct_sources[output.strip()]) >= min_sources and q < threshold
+        for output, q in zip(outputs, quality)
+    ]
