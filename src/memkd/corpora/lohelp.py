@@ -15,7 +15,6 @@ untranslated segments (`identical`).
 from __future__ import annotations
 
 import re
-import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +23,7 @@ import pandas as pd
 
 from memkd.errors import InputError
 from memkd.io import read_lines
+from memkd.preprocess import normalise_text
 
 HELP_DIR = Path("usr/share/libreoffice/help")
 ENGLISH_PACKAGE = "libreoffice-help-en-us"
@@ -34,19 +34,11 @@ SEGMENT_ID = re.compile(r"^(?:par|hd|tit|bm)_id\w*$")
 VOID_TAGS = frozenset({"br", "img", "input", "meta", "link", "hr", "col", "area", "source", "wbr"})
 NON_TEXT_TAGS = frozenset({"script", "style"})
 # Zero-width space and direction marks: invisible, and they differ between languages' builds.
-INVISIBLE_CHARS = re.compile("[\u200b\u200e\u200f\ufeff]")
-WHITESPACE_RUN = re.compile(r"\s+")
 
 
 def help_package(language: str) -> str:
     """The Debian package holding the help pages of `language` (a code such as de or pt-br)."""
     return f"libreoffice-help-{language.lower()}"
-
-
-def clean_text(text: str) -> str:
-    """NFC, invisible marks removed, whitespace runs collapsed to one space, ends stripped."""
-    text = INVISIBLE_CHARS.sub("", unicodedata.normalize("NFC", text))
-    return WHITESPACE_RUN.sub(" ", text).strip()
 
 
 class _SegmentParser(HTMLParser):
@@ -83,7 +75,7 @@ class _SegmentParser(HTMLParser):
             open_tag, element_id, parts = self.open_elements.pop()
             text = "".join(parts)
             if element_id and element_id not in self.segments:
-                cleaned = clean_text(text)
+                cleaned = normalise_text(text)
                 if cleaned:
                     self.segments[element_id] = cleaned
             if self.open_elements:

@@ -7,8 +7,6 @@ the file without reading code. The file itself is only read.
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
 from pathlib import Path
 from typing import Iterator
 
@@ -16,16 +14,11 @@ import pandas as pd
 
 from memkd.errors import InputError
 from memkd.io import read_lines
+from memkd.preprocess import normalise_text
 
 FIELDS = ("id", "source", "target")
 UNDECODABLE_POLICIES = ("error", "skip")
-WHITESPACE_RUN = re.compile(r"\s+")
 BYTE_ORDER_MARK = "\ufeff"
-
-
-def clean_text(text: str) -> str:
-    """NFC, whitespace runs (tabs and newlines included) collapsed to one space, ends stripped."""
-    return WHITESPACE_RUN.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
 def numbered_lines(path: Path, on_undecodable: str) -> tuple[list[tuple[int, str]], int]:
@@ -73,7 +66,7 @@ def parsed_rows(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[int,
                 f"{path}, line {number}: id {identifier!r} already used on line {first_line_of[identifier]}"
             )
         first_line_of[identifier] = number
-        yield number, identifier, clean_text(source), clean_text(target)
+        yield number, identifier, normalise_text(source), normalise_text(target)
 
 
 def read_user_tsv(

@@ -29,7 +29,7 @@ from typing import BinaryIO, Iterator, NamedTuple
 
 import pandas as pd
 
-from memkd.corpora.usertsv import clean_text
+from memkd.preprocess import normalise_text
 from memkd.errors import InputError
 from memkd.io import atomic_path
 
@@ -214,7 +214,7 @@ def read_parallel_tsv(
             raise InputError(
                 f"{describe(path, member)}, line {number}: expected 2 tab-separated fields, found {len(fields)}"
             )
-        first, second = clean_text(fields[0]), clean_text(fields[1])
+        first, second = normalise_text(fields[0]), normalise_text(fields[1])
         if not first and not second:
             continue
         if swap:
@@ -261,7 +261,7 @@ def read_parallel_plain(
                 f"has {n_target}: the files are not line-aligned"
             )
         number = last_number = source[0]
-        first, second = clean_text(source[1]), clean_text(target[1])
+        first, second = normalise_text(source[1]), normalise_text(target[1])
         if not first and not second:
             continue
         ids.append(f"{name}:{number}")
@@ -297,7 +297,7 @@ def read_sgm(path: str | Path, member: str | None = None) -> list[SgmSegment]:
                 f'{describe(path, member)}, line {number}: malformed <seg> element (expected <seg id="N">text</seg> on one line)'
             )
         for seg_id, text in found:
-            segments.append(SgmSegment(number, doc_id, seg_id, clean_text(html.unescape(text))))
+            segments.append(SgmSegment(number, doc_id, seg_id, normalise_text(html.unescape(text))))
     if not segments:
         raise InputError(f"{describe(path, member)}: no <seg> elements")
     return segments
