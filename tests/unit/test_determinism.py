@@ -1,0 +1,35 @@
+"""Same data, settings and seed give bit-identical models in separate processes (on CPU)."""
+
+import subprocess
+import sys
+
+PROGRAM = r"""
+import hashlib, random, sys, torch
+from memkd.model import build_model
+from memkd.train import train
+rng = random.Random(0)
+sources = [[rng.randrange(4, 60) for _ in range(rng.randrange(2, 15))] + [3] for _ in range(60)]
+targets = [list(reversed(s[:-1])) + [3] for s in sources]
+preset = {"d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "heads": 2, "ffn_dim": 64, "dropout": 0.1, "max_positions": 32}
+settings = {"seed": 5, "max_tokens": 128, "epochs": 2, "max_steps": None, "lr": 1e-3, "warmup_steps": 5,
+            "label_smoothing": 0.1, "grad_accumulation": 2, "clip_norm": 1.0, "precision": "fp32",
+            "log_every": 100, "checkpoint_every": 10**9}
+torch.set_num_threads(2)
+model = build_model(preset, 60, seed=5)
+train(model, sources, targets, settings, sys.argv[1])
+digest = hashlib.sha256()
+for name, tensor in sorted(model.state_dict().items()):
+    digest.update(name.encode()); digest.update(tensor.numpy().tobytes())
+print(digest.hexdigest())
+"""
+
+
+def _train_in_a_new_process(tmp_path, name):
+    done = subprocess.run([sys.executable, "-c", PROGRAM, str(tmp_path / name)], capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_training_is_reproducible_across_processes(tmp_path):
+    first = _train_in_a_new_process(tmp_path, "a.pt")
+    second = _train_in_a_new_process(tmp_path, "b.pt")
+    assert len(first) == 64 and first == second
