@@ -11,11 +11,11 @@ import pandas as pd
 import torch
 
 from memkd.data import encode
+from memkd.io import read_tsv
 from memkd.model import build_model, count_parameters, pick_device, save
 from memkd.rulerun import run
 from memkd.tokenizer import load
 from memkd.train import train
-from memkd.io import read_tsv
 
 
 def main():
@@ -29,7 +29,9 @@ def main():
     device = pick_device()
     model = build_model(preset, processor.vocab_size(), seed)
     started = time.perf_counter()
-    records = train(model, sources, targets, settings, snakemake.params.checkpoint, device, fingerprint_extra=preset_key(preset))
+    # the checkpoint is resumed only by a run of the same preset on the same training file
+    run_key = json.dumps(preset, sort_keys=True) + snakemake.input.pairs
+    records = train(model, sources, targets, settings, snakemake.params.checkpoint, device, fingerprint_extra=run_key)
     seconds = time.perf_counter() - started
 
     # Build the model folder under a temporary name, then rename: the output exists only when complete.
@@ -55,10 +57,6 @@ def main():
     os.replace(staging, output)
     Path(snakemake.params.checkpoint).unlink(missing_ok=True)
     logging.info("saved %s (%d parameters)", output, summary["parameters"])
-
-
-def preset_key(preset: dict) -> str:
-    return json.dumps(preset, sort_keys=True) + snakemake.input.pairs
 
 
 run(main, snakemake.log[0])

@@ -17,9 +17,23 @@ PAIR_DIRECTIONS = [d.split("-") for d in config["directions"]]
 ROLES = ["teacher", "baseline", "student"]
 # Which preset (architecture and training settings) each role uses.
 ROLE_PRESET = {"teacher": "teacher", "baseline": "student", "student": "student"}
-# Rules whose results follow the library's code rerun when these modules change.
+# Snakemake reruns a job when its script changes but not when the library changes; these code
+# versions in params make results follow the library modules they depend on.
+CORPUS_CODE = library_version(
+    "corpora/load.py",
+    "corpora/bible.py",
+    "corpora/sword.py",
+    "corpora/lohelp.py",
+    "corpora/usertsv.py",
+    "corpora/wmt20.py",
+    "preprocess.py",
+)
+PREPROCESS_CODE = library_version("preprocess.py")
+TOKENIZER_CODE = library_version("tokenizer.py")
+STUDY_CODE = library_version("study.py", "preprocess.py")
 MODEL_CODE = library_version("model.py", "data.py", "train.py")
 DECODE_CODE = library_version("model.py", "data.py", "decode.py")
+EVALUATE_CODE = library_version("evaluate.py")
 
 
 wildcard_constraints:

@@ -47,6 +47,7 @@ rule extract_corpus:
         mem_mb=4000,
         runtime=30,
     params:
+        code=CORPUS_CODE,
         corpus=corpus_settings,
     script:
         "../../scripts/extract_corpus.py"

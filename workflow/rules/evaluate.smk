@@ -16,6 +16,8 @@ rule evaluate:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        code=EVALUATE_CODE,
     script:
         "../../scripts/evaluate.py"
 

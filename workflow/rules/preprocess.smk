@@ -16,6 +16,7 @@ rule split_corpus:
         mem_mb=4000,
         runtime=20,
     params:
+        code=PREPROCESS_CODE,
         languages=corpus_languages,
         settings=config["preprocess"],
     script:
@@ -34,6 +35,8 @@ rule direction_view:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        code=PREPROCESS_CODE,
     script:
         "../../scripts/direction_view.py"
 
@@ -54,6 +57,7 @@ rule train_sentencepiece:
         mem_mb=4000,
         runtime=20,
     params:
+        code=TOKENIZER_CODE,
         languages=corpus_languages,
         settings=config["tokenizer"],
         seed=config["seed"],
@@ -75,6 +79,7 @@ rule study_subset:
         mem_mb=2000,
         runtime=10,
     params:
+        code=STUDY_CODE,
         languages=corpus_languages,
         settings=config["study"],
         salt=config["preprocess"]["split_salt"],
