@@ -46,8 +46,8 @@ def test_a_leading_byte_order_mark_is_not_part_of_the_first_id(tmp_path):
         (b"a\tHello\tHola\textra\n", r"pairs\.tsv, line 1: expected 3 .*found 4"),
         (b"\n\na single field\n", r"pairs\.tsv, line 3: expected 3 .*found 1"),
         (b"a\tHello\tHola\nb\tNi\xf1o\tNi\xf1o\n", r"pairs\.tsv, line 2: not valid UTF-8"),
-        (b"", r"pairs\.tsv is empty"),
-        (b"\n  \n", r"pairs\.tsv is empty"),
+        (b"", r"pairs\.tsv: file is empty"),
+        (b"\n  \n", r"pairs\.tsv: file is empty"),
         (b"a\tx\ty\nb\tu\tv\n\na\tz\tw\n", r"pairs\.tsv, line 4: id 'a' already used on line 1"),
         (b"a\tx\ty\n \tz\tw\n", r"pairs\.tsv, line 2: the id .* is empty"),
     ],
@@ -65,7 +65,7 @@ def test_undecodable_lines_can_be_skipped_and_counted(tmp_path):
 
 
 def test_a_file_of_only_undecodable_lines_is_empty(tmp_path):
-    with pytest.raises(InputError, match=r"pairs\.tsv is empty .*1 undecodable"):
+    with pytest.raises(InputError, match=r"pairs\.tsv: file is empty .*1 undecodable"):
         read_user_tsv(_write(tmp_path, b"a\t\xff\tb\n"), LANGS, on_undecodable="skip")
 
 

@@ -91,7 +91,7 @@ def read_user_tsv(
     rows = list(parsed_rows(path, lines))
     if not rows:
         detail = f"; {undecodable} undecodable line(s) skipped" if undecodable else ""
-        raise InputError(f"{path} is empty (no non-blank lines{detail})")
+        raise InputError(f"{path}: file is empty (no non-blank lines{detail})")
     report = {
         "lines": len(lines) + undecodable,
         "blank_skipped": len(lines) - len(rows),
