@@ -1,7 +1,7 @@
 # Memorization inheritance in sequence-level knowledge distillation for NMT.
 # Stages, in DAG order: corpus acquisition -> preprocessing (splits, SentencePiece, study pairs)
-# -> teacher and baseline training -> SeqKD decoding -> student training -> evaluation.
-# Later stages (counterfactual memorization, memorization metrics, figures) are added as rules files here.
+# -> teacher and baseline training -> SeqKD decoding -> student training -> evaluation -> memorization per pair
+# (replication, ExMem, hallucinations, quality estimates) -> counterfactual memorization -> tables.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -16,6 +16,9 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/decode.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/memorize.smk"
+include: "workflow/rules/counterfactual.smk"
+include: "workflow/rules/tables.smk"
 
 
 rule all:
@@ -23,3 +26,4 @@ rule all:
     input:
         data_targets(),
         quality_targets(),
+        memorization_targets(),

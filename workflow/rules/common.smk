@@ -15,8 +15,9 @@ CORPUS = config["corpus"]
 SPLITS = ["train", "dev", "test", "probe"]
 PAIR_DIRECTIONS = [d.split("-") for d in config["directions"]]
 ROLES = ["teacher", "baseline", "student"]
-# Which preset (architecture and training settings) each role uses.
+# Which preset (architecture and training settings) each role uses; CM models (cm00, cm01, ...) use `cm`.
 ROLE_PRESET = {"teacher": "teacher", "baseline": "student", "student": "student"}
+CM_ROLES = [f"cm{m:02d}" for m in range(config["counterfactual"]["models"])]
 # Snakemake reruns a job when its script changes but not when the library changes; these code
 # versions in params make results follow the library modules they depend on.
 CORPUS_CODE = library_version(
@@ -34,13 +35,28 @@ STUDY_CODE = library_version("study.py", "preprocess.py")
 MODEL_CODE = library_version("model.py", "data.py", "train.py")
 DECODE_CODE = library_version("model.py", "data.py", "decode.py")
 EVALUATE_CODE = library_version("evaluate.py")
+SCORE_CODE = library_version("model.py", "data.py", "decode.py")
+QE_CODE = library_version("model.py", "data.py", "decode.py", "metrics/quality.py")
+MEMORIZATION_CODE = library_version(
+    "model.py",
+    "data.py",
+    "decode.py",
+    "langid.py",
+    "metrics/replication.py",
+    "metrics/extractive.py",
+    "metrics/oscillation.py",
+    "metrics/natural.py",
+)
+CM_CODE = library_version("metrics/counterfactual.py")
+TABLES_CODE = library_version("stats.py", "metrics/subgroups.py", "evaluate.py")
 
 
 wildcard_constraints:
     corpus=r"[A-Za-z0-9_]+",
     package=r"[a-z0-9][a-z0-9.+-]+",
     split="train|dev|test|probe|study_train",
-    role="teacher|baseline|student",
+    role=r"teacher|baseline|student|cm[0-9]+",
+    texts="reference|teacher|baseline|student",
     decoding=r"greedy|beam[0-9]+",
     seed=r"[0-9]+",
     src=r"[a-z]{2,3}",
@@ -69,6 +85,19 @@ def quality_targets():
     ]
 
 
+def memorization_targets():
+    """The memorization stage's tables: per-example files first, then one tidy table per analysis."""
+    tables = [
+        "memorization",
+        "hallucination",
+        "quality_estimates",
+        "counterfactual",
+        "subgroups",
+        "relative_change",
+    ]
+    return [f"results/tables/{CORPUS}/{name}.tsv" for name in tables]
+
+
 def evaluation_files(wildcards):
     return [
         f"results/metrics/{wildcards.corpus}/{src}-{tgt}/seed{seed}/{role}/test.{decoding}.json"
@@ -82,17 +111,71 @@ def evaluation_files(wildcards):
 def training_pairs(wildcards):
     """Teacher and baseline learn the study's pairs; the SeqKD student learns the teacher's translations."""
     base = f"{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}"
+    if wildcards.role.startswith("cm"):
+        return f"results/cm/{base}/seed{wildcards.seed}/{wildcards.role}/train.tsv"
     if wildcards.role == "student":
         return f"results/seqkd/{base}/seed{wildcards.seed}/{config['decoding']['seqkd']}/train.tsv"
     return f"results/data/{base}/study_train.tsv"
 
 
+def quality_inputs(wildcards):
+    """Dual cross-entropy needs both directions' teachers; a model's outputs are estimated, or the references."""
+    w = wildcards
+    inputs = {
+        "pairs": f"results/data/{w.corpus}/{w.src}-{w.tgt}/study_train.tsv",
+        "forward": f"results/models/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/teacher",
+        "backward": f"results/models/{w.corpus}/{w.tgt}-{w.src}/seed{w.seed}/teacher",
+    }
+    if w.texts != "reference":
+        inputs["hypotheses"] = (
+            f"results/translations/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/{w.texts}/study_train.greedy.txt"
+        )
+    return inputs
+
+
+def model_units(corpus):
+    """(base path, direction, seed) of every direction and seed of the study."""
+    return [
+        (f"{corpus}/{src}-{tgt}/seed{seed}", f"{src}-{tgt}", seed)
+        for src, tgt in PAIR_DIRECTIONS
+        for seed in config["seeds"]
+    ]
+
+
+def model_files(wildcards, pattern, roles=ROLES):
+    """One file per direction, seed and role, in that order (table scripts rely on it)."""
+    return [
+        pattern.format(base=base, role=role).replace("//", "/")
+        for base, _, _ in model_units(wildcards.corpus)
+        for role in roles
+    ]
+
+
+def subgroup_inputs(wildcards):
+    """Per direction and seed, what the subgroup table reads; the keys carry the unit index."""
+    inputs = {}
+    for k, (base, direction, seed) in enumerate(model_units(wildcards.corpus)):
+        inputs[f"pairs{k}"] = (
+            f"results/data/{wildcards.corpus}/{direction}/study_train.tsv"
+        )
+        inputs[f"qe{k}"] = f"results/quality/{base}/reference/study_train.tsv"
+        inputs[f"cm{k}"] = f"results/cm/{base}/examples.tsv"
+        inputs[f"confidence{k}"] = f"results/scores/{base}/teacher/study_train.tsv"
+        for role in ROLES:
+            inputs[f"{role}{k}"] = f"results/memorization/{base}/{role}/examples.tsv"
+    return inputs
+
+
+def preset_name(role):
+    return "cm" if role.startswith("cm") else ROLE_PRESET[role]
+
+
 def model_preset(wildcards):
-    return config["models"][ROLE_PRESET[wildcards.role]]
+    return config["models"][preset_name(wildcards.role)]
 
 
 def training_settings(wildcards):
-    return config["training"][ROLE_PRESET[wildcards.role]]
+    return config["training"][preset_name(wildcards.role)]
 
 
 def beam_size(wildcards):

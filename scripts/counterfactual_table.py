@@ -1,0 +1,25 @@
+"""Rule counterfactual_table: CM per training pair (the memorization map: mean p IN, mean p OUT) of every direction
+and seed in one tidy table."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from memkd.io import read_tsv, write_tsv_atomic
+from memkd.rulerun import run
+
+
+def main():
+    frames = []
+    for path in snakemake.input:
+        corpus, direction, seed = Path(path).parts[-4:-1]
+        table = read_tsv(path, columns=["id", "in_models", "out_models", "p_in", "p_out", "cm", "score"])
+        table.insert(0, "seed", int(seed.removeprefix("seed")))
+        table.insert(0, "direction", direction)
+        table.insert(0, "corpus", corpus)
+        table["cm_models"] = snakemake.params.models
+        frames.append(table)
+    write_tsv_atomic(snakemake.output[0], pd.concat(frames, ignore_index=True))
+
+
+run(main, snakemake.log[0])

@@ -1,0 +1,165 @@
+"""Rule memorization_examples: per study pair and one model, replication (vs the corpus and, for students, vs the
+teacher), extractive memorization by prefix decoding, oscillatory and natural hallucination flags; plus the
+oscillatory rate on the held-out probe and a summary with every setting behind the numbers."""
+
+import logging
+
+import pandas as pd
+import torch
+
+from memkd.decode import decoding_signature, translate
+from memkd.errors import InputError
+from memkd.io import read_lines, read_tsv, write_json_atomic, write_tsv_atomic
+from memkd.langid import LANGUAGE_ID_MODEL, languages_match
+from memkd.metrics.extractive import is_candidate, prefixes, shortest_memorized_prefix
+from memkd.metrics.natural import natural_hallucinations
+from memkd.metrics.oscillation import is_oscillatory
+from memkd.metrics.replication import exact_matches
+from memkd.model import load, pick_device
+from memkd.rulerun import run
+from memkd.tokenizer import load as load_tokenizer
+
+
+def lines_for(path: str, n: int, what: str) -> list[str]:
+    lines = read_lines(path)
+    if len(lines) != n:
+        raise InputError(f"{path}: {len(lines)} lines for {n} {what}; a translation must have one line per pair")
+    return lines
+
+
+def exmem_candidates(sources, references, matched, src_lang, tgt_lang, settings) -> list[bool]:
+    """The ExMem filter over exact matches; language ID runs only on the matched pairs (few)."""
+    picked = [i for i, m in enumerate(matched) if m]
+    ok = languages_match([sources[i] for i in picked], [references[i] for i in picked], src_lang, tgt_lang)
+    candidate = [False] * len(sources)
+    for i, languages_ok in zip(picked, ok):
+        candidate[i] = is_candidate(
+            sources[i], references[i], languages_ok, settings["min_tokens"], settings["max_ratio"]
+        )
+    return candidate
+
+
+def prefix_lengths(model, processor, sources, outputs, indices, decoding, max_fraction, device) -> dict[int, int | None]:
+    """Shortest memorized prefix per candidate index: all prefixes of all candidates decoded in one batched call."""
+    jobs = [(i, p) for i in indices for p in prefixes(sources[i])]
+    translated, _ = translate(
+        model, processor, [p for _, p in jobs], beam=1, max_tokens=decoding["max_tokens"],
+        max_len_a=decoding["max_len_a"], max_len_b=decoding["max_len_b"],
+        max_source_len=model.config.max_position_embeddings, device=device,
+    )
+    per_example: dict[int, list[str]] = {i: [] for i in indices}
+    for (i, _), hyps in zip(jobs, translated):
+        per_example[i].append(hyps[0])
+    return {i: shortest_memorized_prefix(sources[i], outputs[i], per_example[i], max_fraction) for i in indices}
+
+
+def as_flag(values) -> list:
+    return ["" if v is None else int(v) for v in values]
+
+
+def percent(count: int, total: int) -> float | None:
+    return round(100 * count / total, 4) if total else None
+
+
+def main():
+    torch.set_num_threads(snakemake.threads)
+    w, settings, decoding = snakemake.wildcards, snakemake.params.settings, snakemake.params.decoding
+    is_teacher = w.role == "teacher"
+    pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
+    sources, references, n = pairs["src"].tolist(), pairs["tgt"].tolist(), len(pairs)
+    outputs = lines_for(snakemake.input.hypotheses, n, "study pairs")
+    teacher_outputs = lines_for(snakemake.input.teacher_hypotheses, n, "study pairs")
+    probe_sources = read_tsv(snakemake.input.probe, columns=["src"])["src"].tolist()
+    probe_outputs = lines_for(snakemake.input.probe_hypotheses, len(probe_sources), "probe sources")
+    quality = read_tsv(snakemake.input.output_quality, columns=["id", "qe", "qe_method"])
+    if quality["id"].tolist() != pairs["id"].tolist():
+        raise InputError(f"{snakemake.input.output_quality}: ids differ from {snakemake.input.pairs}")
+    output_qe = quality["qe"].astype(float).tolist()
+
+    # Replication, and the ExMem filter against the corpus and (students) against the teacher's outputs.
+    exact = exact_matches(outputs, references)
+    exact_teacher = [None] * n if is_teacher else exact_matches(outputs, teacher_outputs)
+    ex = settings["exmem"]
+    candidate = exmem_candidates(sources, references, exact, w.src, w.tgt, ex)
+    candidate_teacher = (
+        [None] * n if is_teacher else exmem_candidates(sources, teacher_outputs, exact_teacher, w.src, w.tgt, ex)
+    )
+    to_decode = sorted({i for i in range(n) if candidate[i] or candidate_teacher[i]})
+    device = pick_device()
+    model = load(snakemake.input.model, device)
+    processor = load_tokenizer(f"{snakemake.input.model}/spm.model")
+    shortest = prefix_lengths(model, processor, sources, outputs, to_decode, decoding, ex["max_prefix_fraction"], device)
+    prefix = [shortest.get(i) for i in range(n)]
+    exmem = [bool(candidate[i] and prefix[i] is not None) for i in range(n)]
+    exmem_teacher = [None if is_teacher else bool(candidate_teacher[i] and prefix[i] is not None) for i in range(n)]
+
+    osc = settings["oscillation"]
+    oscillatory = [is_oscillatory(s, o, osc["min_count"], osc["min_excess"], osc["max_source_tokens"]) for s, o in zip(sources, outputs)]
+    probe_oscillatory = [
+        is_oscillatory(s, o, osc["min_count"], osc["min_excess"], osc["max_source_tokens"])
+        for s, o in zip(probe_sources, probe_outputs)
+    ]
+    nat = settings["natural"]
+    nat_candidate = natural_hallucinations(sources, outputs, [float("-inf")] * n, nat["min_sources"], float("inf"))
+    natural = natural_hallucinations(sources, outputs, output_qe, nat["min_sources"], nat["qe_threshold"])
+
+    examples = pd.DataFrame(
+        {
+            "id": pairs["id"],
+            "output": outputs,
+            "exact_match": as_flag(exact),
+            "exact_match_teacher": as_flag(exact_teacher),
+            "exmem_candidate": as_flag(candidate),
+            "exmem_prefix_tokens": ["" if p is None else p for p in prefix],
+            "exmem": as_flag(exmem),
+            "exmem_teacher_candidate": as_flag(candidate_teacher),
+            "exmem_teacher": as_flag(exmem_teacher),
+            "osc_hal": as_flag(oscillatory),
+            "nat_hal_candidate": as_flag(nat_candidate),
+            "nat_hal": as_flag(natural),
+            "output_qe": output_qe,
+        }
+    )
+    write_tsv_atomic(snakemake.output.examples, examples)
+
+    evaluated = [o for o in oscillatory if o is not None]
+    probe_evaluated = [o for o in probe_oscillatory if o is not None]
+    summary = {
+        "corpus": w.corpus,
+        "direction": f"{w.src}-{w.tgt}",
+        "seed": int(w.seed),
+        "role": w.role,
+        "pairs": n,
+        "replication": sum(exact),
+        "replication_pct": percent(sum(exact), n),
+        "replication_vs_teacher": None if is_teacher else sum(exact_teacher),
+        "replication_vs_teacher_pct": None if is_teacher else percent(sum(exact_teacher), n),
+        "exmem_candidates": sum(candidate),
+        "exmem": sum(exmem),
+        "exmem_pct": percent(sum(exmem), sum(candidate)),
+        "exmem_vs_teacher_candidates": None if is_teacher else sum(candidate_teacher),
+        "exmem_vs_teacher": None if is_teacher else sum(exmem_teacher),
+        "exmem_vs_teacher_pct": None if is_teacher else percent(sum(exmem_teacher), sum(candidate_teacher)),
+        "osc_hal_train_evaluated": len(evaluated),
+        "osc_hal_train": sum(evaluated),
+        "osc_hal_train_pct": percent(sum(evaluated), len(evaluated)),
+        "osc_hal_probe_evaluated": len(probe_evaluated),
+        "osc_hal_probe": sum(probe_evaluated),
+        "osc_hal_probe_pct": percent(sum(probe_evaluated), len(probe_evaluated)),
+        "nat_hal_candidates": sum(nat_candidate),
+        "nat_hal": sum(natural),
+        "nat_hal_pct": percent(sum(natural), n),
+        "nat_hal_unique_outputs": len({o.strip() for o, h in zip(outputs, natural) if h}),
+        "decoding": decoding_signature(1, 1, decoding["max_len_a"], decoding["max_len_b"]),
+        "language_id": LANGUAGE_ID_MODEL,
+        "qe_method": quality["qe_method"].iloc[0] if n else snakemake.params.qe_method,
+        "settings": settings,
+    }
+    write_json_atomic(snakemake.output.summary, summary)
+    logging.info(
+        "%s: replication %d/%d, ExMem %d/%d candidates, OscHal %d train %d probe, NatHal %d",
+        w.role, sum(exact), n, sum(exmem), sum(candidate), sum(evaluated), sum(probe_evaluated), sum(natural),
+    )
+
+
+run(main, snakemake.log[0])

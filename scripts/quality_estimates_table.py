@@ -1,0 +1,35 @@
+"""Rule quality_estimates_table: per direction, seed and text (the corpus references, each model's greedy outputs of
+the training sources) the mean quality estimate with its interval and the share of pairs in each QE bucket."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from memkd.io import read_tsv, write_tsv_atomic
+from memkd.metrics.subgroups import bucket_labels, value_buckets
+from memkd.rulerun import run
+from memkd.stats import bootstrap_mean_ci
+
+
+def main():
+    stats, edges = snakemake.params.statistics, list(snakemake.params.edges)
+    rows = []
+    for path in snakemake.input:
+        # results/quality/<corpus>/<direction>/seed<seed>/<texts>/study_train.tsv
+        corpus, direction, seed, texts = Path(path).parts[-5:-1]
+        table = read_tsv(path, columns=["id", "qe", "qe_method"])
+        qe = table["qe"].astype(float).to_numpy()
+        mean, low, high = bootstrap_mean_ci(qe, stats["bootstrap_resamples"], stats["seed"], stats["confidence"])
+        buckets = pd.Series(value_buckets(qe, edges)).value_counts()
+        rows.append({
+            "corpus": corpus, "direction": direction, "seed": int(seed.removeprefix("seed")), "texts": texts,
+            "pairs": len(table), "qe_mean": round(mean, 4), "qe_ci_low": round(low, 4), "qe_ci_high": round(high, 4),
+            "qe_median": round(float(np.median(qe)), 4),
+            **{f"pct_qe_{label}": round(100 * buckets.get(label, 0) / len(table), 2) for label in bucket_labels(edges)},
+            "qe_method": table["qe_method"].iloc[0],
+        })
+    write_tsv_atomic(snakemake.output[0], pd.DataFrame(rows))
+
+
+run(main, snakemake.log[0])

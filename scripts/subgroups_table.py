@@ -1,0 +1,83 @@
+"""Rule subgroups_table: per direction, seed, model and bucket of training pairs (QE of the reference pair, CM,
+teacher confidence top/bottom, a random bucket, duplicated pairs, verses the corpus flags as misaligned, and all
+pairs), the bucket size, replication vs the corpus and vs the teacher, the mean QE of the model's outputs, and BLEU
+and chrF of the outputs against the corpus targets."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from memkd.errors import InputError
+from memkd.io import read_tsv, write_tsv_atomic
+from memkd.metrics.subgroups import random_bucket, subgroup_summary, top_bottom, value_buckets
+from memkd.rulerun import run
+from memkd.tables import flags
+
+GROUPS = ["all", "qe_bucket", "cm_bucket", "teacher_confidence", "random", "duplicate", "misaligned"]
+
+
+def aligned(path: str, table: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
+    if table["id"].tolist() != ids:
+        raise InputError(f"{path}: its {len(table)} rows do not follow the study pairs ({len(ids)}) id by id")
+    return table
+
+
+def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
+    """Per study pair, its bucket in every subgroup kind (None: in no bucket of that kind)."""
+    inputs = snakemake.input
+    pairs = read_tsv(inputs[f"pairs{k}"], columns=["id", "src", "tgt", "flags", "pair_count"])
+    ids = pairs["id"].tolist()
+    qe = aligned(inputs[f"qe{k}"], read_tsv(inputs[f"qe{k}"], columns=["id", "qe", "qe_method"]), ids)
+    cm = aligned(inputs[f"cm{k}"], read_tsv(inputs[f"cm{k}"], columns=["id", "cm"]), ids)
+    scores = aligned(inputs[f"confidence{k}"], read_tsv(inputs[f"confidence{k}"], columns=["id", "tokens", "log_prob"]), ids)
+    # teacher confidence: geometric-mean probability of the reference under the teacher
+    confidence = np.exp(scores["log_prob"].astype(float) / scores["tokens"].astype(float))
+    return pd.DataFrame({
+        "id": pairs["id"], "tgt": pairs["tgt"],
+        "all": "all",
+        "qe_bucket": value_buckets(qe["qe"].astype(float), settings["qe_edges"]),
+        "cm_bucket": value_buckets(cm["cm"].astype(float), settings["cm_edges"]),
+        "teacher_confidence": top_bottom(confidence.to_numpy(), settings["confidence_fraction"]),
+        "random": random_bucket(len(pairs), settings["random_fraction"], seed),
+        "duplicate": (pairs["pair_count"].astype(int) > 1).tolist(),
+        "misaligned": pairs["flags"].str.contains("shift|lowoverlap", regex=True).tolist(),
+        "qe_method": qe["qe_method"],
+    })
+
+
+def main():
+    settings, seed = snakemake.params.settings, snakemake.params.seed
+    rows = []
+    k = 0
+    while f"pairs{k}" in snakemake.input.keys():
+        groups = buckets(k, settings, seed)
+        for role in ("teacher", "baseline", "student"):
+            path = snakemake.input[f"{role}{k}"]
+            # results/memorization/<corpus>/<direction>/seed<seed>/<role>/examples.tsv
+            corpus, direction, seed_dir = Path(path).parts[-5:-2]
+            examples = aligned(path, read_tsv(path, columns=["id", "output", "exact_match", "exact_match_teacher", "output_qe"]), groups["id"].tolist())
+            frame = groups.assign(
+                output=examples["output"],
+                replication=flags(examples["exact_match"]),
+                replication_vs_teacher=flags(examples["exact_match_teacher"]),
+                output_qe=examples["output_qe"].astype(float),
+            )
+            for group in GROUPS:
+                summary = subgroup_summary(frame, group, ["replication", "replication_vs_teacher"], ["output_qe"], "output", "tgt")
+                if role == "teacher":
+                    summary["replication_vs_teacher_rate"] = np.nan
+                summary.insert(0, "role", role)
+                summary.insert(0, "seed", int(seed_dir.removeprefix("seed")))
+                summary.insert(0, "direction", direction)
+                summary.insert(0, "corpus", corpus)
+                summary["qe_method"] = groups["qe_method"].iloc[0]
+                rows.append(summary)
+        k += 1
+    table = pd.concat(rows, ignore_index=True)
+    for column in ("replication_rate", "replication_vs_teacher_rate", "output_qe_mean"):
+        table[column] = table[column].round(4)
+    write_tsv_atomic(snakemake.output[0], table)
+
+
+run(main, snakemake.log[0])

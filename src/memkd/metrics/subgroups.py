@@ -1,0 +1,127 @@
+"""Subgroup buckets per training example, and per-bucket summaries of the memorization metrics.
+
+A bucket is a label per example (a value range, top/bottom fraction, a random sample, a flag);
+subgroup_summary then reports each bucket's size, flag rates, means and corpus BLEU/chrF.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import sacrebleu
+
+
+def bucket_labels(edges: list[float]) -> list[str]:
+    """Labels for the len(edges) + 1 buckets cut at edges: ["<a", "a-b", ..., ">=z"]."""
+    if not edges:
+        raise ValueError("bucket edges must not be empty")
+    if any(lo >= hi for lo, hi in zip(edges, edges[1:])):
+        raise ValueError(f"bucket edges must be strictly increasing, got {edges}")
+    inner = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges, edges[1:])]
+    return [f"<{edges[0]:g}", *inner, f">={edges[-1]:g}"]
+
+
+def value_buckets(values, edges: list[float]) -> list[str]:
+    """Bucket label per value; a value at an edge goes to the upper bucket, NaN to "n/a"."""
+    labels = bucket_labels(edges)
+    array = np.asarray(values, dtype=float).ravel()
+    # side="right" counts the edges <= value, so a value equal to an edge lands above it.
+    positions = np.searchsorted(np.asarray(edges, dtype=float), array, side="right")
+    return ["n/a" if math.isnan(v) else labels[p] for v, p in zip(array, positions)]
+
+
+def top_bottom(values, fraction: float) -> list[str | None]:
+    """"top" for the floor(fraction * n) highest values, "bottom" for as many lowest, else None.
+
+    Ties go to the earlier position on both sides (stable sorts), so the split is deterministic.
+    NaN values are ranked nowhere and n counts only the non-NaN values.
+    """
+    if not 0.0 < fraction <= 0.5:
+        raise ValueError(f"fraction must be in (0, 0.5], got {fraction}")
+    array = np.asarray(values, dtype=float).ravel()
+    ranked = np.flatnonzero(~np.isnan(array))
+    count = math.floor(fraction * ranked.size)
+    labels: list[str | None] = [None] * array.size
+    if count == 0:
+        return labels
+    finite = array[ranked]
+    # Sorting the negated values (not reversing an ascending sort) keeps earlier positions first among ties.
+    for position in ranked[np.argsort(-finite, kind="stable")[:count]]:
+        labels[position] = "top"
+    for position in ranked[np.argsort(finite, kind="stable")[:count]]:
+        labels[position] = "bottom"
+    return labels
+
+
+def random_bucket(n: int, fraction: float, seed: int) -> list[bool]:
+    """Exactly round(fraction * n) True values at positions drawn by np.random.default_rng(seed)."""
+    if n < 0:
+        raise ValueError(f"n must be non-negative, got {n}")
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction}")
+    chosen = np.random.default_rng(seed).choice(n, size=round(fraction * n), replace=False)
+    mask = np.zeros(n, dtype=bool)
+    mask[chosen] = True
+    return mask.tolist()
+
+
+def _is_boolean(column: pd.Series) -> bool:
+    """True for bool dtypes and for object columns holding only bools (a flag with missing values)."""
+    if pd.api.types.is_bool_dtype(column):
+        return True
+    present = column.dropna()
+    return len(present) > 0 and all(isinstance(v, (bool, np.bool_)) for v in present)
+
+
+def _corpus_scores(hypotheses: list[str], references: list[str]) -> tuple[float, float]:
+    """Corpus BLEU and chrF of one bucket, rounded to 2 decimals."""
+    bleu = sacrebleu.metrics.BLEU().corpus_score(hypotheses, [references]).score
+    chrf = sacrebleu.metrics.CHRF().corpus_score(hypotheses, [references]).score
+    return round(bleu, 2), round(chrf, 2)
+
+
+def subgroup_summary(
+    frame: pd.DataFrame,
+    group_column: str,
+    flag_columns: list[str],
+    mean_columns: list[str],
+    hypothesis_column: str | None = None,
+    reference_column: str | None = None,
+) -> pd.DataFrame:
+    """One row per bucket of group_column: size, <flag>_rate (%), <mean>_mean, and bleu/chrf.
+
+    Rows with a null group value are in no bucket. A boolean group column (a flag such as
+    `duplicate`) gives only its True bucket, labelled "yes". Buckets are sorted by str(value).
+    """
+    with_text = hypothesis_column is not None and reference_column is not None
+    columns = ["subgroup", "bucket", "size"]
+    columns += [f"{name}_rate" for name in flag_columns] + [f"{name}_mean" for name in mean_columns]
+    columns += ["bleu", "chrf"] if with_text else []
+
+    group = frame[group_column]
+    present = group.notna()
+    boolean = _is_boolean(group)
+    if boolean:
+        buckets = [(True, "yes")]
+    else:
+        buckets = [(value, value) for value in sorted(group[present].unique(), key=str)]
+
+    rows = []
+    for value, label in buckets:
+        members = frame[present & (group == value)]
+        if members.empty:  # a boolean column with no True rows has no bucket
+            continue
+        row = {"subgroup": group_column, "bucket": label, "size": len(members)}
+        for name in flag_columns:
+            row[f"{name}_rate"] = 100.0 * float(members[name].astype(bool).mean())
+        for name in mean_columns:
+            # pandas' skipna mean gives nan (not a warning) when the whole bucket is NaN.
+            row[f"{name}_mean"] = float(members[name].astype(float).mean(skipna=True))
+        if with_text:
+            hypotheses = members[hypothesis_column].astype(str).tolist()
+            references = members[reference_column].astype(str).tolist()
+            row["bleu"], row["chrf"] = _corpus_scores(hypotheses, references)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,24 @@
+"""Helpers shared by the table scripts: per-example flag columns as written by the memorization rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def flags(column: pd.Series) -> np.ndarray:
+    """'1' -> True, '0' -> False; an empty cell (not applicable) -> False. Pair with `defined`."""
+    return (column.astype(str) == "1").to_numpy()
+
+
+def defined(column: pd.Series) -> np.ndarray:
+    """Where a flag applies (the cell is not empty)."""
+    return (column.astype(str) != "").to_numpy()
+
+
+def unit_columns(corpus: str, direction: str, seed: int, role: str | None = None) -> dict:
+    """The identifying columns every table row starts with."""
+    columns = {"corpus": corpus, "direction": direction, "seed": int(seed)}
+    if role is not None:
+        columns["role"] = role
+    return columns

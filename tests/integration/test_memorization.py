@@ -1,0 +1,93 @@
+"""The memorization stage on the tiny study: every table covers teacher, baseline and student in both directions,
+CM comes from a balanced design over every study pair, and inconsistent inputs stop the run with a clear error."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from .conftest import ROOT, run_snakemake
+
+pytestmark = pytest.mark.integration
+
+TINY = ROOT / "tests" / "config" / "tiny.yaml"
+TABLES = ["memorization", "hallucination", "quality_estimates", "counterfactual", "subgroups", "relative_change"]
+
+
+def table(workdir, name):
+    return pd.read_csv(workdir / "results" / "tables" / "bible" / f"{name}.tsv", sep="\t")
+
+
+def test_every_table_covers_every_model_and_direction(tiny_study):
+    for name in TABLES:
+        assert not table(tiny_study, name).empty, name
+    memorization = table(tiny_study, "memorization")
+    assert set(zip(memorization.direction, memorization.role)) == {
+        (d, r) for d in ("en-es", "es-en") for r in ("teacher", "baseline", "student")
+    }
+    # students and baselines are also compared with the teacher's outputs; the teacher is not
+    assert set(memorization[memorization.role == "teacher"].against) == {"corpus"}
+    assert set(memorization[memorization.role == "student"].against) == {"corpus", "teacher"}
+    assert memorization.language_id.str.startswith("py3langid").all()
+    assert memorization.decoding.str.startswith("decode:greedy").all()
+    hallucination = table(tiny_study, "hallucination")
+    assert set(hallucination.inputs) == {"study_train", "probe"}
+    assert hallucination.qe_method.str.startswith("dual_xent").all()
+    change = table(tiny_study, "relative_change")
+    assert set(change.metric) >= {"replication", "exmem", "osc_hal_train", "nat_hal"}
+    subgroups = table(tiny_study, "subgroups")
+    assert {"all", "qe_bucket", "cm_bucket", "teacher_confidence", "random"} <= set(subgroups.subgroup)
+    everything = subgroups[subgroups.subgroup == "all"]
+    assert (everything["size"] == 300).all() and len(everything) == 6
+
+
+def test_cm_is_estimated_for_every_study_pair_from_a_balanced_design(tiny_study):
+    cm = table(tiny_study, "counterfactual")
+    for direction in ("en-es", "es-en"):
+        pairs = pd.read_csv(tiny_study / "results" / "data" / "bible" / direction / "study_train.tsv", sep="\t")
+        rows = cm[cm.direction == direction]
+        assert rows.id.tolist() == pairs.id.tolist()
+    models = cm.cm_models.iloc[0]
+    assert models == 4
+    assert (cm.in_models == models // 2).all() and (cm.out_models == models // 2).all()
+    assert (cm.cm - (cm.p_in - cm.p_out)).abs().max() < 1e-5
+    design = pd.read_csv(tiny_study / "results" / "cm" / "bible" / "en-es" / "seed1" / "design.tsv", sep="\t")
+    half = pd.read_csv(tiny_study / "results" / "cm" / "bible" / "en-es" / "seed1" / "cm00" / "train.tsv", sep="\t")
+    assert half.id.tolist() == design.id[design.cm00 == 1].tolist()
+
+
+@pytest.fixture
+def study_copy(tiny_study, tmp_path):
+    """A copy of the finished tiny study to damage."""
+    copy = tmp_path / "study"
+    shutil.copytree(tiny_study, copy, symlinks=True, ignore=shutil.ignore_patterns("checkpoints"))
+    return copy
+
+
+def test_a_short_translation_file_stops_the_run(study_copy):
+    translation = study_copy / "results/translations/bible/en-es/seed1/student/study_train.greedy.txt"
+    lines = translation.read_text().splitlines(keepends=True)
+    translation.write_text("".join(lines[:-3]))
+    target = "results/memorization/bible/en-es/seed1/student/examples.tsv"
+    done = run_snakemake(
+        study_copy, target, "--allowed-rules", "memorization_examples", "quality_estimate",
+        configs=[TINY], check=False,
+    )
+    assert done.returncode != 0
+    assert f"study_train.greedy.txt: {len(lines) - 3} lines for {len(lines)} study pairs" in done.stdout + done.stderr
+    examples = study_copy / target
+    assert not examples.exists() or len(pd.read_csv(examples, sep="\t")) == len(lines)
+
+
+def test_a_model_missing_from_the_cm_design_stops_the_run(study_copy):
+    design = study_copy / "results/cm/bible/en-es/seed1/design.tsv"
+    frame = pd.read_csv(design, sep="\t")
+    frame.drop(columns=["cm03"]).to_csv(design, sep="\t", index=False)
+    target = "results/cm/bible/en-es/seed1/examples.tsv"
+    done = run_snakemake(
+        study_copy, target, "--allowed-rules", "counterfactual_memorization", "--forcerun", "counterfactual_memorization",
+        configs=[TINY], check=False,
+    )
+    assert done.returncode != 0
+    assert "the config asks for ['cm00', 'cm01', 'cm02', 'cm03']" in done.stdout + done.stderr
+    assert not (study_copy / target).exists()

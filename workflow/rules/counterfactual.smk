@@ -1,0 +1,62 @@
+# Counterfactual memorization: a balanced design over the study's pairs, M models of the `cm` preset each
+# trained on its half (rule train_model, roles cm00, cm01, ...), their scores of every reference, and CM per pair.
+
+
+rule cm_design:
+    input:
+        "results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+    output:
+        "results/cm/{corpus}/{src}-{tgt}/seed{seed}/design.tsv",
+    log:
+        "logs/cm_design/{corpus}/{src}-{tgt}/seed{seed}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        models=CM_ROLES,
+        code=CM_CODE,
+    script:
+        "../../scripts/cm_design.py"
+
+
+rule cm_training_half:
+    input:
+        design="results/cm/{corpus}/{src}-{tgt}/seed{seed}/design.tsv",
+        pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+    output:
+        "results/cm/{corpus}/{src}-{tgt}/seed{seed}/{role}/train.tsv",
+    log:
+        "logs/cm_training_half/{corpus}/{src}-{tgt}/seed{seed}/{role}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../../scripts/cm_training_half.py"
+
+
+rule counterfactual_memorization:
+    input:
+        design="results/cm/{corpus}/{src}-{tgt}/seed{seed}/design.tsv",
+        scores=expand(
+            "results/scores/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}/study_train.tsv",
+            role=CM_ROLES,
+        ),
+    output:
+        "results/cm/{corpus}/{src}-{tgt}/seed{seed}/examples.tsv",
+    log:
+        "logs/counterfactual_memorization/{corpus}/{src}-{tgt}/seed{seed}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        models=CM_ROLES,
+        score_base=config["counterfactual"]["score_base"],
+        code=CM_CODE,
+    script:
+        "../../scripts/counterfactual_memorization.py"

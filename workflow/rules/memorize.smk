@@ -1,0 +1,79 @@
+# Memorization per training pair: teacher-forced scores of the references, quality estimates, and per model the
+# replication, extractive memorization (prefix decoding), oscillatory and natural hallucination flags.
+
+
+rule score_references:
+    input:
+        model="results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}",
+        pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+    output:
+        "results/scores/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.tsv",
+    log:
+        "logs/score_references/{corpus}/{src}-{tgt}/seed{seed}/{role}.log",
+    benchmark:
+        "benchmarks/score_references/{corpus}/{src}-{tgt}/seed{seed}/{role}.tsv"
+    conda:
+        "../../envs/memkd.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        max_tokens=config["decoding"]["max_tokens"],
+        code=SCORE_CODE,
+    script:
+        "../../scripts/score_references.py"
+
+
+rule quality_estimate:
+    input:
+        unpack(quality_inputs),
+    output:
+        "results/quality/{corpus}/{src}-{tgt}/seed{seed}/{texts}/study_train.tsv",
+    log:
+        "logs/quality_estimate/{corpus}/{src}-{tgt}/seed{seed}/{texts}.log",
+    benchmark:
+        "benchmarks/quality_estimate/{corpus}/{src}-{tgt}/seed{seed}/{texts}.tsv"
+    conda:
+        "../../envs/memkd.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        settings=config["quality_estimation"],
+        max_tokens=config["decoding"]["max_tokens"],
+        code=QE_CODE,
+    script:
+        "../../scripts/quality_estimate.py"
+
+
+rule memorization_examples:
+    input:
+        model="results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}",
+        pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+        hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.greedy.txt",
+        teacher_hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/teacher/study_train.greedy.txt",
+        probe="results/data/{corpus}/{src}-{tgt}/probe.tsv",
+        probe_hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/probe.greedy.txt",
+        output_quality="results/quality/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.tsv",
+    output:
+        examples="results/memorization/{corpus}/{src}-{tgt}/seed{seed}/{role}/examples.tsv",
+        summary="results/memorization/{corpus}/{src}-{tgt}/seed{seed}/{role}/summary.json",
+    log:
+        "logs/memorization_examples/{corpus}/{src}-{tgt}/seed{seed}/{role}.log",
+    benchmark:
+        "benchmarks/memorization_examples/{corpus}/{src}-{tgt}/seed{seed}/{role}.tsv"
+    conda:
+        "../../envs/memkd.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        settings=config["memorization"],
+        qe_method=config["quality_estimation"]["method"],
+        decoding=config["decoding"],
+        code=MEMORIZATION_CODE,
+    script:
+        "../../scripts/memorization_examples.py"

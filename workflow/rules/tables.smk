@@ -1,0 +1,90 @@
+# Tables of the memorization stage: one tidy table per analysis, every row naming corpus, direction, seed and model,
+# and the settings (decoding, language ID, quality estimator, interval) behind its numbers.
+
+
+rule memorization_tables:
+    input:
+        summaries=lambda w: model_files(
+            w, "results/memorization/{base}/{role}/summary.json"
+        ),
+        examples=lambda w: model_files(
+            w, "results/memorization/{base}/{role}/examples.tsv"
+        ),
+    output:
+        memorization="results/tables/{corpus}/memorization.tsv",
+        hallucination="results/tables/{corpus}/hallucination.tsv",
+        relative_change="results/tables/{corpus}/relative_change.tsv",
+    log:
+        "logs/memorization_tables/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        statistics=config["statistics"],
+        natural=config["memorization"]["natural"],
+        code=TABLES_CODE,
+    script:
+        "../../scripts/memorization_tables.py"
+
+
+rule quality_estimates_table:
+    input:
+        lambda w: model_files(
+            w, "results/quality/{base}/{role}/study_train.tsv", ["reference"] + ROLES
+        ),
+    output:
+        "results/tables/{corpus}/quality_estimates.tsv",
+    log:
+        "logs/quality_estimates_table/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        statistics=config["statistics"],
+        edges=config["subgroups"]["qe_edges"],
+        code=TABLES_CODE,
+    script:
+        "../../scripts/quality_estimates_table.py"
+
+
+rule counterfactual_table:
+    input:
+        lambda w: model_files(w, "results/cm/{base}/examples.tsv", [""]),
+    output:
+        "results/tables/{corpus}/counterfactual.tsv",
+    log:
+        "logs/counterfactual_table/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        models=len(CM_ROLES),
+        code=TABLES_CODE,
+    script:
+        "../../scripts/counterfactual_table.py"
+
+
+rule subgroups_table:
+    input:
+        unpack(subgroup_inputs),
+    output:
+        "results/tables/{corpus}/subgroups.tsv",
+    log:
+        "logs/subgroups_table/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        settings=config["subgroups"],
+        seed=config["statistics"]["seed"],
+        code=TABLES_CODE,
+    script:
+        "../../scripts/subgroups_table.py"
