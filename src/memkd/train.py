@@ -14,11 +14,13 @@ import json
 import logging
 import math
 import random
+import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from memkd.data import IGNORE_INDEX, collate, epoch_order, make_batches
 from memkd.io import atomic_path
@@ -115,6 +117,8 @@ def train(
     )
     tokens_since, time_since, loss_sum, loss_tokens = 0, time.perf_counter(), 0.0, 0
     micro = 0
+    # A progress bar where someone watches (a terminal); jobs under Snakemake or SLURM get the log lines instead.
+    bar = tqdm(total=total_steps, initial=step, unit="step", desc="train", disable=not sys.stderr.isatty(), mininterval=1)
     while step < total_steps:
         order = epoch_order(len(batches), seed, epoch)
         while position < len(order) and step < total_steps:
@@ -136,6 +140,7 @@ def train(
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step, micro = step + 1, 0
+            bar.update(1)
             if step % settings["log_every"] == 0 or step == total_steps:
                 elapsed = time.perf_counter() - time_since
                 record = {
@@ -147,6 +152,7 @@ def train(
                 }
                 records.append(record)
                 log.info("step %(step)d epoch %(epoch).2f loss %(loss).4f lr %(lr).2e tok/s %(tokens_per_s).0f", record)
+                bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}", refresh=False)
                 tokens_since, time_since, loss_sum, loss_tokens = 0, time.perf_counter(), 0.0, 0
             if step % settings["checkpoint_every"] == 0 and step < total_steps:
                 save_checkpoint(
@@ -166,5 +172,6 @@ def train(
                 )
         if position >= len(order):
             epoch, position = epoch + 1, 0
+    bar.close()
     model.eval()
     return records
