@@ -12,7 +12,7 @@ from memkd.errors import InputError
 from memkd.io import read_lines, read_tsv, write_json_atomic, write_tsv_atomic
 from memkd.langid import LANGUAGE_ID_MODEL, languages_match
 from memkd.metrics.extractive import is_candidate, prefixes, shortest_memorized_prefix
-from memkd.metrics.natural import natural_hallucinations
+from memkd.metrics.natural import natural_hallucinations, shared_outputs
 from memkd.metrics.oscillation import is_oscillatory
 from memkd.metrics.replication import exact_matches
 from memkd.model import load, pick_device
@@ -100,7 +100,7 @@ def main():
         for s, o in zip(probe_sources, probe_outputs)
     ]
     nat = settings["natural"]
-    nat_candidate = natural_hallucinations(sources, outputs, [float("-inf")] * n, nat["min_sources"], float("inf"))
+    nat_candidate = shared_outputs(sources, outputs, nat["min_sources"])
     natural = natural_hallucinations(sources, outputs, output_qe, nat["min_sources"], nat["qe_threshold"])
 
     examples = pd.DataFrame(

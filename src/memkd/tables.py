@@ -15,10 +15,3 @@ def defined(column: pd.Series) -> np.ndarray:
     """Where a flag applies (the cell is not empty)."""
     return (column.astype(str) != "").to_numpy()
 
-
-def unit_columns(corpus: str, direction: str, seed: int, role: str | None = None) -> dict:
-    """The identifying columns every table row starts with."""
-    columns = {"corpus": corpus, "direction": direction, "seed": int(seed)}
-    if role is not None:
-        columns["role"] = role
-    return columns

@@ -145,7 +145,7 @@ def model_units(corpus):
 def model_files(wildcards, pattern, roles=ROLES):
     """One file per direction, seed and role, in that order (table scripts rely on it)."""
     return [
-        pattern.format(base=base, role=role).replace("//", "/")
+        pattern.format(base=base, role=role)
         for base, _, _ in model_units(wildcards.corpus)
         for role in roles
     ]

@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 
 
+def shared_outputs(sources: list[str], outputs: list[str], min_sources: int = 5) -> list[bool]:
+    """Per example: its output was produced for at least `min_sources` distinct sources (the NatHal candidates)."""
+    distinct_sources: dict[str, set[str]] = defaultdict(set)
+    for source, output in zip(sources, outputs):
+        distinct_sources[output.strip()].add(source.strip())
+    return [len(distinct_sources[output.strip()]) >= min_sources for output in outputs]
+
+
 def natural_hallucinations(
     sources: list[str], outputs: list[str], quality: list[float], min_sources: int = 5, threshold: float = 0.85
 ) -> list[bool]:
@@ -12,10 +20,4 @@ def natural_hallucinations(
     unique (source, output) pairs) and its pair's quality estimate is below `threshold`."""
     if not len(sources) == len(outputs) == len(quality):
         raise ValueError("sources, outputs and quality estimates must have the same length")
-    distinct_sources: dict[str, set[str]] = defaultdict(set)
-    for source, output in zip(sources, outputs):
-        distinct_sources[output.strip()].add(source.strip())
-    return [
-        len(distinct_sources[output.strip()]) >= min_sources and q < threshold
-        for output, q in zip(outputs, quality)
-    ]
+    return [shared and q < threshold for shared, q in zip(shared_outputs(sources, outputs, min_sources), quality)]
