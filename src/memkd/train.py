@@ -5,6 +5,10 @@ Exact resume: a checkpoint holds model, optimizer, scheduler, RNG states and the
 (epoch, batch index). The batch order of an epoch depends only on (seed, epoch), so a run killed at
 any point and resumed from its last checkpoint continues with the same batches and dropout masks as
 an uninterrupted run from that checkpoint.
+
+Data parallel (DDP): when a torch.distributed process group is initialised (see memkd.distributed), each of the W
+processes takes every W-th batch of the shared epoch order, so one optimizer step sees W batches (like gradient
+accumulation over W batches); an epoch's last len(order) % W batches are skipped so every process steps together.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from memkd.data import IGNORE_INDEX, collate, epoch_order, make_batches
+from memkd.data import collate, epoch_order, make_batches
 from memkd.io import atomic_path
+from memkd.losses import label_smoothed_loss, training_loss
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +54,6 @@ def pick_precision(requested: str, device: str) -> torch.dtype | None:
     return torch.bfloat16 if native else None
 
 
-def label_smoothed_loss(logits: torch.Tensor, labels: torch.Tensor, smoothing: float) -> tuple[torch.Tensor, int]:
-    """(sum of token losses, number of target tokens); padding (IGNORE_INDEX) excluded."""
-    loss = F.cross_entropy(
-        logits.float().view(-1, logits.size(-1)),
-        labels.view(-1),
-        ignore_index=IGNORE_INDEX,
-        label_smoothing=smoothing,
-        reduction="sum",
-    )
-    return loss, int((labels != IGNORE_INDEX).sum())
-
-
 def settings_fingerprint(settings: dict, n_examples: int, extra: str = "") -> str:
     """Identifies a training run, so a checkpoint from other settings or data is never resumed."""
     blob = json.dumps({"settings": settings, "n": n_examples, "extra": extra}, sort_keys=True)
@@ -79,24 +73,36 @@ def train(
     checkpoint_path: str | Path,
     device: str = "cpu",
     fingerprint_extra: str = "",
+    teacher: torch.nn.Module | None = None,
 ) -> list[dict]:
     """Train in place; return the per-step log records. Resumes from `checkpoint_path` when it holds
-    a checkpoint of the same run (same settings, data size and `fingerprint_extra`)."""
+    a checkpoint of the same run (same settings, data size, process count and `fingerprint_extra`)."""
     checkpoint_path = Path(checkpoint_path)
     seed = settings["seed"]
     accumulation = settings["grad_accumulation"]
+    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     batches = make_batches([len(s) for s in sources], [len(t) for t in targets], settings["max_tokens"])
-    steps_per_epoch = math.ceil(len(batches) / accumulation)
+    usable = len(batches) - len(batches) % world  # batches per epoch that every process steps through together
+    if usable == 0:
+        raise ValueError(f"{len(batches)} batches per epoch cannot feed {world} processes")
+    steps_per_epoch = math.ceil(usable / world / accumulation)
     total_steps = settings["max_steps"] or settings["epochs"] * steps_per_epoch
-    fingerprint = settings_fingerprint(settings, len(sources), fingerprint_extra)
+    extra = fingerprint_extra + (f"|world{world}" if world > 1 else "")
+    fingerprint = settings_fingerprint(settings, len(sources), extra)
 
     model.to(device).train()
+    if teacher is not None:
+        teacher.to(device).eval()
+    # DDP broadcasts rank 0's weights at construction and averages gradients in backward()
+    forward = DistributedDataParallel(model) if world > 1 else model
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.98), eps=1e-9)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: inverse_sqrt(s, settings["warmup_steps"]))
     precision = pick_precision(settings["precision"], device)
+    # fp16 (CUDA without bf16) needs loss scaling against gradient underflow; bf16 and fp32 do not
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == torch.float16)
     step, epoch, position, records = 0, 0, 0, []
-    torch.manual_seed(seed)
-    random.seed(seed)
+    torch.manual_seed(seed + rank)  # own dropout masks per process; rank 0 is the single-process run
+    random.seed(seed + rank)
 
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
@@ -104,45 +110,60 @@ def train(
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
-            torch.set_rng_state(state["torch_rng"])
-            random.setstate(state["python_rng"])
+            if state.get("scaler"):
+                scaler.load_state_dict(state["scaler"])
+            torch.set_rng_state(state["torch_rng"][rank] if world > 1 else state["torch_rng"])
+            random.setstate(state["python_rng"][rank] if world > 1 else state["python_rng"])
             step, epoch, position, records = state["step"], state["epoch"], state["position"], state["records"]
             log.info("resumed from checkpoint %s at step %d (epoch %d, batch %d)", checkpoint_path, step, epoch, position)
         else:
             log.info("ignoring checkpoint %s: it belongs to other settings or data", checkpoint_path)
 
     log.info(
-        "training: %d pairs, %d batches/epoch, %d steps, precision %s, device %s",
-        len(sources), len(batches), total_steps, precision or "fp32", device,
+        "training: %d pairs, %d batches/epoch, %d steps, precision %s, device %s, processes %d",
+        len(sources), len(batches), total_steps, precision or "fp32", device, world,
     )
     tokens_since, time_since, loss_sum, loss_tokens = 0, time.perf_counter(), 0.0, 0
     micro = 0
     # A progress bar where someone watches (a terminal); jobs under Snakemake or SLURM get the log lines instead.
-    bar = tqdm(total=total_steps, initial=step, unit="step", desc="train", disable=not sys.stderr.isatty(), mininterval=1)
+    bar = tqdm(total=total_steps, initial=step, unit="step", desc="train",
+               disable=rank != 0 or not sys.stderr.isatty(), mininterval=1)
     while step < total_steps:
-        order = epoch_order(len(batches), seed, epoch)
+        order = epoch_order(len(batches), seed, epoch)[:usable]
         while position < len(order) and step < total_steps:
-            indices = batches[order[position]]
-            position += 1
+            indices = batches[order[position + rank]]
+            position += world
             batch = collate([sources[i] for i in indices], [targets[i] for i in indices])
             batch = {k: v.to(device) for k, v in batch.items()}
             with torch.autocast(device_type=device.split(":")[0], dtype=precision, enabled=precision is not None):
-                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).logits
-            loss, n_tokens = label_smoothed_loss(logits, batch["labels"], settings["label_smoothing"])
-            (loss / max(n_tokens, 1) / accumulation).backward()
+                logits = forward(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).logits
+            if teacher is None:
+                loss, n_tokens = label_smoothed_loss(logits, batch["labels"], settings["label_smoothing"])
+            else:  # word-level distillation: the teacher's distributions on the same reference prefix
+                with torch.no_grad():
+                    teacher_logits = teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                             labels=batch["labels"]).logits
+                loss, n_tokens = training_loss(logits, teacher_logits, batch["labels"], settings)
+            scaler.scale(loss / max(n_tokens, 1) / accumulation).backward()
             loss_sum, loss_tokens = loss_sum + loss.item(), loss_tokens + n_tokens
             tokens_since += n_tokens + int(batch["attention_mask"].sum())
             micro += 1
             if micro % accumulation and position < len(order):
                 continue
+            scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), settings["clip_norm"])
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step, micro = step + 1, 0
             bar.update(1)
             if step % settings["log_every"] == 0 or step == total_steps:
                 elapsed = time.perf_counter() - time_since
+                if world > 1:  # the log shows all processes' tokens and loss
+                    totals = torch.tensor([loss_sum, loss_tokens, tokens_since], dtype=torch.float64)
+                    dist.all_reduce(totals)
+                    loss_sum, loss_tokens, tokens_since = totals.tolist()
                 record = {
                     "step": step,
                     "epoch": epoch + position / len(order),
@@ -155,21 +176,28 @@ def train(
                 bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}", refresh=False)
                 tokens_since, time_since, loss_sum, loss_tokens = 0, time.perf_counter(), 0.0, 0
             if step % settings["checkpoint_every"] == 0 and step < total_steps:
-                save_checkpoint(
-                    checkpoint_path,
-                    {
-                        "fingerprint": fingerprint,
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
-                        "torch_rng": torch.get_rng_state(),
-                        "python_rng": random.getstate(),
-                        "step": step,
-                        "epoch": epoch,
-                        "position": position,
-                        "records": records,
-                    },
-                )
+                torch_rng, python_rng = torch.get_rng_state(), random.getstate()
+                if world > 1:  # every process's RNG goes into rank 0's checkpoint
+                    states = [None] * world
+                    dist.all_gather_object(states, (torch_rng, python_rng))
+                    torch_rng, python_rng = [s[0] for s in states], [s[1] for s in states]
+                if rank == 0:
+                    save_checkpoint(
+                        checkpoint_path,
+                        {
+                            "fingerprint": fingerprint,
+                            "model": model.state_dict(),
+                            "optimizer": optimizer.state_dict(),
+                            "scheduler": scheduler.state_dict(),
+                            "scaler": scaler.state_dict(),
+                            "torch_rng": torch_rng,
+                            "python_rng": python_rng,
+                            "step": step,
+                            "epoch": epoch,
+                            "position": position,
+                            "records": records,
+                        },
+                    )
         if position >= len(order):
             epoch, position = epoch + 1, 0
     bar.close()

@@ -6,6 +6,7 @@ import torch
 
 from memkd import train as train_module
 from memkd.data import collate, epoch_order, make_batches, round_up
+from memkd.losses import label_smoothed_loss
 from memkd.model import build_model, count_parameters
 
 PRESET = {"d_model": 16, "encoder_layers": 1, "decoder_layers": 1, "heads": 2, "ffn_dim": 32, "dropout": 0.1, "max_positions": 64}
@@ -51,7 +52,7 @@ def test_inverse_sqrt_schedule():
 def test_label_smoothed_loss_without_smoothing_is_cross_entropy():
     logits = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
     labels = torch.tensor([[0, -100]])
-    loss, n = train_module.label_smoothed_loss(logits, labels, 0.0)
+    loss, n = label_smoothed_loss(logits, labels, 0.0)
     assert n == 1 and math.isclose(loss.item(), -torch.log_softmax(logits[0, 0], -1)[0].item(), rel_tol=1e-6)
 
 
@@ -101,3 +102,23 @@ def test_embeddings_are_tied_and_counted_once():
     assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()
     untied = sum(p.numel() for p in model.state_dict().values() if p.dtype.is_floating_point)
     assert count_parameters(model) < untied
+
+
+def test_word_kd_with_alpha_zero_trains_exactly_like_plain_training(tmp_path):
+    sources, targets = _data()
+    teacher = build_model(PRESET, vocab_size=50, seed=7)
+    plain = build_model(PRESET, vocab_size=50, seed=0)
+    train_module.train(plain, sources, targets, dict(SETTINGS, max_steps=6), tmp_path / "a.pt")
+    distilled = build_model(PRESET, vocab_size=50, seed=0)
+    kd = {"method": "word_kd", "alpha": 0.0, "temperature": 1.0}
+    train_module.train(distilled, sources, targets, dict(SETTINGS, max_steps=6, distillation=kd), tmp_path / "b.pt",
+                       teacher=teacher)
+    for (name, a), b in zip(plain.state_dict().items(), distilled.state_dict().values()):
+        assert torch.equal(a, b), name
+    # with alpha > 0 the teacher's distributions change what the student learns, and the teacher stays as it was
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    soft = build_model(PRESET, vocab_size=50, seed=0)
+    train_module.train(soft, sources, targets, dict(SETTINGS, max_steps=6, distillation=dict(kd, alpha=0.5)),
+                       tmp_path / "c.pt", teacher=teacher)
+    assert any(not torch.equal(a, b) for a, b in zip(plain.state_dict().values(), soft.state_dict().values()))
+    assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())

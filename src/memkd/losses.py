@@ -1,0 +1,167 @@
+"""Training losses: label-smoothed cross-entropy, the distillation losses, and Seq-Inter target selection
+(STUDY.md section 6).
+
+Losses take (batch, length, vocab) logits and (batch, length) labels padded with
+IGNORE_INDEX and return (sum over target tokens, number of target tokens), so the caller normalises and accumulates
+exactly as for the baseline. Teacher logits are always treated as constants: only the student learns.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from sacrebleu.metrics import BLEU
+
+from memkd.data import IGNORE_INDEX
+
+def label_smoothed_loss(logits: torch.Tensor, labels: torch.Tensor, smoothing: float) -> tuple[torch.Tensor, int]:
+    """(sum of token losses, number of target tokens); padding (IGNORE_INDEX) excluded."""
+    loss = F.cross_entropy(
+        logits.float().view(-1, logits.size(-1)),
+        labels.view(-1),
+        ignore_index=IGNORE_INDEX,
+        label_smoothing=smoothing,
+        reduction="sum",
+    )
+    return loss, int((labels != IGNORE_INDEX).sum())
+
+
+def training_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
+                  settings: dict) -> tuple[torch.Tensor, int]:
+    """The distillation loss a training preset names in `settings["distillation"]` (method word_kd or
+    self_evolution, with that method's knobs)."""
+    kd = settings["distillation"]
+    if kd["method"] == "word_kd":
+        return word_kd_loss(student_logits, teacher_logits, labels, kd["alpha"], kd["temperature"],
+                            settings["label_smoothing"])
+    if kd["method"] == "self_evolution":
+        loss, n_tokens, _ = self_evolution_kd_loss(student_logits, teacher_logits, labels, kd["prior_weight"],
+                                                   kd["difficulty_threshold"], kd["max_difficulty"], kd["nll_weight"])
+        return loss, n_tokens
+    raise ValueError(f"unknown distillation method {kd['method']!r}")
+
+
+# Floor for the probabilities of the self-evolution proxy before the log: the proxy can put exactly 0 on a class
+# (one-hot prior, l_t = 1), where KL(p_T || proxy) is infinite; the floor keeps the loss finite and free of NaNs.
+PROXY_FLOOR = torch.finfo(torch.float32).tiny
+
+
+def _target_rows(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(student rows, detached teacher rows, labels) at the non-padding positions, in fp32: padding never enters
+    a softmax, so whatever the model emits there cannot leak into the loss."""
+    if student_logits.shape != teacher_logits.shape:
+        raise ValueError(f"student logits {tuple(student_logits.shape)} and teacher logits "
+                         f"{tuple(teacher_logits.shape)} differ in shape (the models must share a vocabulary)")
+    if labels.shape != student_logits.shape[:-1]:
+        raise ValueError(f"labels {tuple(labels.shape)} do not match logits {tuple(student_logits.shape)}")
+    mask = labels != IGNORE_INDEX
+    return student_logits.float()[mask], teacher_logits.detach().float()[mask], labels[mask]
+
+
+def word_kd_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    labels: torch.Tensor,
+    alpha: float,
+    temperature: float = 1.0,
+    smoothing: float = 0.0,
+) -> tuple[torch.Tensor, int]:
+    """Word-KD (Kim & Rush): (1 - alpha) * NLL(labels) + alpha * tau^2 * sum_k p_T(k) * -log p_S(k), with
+    p = softmax(z / tau) for both models. The tau^2 keeps the soft term's gradients on the scale of the NLL's
+    (Hinton et al.), so alpha means the same at every temperature. The NLL is label-smoothed like the baseline's."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    student, teacher, _ = _target_rows(student_logits, teacher_logits, labels)
+    nll, n_tokens = label_smoothed_loss(student_logits, labels, smoothing)
+    soft = -(teacher.div(temperature).softmax(-1) * student.div(temperature).log_softmax(-1)).sum()
+    return (1.0 - alpha) * nll + alpha * temperature**2 * soft, n_tokens
+
+
+def parse_threshold(threshold: float | str, difficulties: torch.Tensor) -> float:
+    """A fixed difficulty threshold, or "q<p>" for the batch quantile p of the difficulties: a quantile keeps the
+    share of hard tokens stable while the student's difficulties shrink during training."""
+    if isinstance(threshold, str):
+        if not threshold.startswith("q"):
+            raise ValueError(f"difficulty threshold {threshold!r}: expected a number or 'q<p>', e.g. 'q0.8'")
+        try:
+            p = float(threshold[1:])
+        except ValueError:
+            raise ValueError(f"difficulty threshold {threshold!r}: expected 'q<p>' with p a number in [0, 1]") from None
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"difficulty threshold {threshold!r}: quantile must lie in [0, 1]")
+        return float(torch.quantile(difficulties, p))
+    return float(threshold)
+
+
+def self_evolution_kd_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    labels: torch.Tensor,
+    prior_weight: float,
+    difficulty_threshold: float | str,
+    max_difficulty: float,
+    nll_weight: float = 0.0,
+) -> tuple[torch.Tensor, int, float]:
+    """Self-Evolution KD, OUR RECONSTRUCTION (the paper's exact loss is not public; STUDY.md section 6).
+
+    Prior q_t = b * onehot(y_t) + (1 - b) * p_T; difficulty d_t = KL(q_t || p_S), detached. Hard tokens (d_t > tau)
+    see the student through the proxy p~_S = (1 - l_t) * p_S + l_t * q_t, l_t = min(1, d_t / d_max), which moves the
+    target the student must match towards what it already knows; easy tokens use p_S itself.
+    Loss = sum_t KL(p_T || p~_S) + nll_weight * NLL(y). Returns (loss sum, number of target tokens, share of hard
+    tokens). A token with l_t = 1 contributes no gradient to the student except through the NLL term."""
+    if not 0.0 <= prior_weight <= 1.0:
+        raise ValueError(f"prior_weight must lie in [0, 1], got {prior_weight}")
+    if max_difficulty <= 0:
+        raise ValueError(f"max_difficulty must be positive, got {max_difficulty}")
+    student, teacher, targets = _target_rows(student_logits, teacher_logits, labels)
+    n_tokens = targets.numel()
+    if n_tokens == 0:
+        return student_logits.float().sum() * 0.0, 0, 0.0
+
+    log_s = student.log_softmax(-1)
+    log_t = teacher.log_softmax(-1)
+    p_t = log_t.exp()
+    q = prior_weight * F.one_hot(targets, student.size(-1)).float() + (1.0 - prior_weight) * p_t
+
+    with torch.no_grad():
+        # xlogy gives 0 * log 0 = 0 where the one-hot prior has no mass.
+        difficulty = (torch.xlogy(q, q) - q * log_s).sum(-1)
+        tau = parse_threshold(difficulty_threshold, difficulty)
+        hard = difficulty > tau
+        mix = torch.where(hard, (difficulty / max_difficulty).clamp(max=1.0), torch.zeros_like(difficulty))[:, None]
+
+    # Easy tokens keep the exact log_softmax; hard ones take the log of the mixture with a floor (see PROXY_FLOOR).
+    log_proxy = ((1.0 - mix) * log_s.exp() + mix * q).clamp(min=PROXY_FLOOR).log()
+    log_proxy = torch.where(hard[:, None], log_proxy, log_s)
+    loss = (p_t * (log_t - log_proxy)).sum()
+    if nll_weight:
+        loss = loss + nll_weight * F.nll_loss(log_s, targets, reduction="sum")
+    return loss, n_tokens, float(hard.float().mean())
+
+
+_SENTENCE_BLEU = BLEU(effective_order=True)  # sentence_score smooths with 'exp' by default
+
+
+def select_closest_candidate(candidates: list[str], reference: str) -> int:
+    """Seq-Inter (Kim & Rush): index of the k-best candidate with the highest smoothed sentence BLEU against the
+    reference. Ties go to the earliest, i.e. the teacher's higher-ranked output."""
+    if not candidates:
+        raise ValueError("no candidates to choose from")
+    scores = [_SENTENCE_BLEU.sentence_score(candidate, [reference]).score for candidate in candidates]
+    return max(range(len(scores)), key=scores.__getitem__)  # max keeps the first of equal maxima
+
+
+def seq_inter_targets(kbest: list[list[str]], references: list[str]) -> list[str]:
+    """The Seq-Inter training target for every sentence: its k-best candidate closest to the reference."""
+    if len(kbest) != len(references):
+        raise ValueError(f"{len(kbest)} k-best lists but {len(references)} references")
+    targets = []
+    for i, (candidates, reference) in enumerate(zip(kbest, references)):
+        if not candidates:
+            raise ValueError(f"sentence {i}: empty k-best list")
+        targets.append(candidates[select_closest_candidate(candidates, reference)])
+    return targets
