@@ -5,12 +5,14 @@ import logging
 import os
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import torch
 
 from memkd.data import encode
+from memkd.distributed import train_data_parallel
 from memkd.io import read_tsv
 from memkd.model import build_model, count_parameters, pick_device, save
 from memkd.rulerun import run
@@ -27,11 +29,18 @@ def main():
     sources = encode(processor, pairs["src"].tolist(), preset["max_positions"])
     targets = encode(processor, pairs["tgt"].tolist(), preset["max_positions"])
     device = pick_device()
-    model = build_model(preset, processor.vocab_size(), seed)
+    build = partial(build_model, preset, processor.vocab_size(), seed)
     started = time.perf_counter()
     # the checkpoint is resumed only by a run of the same preset on the same training file
     run_key = json.dumps(preset, sort_keys=True) + snakemake.input.pairs
-    records = train(model, sources, targets, settings, snakemake.params.checkpoint, device, fingerprint_extra=run_key)
+    gpus = int(snakemake.resources.get("gpu", 0) or 0)
+    if gpus > 1:  # a job with several GPUs trains data-parallel, one process per GPU
+        model, records = train_data_parallel(build, sources, targets, settings, snakemake.params.checkpoint, gpus,
+                                             fingerprint_extra=run_key, log_path=snakemake.log[0])
+        device = f"{gpus} x cuda (DDP)"
+    else:
+        model = build()
+        records = train(model, sources, targets, settings, snakemake.params.checkpoint, device, fingerprint_extra=run_key)
     seconds = time.perf_counter() - started
 
     # Build the model folder under a temporary name, then rename: the output exists only when complete.

@@ -87,3 +87,21 @@ def test_corpus_inputs_per_kind(config):
     assert download_name("https://a.org/wmt19/test.tgz") != download_name("https://a.org/wmt20/test.tgz")
     with pytest.raises(InputError, match="no download named 'zz'"):
         wmt20_download_url("w", "zz", config)
+
+
+def merged(base: dict, extra: dict) -> dict:
+    """Snakemake's layering of --configfile files: nested mappings update, other values replace."""
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.mark.parametrize("preset", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+def test_the_larger_presets_are_valid_over_the_default(config, preset):
+    layered = merged(config, yaml.safe_load((ROOT / "configs" / preset).read_text()))
+    validate(layered, schema=SCHEMA)
+    check_config(layered)

@@ -22,6 +22,7 @@ rule translate:
     resources:
         mem_mb=4000,
         runtime=60,
+        gpu=config["gpus"]["decoding"],
     params:
         beam=beam_size,
         settings=config["decoding"],

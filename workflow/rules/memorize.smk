@@ -18,6 +18,7 @@ rule score_references:
     resources:
         mem_mb=4000,
         runtime=30,
+        gpu=config["gpus"]["decoding"],
     params:
         max_tokens=config["decoding"]["max_tokens"],
         code=SCORE_CODE,
@@ -40,6 +41,7 @@ rule quality_estimate:
     resources:
         mem_mb=4000,
         runtime=30,
+        gpu=config["gpus"]["decoding"],
     params:
         settings=config["quality_estimation"],
         max_tokens=config["decoding"]["max_tokens"],
@@ -70,6 +72,7 @@ rule memorization_examples:
     resources:
         mem_mb=4000,
         runtime=60,
+        gpu=config["gpus"]["decoding"],
     params:
         settings=config["memorization"],
         qe_method=config["quality_estimation"]["method"],

@@ -18,6 +18,7 @@ rule train_model:
     resources:
         mem_mb=4000,
         runtime=120,
+        gpu=lambda w: config["gpus"][preset_name(w.role)],
     params:
         preset=model_preset,
         settings=training_settings,
