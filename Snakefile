@@ -1,7 +1,8 @@
 # Memorization inheritance in sequence-level knowledge distillation for NMT.
 # Stages, in DAG order: corpus acquisition -> preprocessing (splits, SentencePiece, study pairs)
 # -> teacher and baseline training -> SeqKD decoding -> student training -> evaluation -> memorization per pair
-# (replication, ExMem, hallucinations, quality estimates) -> counterfactual memorization -> tables.
+# (replication, ExMem, hallucinations, quality estimates) -> counterfactual memorization -> tables
+# -> figures and the study summary.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -19,6 +20,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/memorize.smk"
 include: "workflow/rules/counterfactual.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -27,3 +29,4 @@ rule all:
         data_targets(),
         quality_targets(),
         memorization_targets(),
+        figure_targets(),

@@ -10,11 +10,13 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
-def run_snakemake(workdir: Path, *args: str, configs: list[Path] = (), check: bool = True) -> subprocess.CompletedProcess:
+def run_snakemake(
+    workdir: Path, *args: str, configs: list[Path] = (), check: bool = True, snakefile: Path = ROOT / "Snakefile"
+) -> subprocess.CompletedProcess:
     """Run the real workflow in `workdir` with the embedded default plus `configs` layered on top."""
     command = [
         SNAKEMAKE,
-        "--snakefile", str(ROOT / "Snakefile"),
+        "--snakefile", str(snakefile),
         "--directory", str(workdir),
         "--configfile", str(ROOT / "config.yaml"), *map(str, configs),
         "--cores", "2",

@@ -14,9 +14,10 @@ check_config(config)
 CORPUS = config["corpus"]
 SPLITS = ["train", "dev", "test", "probe"]
 PAIR_DIRECTIONS = [d.split("-") for d in config["directions"]]
-ROLES = ["teacher", "baseline", "student"]
+VARIANTS = config["variants"]
+ROLES = ["teacher", "baseline", "student", *VARIANTS]
 # Which preset (architecture and training settings) each role uses; CM models (cm00, cm01, ...) use `cm`.
-ROLE_PRESET = {"teacher": "teacher", "baseline": "student", "student": "student"}
+ROLE_PRESET = {"teacher": "teacher", **{role: "student" for role in ROLES[1:]}}
 CM_ROLES = [f"cm{m:02d}" for m in range(config["counterfactual"]["models"])]
 # Snakemake reruns a job when its script changes but not when the library changes; these code
 # versions in params make results follow the library modules they depend on.
@@ -49,14 +50,24 @@ MEMORIZATION_CODE = library_version(
 )
 CM_CODE = library_version("metrics/counterfactual.py")
 TABLES_CODE = library_version("stats.py", "metrics/subgroups.py", "evaluate.py")
+PLOTS_CODE = library_version("plots.py", "metrics/subgroups.py")
+SUMMARY_CODE = library_version("summary.py", "plots.py")
+SUMMARY_TABLES = [
+    "translation_quality",
+    "memorization",
+    "hallucination",
+    "relative_change",
+    "counterfactual",
+]
+FIGURES = ["model_comparison", "relative_change", "memorization_map", "subgroups"]
 
 
 wildcard_constraints:
     corpus=r"[A-Za-z0-9_]+",
     package=r"[a-z0-9][a-z0-9.+-]+",
     split="train|dev|test|probe|study_train",
-    role=r"teacher|baseline|student|cm[0-9]+",
-    texts="reference|teacher|baseline|student",
+    role="|".join(ROLES) + r"|cm[0-9]+",
+    texts="|".join(["reference", *ROLES]),
     decoding=r"greedy|beam[0-9]+",
     seed=r"[0-9]+",
     src=r"[a-z]{2,3}",
@@ -98,6 +109,15 @@ def memorization_targets():
     return [f"results/tables/{CORPUS}/{name}.tsv" for name in tables]
 
 
+def figure_targets():
+    """Every figure (PNG and PDF) and the study summary, drawn from the cached tables."""
+    return [
+        f"results/figures/{CORPUS}/{name}.{ext}"
+        for name in FIGURES
+        for ext in ("png", "pdf")
+    ] + [f"results/summary/{CORPUS}.md"]
+
+
 def evaluation_files(wildcards):
     return [
         f"results/metrics/{wildcards.corpus}/{src}-{tgt}/seed{seed}/{role}/test.{decoding}.json"
@@ -113,9 +133,26 @@ def training_pairs(wildcards):
     base = f"{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}"
     if wildcards.role.startswith("cm"):
         return f"results/cm/{base}/seed{wildcards.seed}/{wildcards.role}/train.tsv"
-    if wildcards.role == "student":
+    seqkd = (
+        wildcards.role == "student"
+        or VARIANTS.get(wildcards.role, {}).get("data") == "seqkd"
+    )
+    if seqkd:
         return f"results/seqkd/{base}/seed{wildcards.seed}/{config['decoding']['seqkd']}/train.tsv"
     return f"results/data/{base}/study_train.tsv"
+
+
+def training_inputs(wildcards):
+    """What a model learns from: its pairs and the tokenizer, and for a distilled variant the teacher."""
+    inputs = {
+        "pairs": training_pairs(wildcards),
+        "spm": f"results/data/{wildcards.corpus}/spm.model",
+    }
+    if wildcards.role in VARIANTS:
+        inputs["teacher"] = (
+            f"results/models/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/teacher"
+        )
+    return inputs
 
 
 def quality_inputs(wildcards):
@@ -175,7 +212,10 @@ def model_preset(wildcards):
 
 
 def training_settings(wildcards):
-    return config["training"][preset_name(wildcards.role)]
+    settings = config["training"][preset_name(wildcards.role)]
+    if wildcards.role in VARIANTS:
+        return {**settings, "distillation": VARIANTS[wildcards.role]["distillation"]}
+    return settings
 
 
 def beam_size(wildcards):

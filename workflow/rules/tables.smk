@@ -53,7 +53,10 @@ rule quality_estimates_table:
 
 rule counterfactual_table:
     input:
-        lambda w: model_files(w, "results/cm/{base}/examples.tsv", [""]),
+        cm=lambda w: model_files(w, "results/cm/{base}/examples.tsv", [""]),
+        qe=lambda w: model_files(
+            w, "results/quality/{base}/{role}/study_train.tsv", ["reference"]
+        ),
     output:
         "results/tables/{corpus}/counterfactual.tsv",
     log:
@@ -85,6 +88,7 @@ rule subgroups_table:
     params:
         settings=config["subgroups"],
         seed=config["statistics"]["seed"],
+        roles=ROLES,
         code=TABLES_CODE,
     script:
         "../../scripts/subgroups_table.py"

@@ -1,0 +1,12 @@
+"""Rule plot_memorization_map: mean IN vs mean OUT probability per training pair, coloured by QE bucket."""
+
+from memkd.plots import read_table, memorization_map, save
+from memkd.rulerun import run
+
+
+def main():
+    figure = memorization_map(read_table(snakemake.input[0]), list(snakemake.params.qe_edges))
+    save(figure, snakemake.output.png, snakemake.output.pdf)
+
+
+run(main, snakemake.log[0])

@@ -1,0 +1,14 @@
+"""Rule study_summary: the headline numbers of every table in one Markdown page, compared with the paper."""
+
+from memkd.io import write_text_atomic
+from memkd.plots import read_table
+from memkd.rulerun import run
+from memkd.summary import render
+
+
+def main():
+    tables = {name: read_table(path) for name, path in snakemake.input.items()}
+    write_text_atomic(snakemake.output[0], render(tables, snakemake.wildcards.corpus, list(snakemake.params.cm_edges)))
+
+
+run(main, snakemake.log[0])

@@ -1,0 +1,241 @@
+"""Figures of the study: pure functions from the tidy tables to matplotlib figures. Each figure carries a caption
+(the settings behind its numbers) at its foot, so a PNG taken out of context still says what produced it."""
+
+from __future__ import annotations
+
+import csv
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are files; never open a window (cluster nodes have no display)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from memkd.metrics.subgroups import bucket_labels, value_buckets  # noqa: E402
+
+ROLES = ("teacher", "baseline", "student")
+ROLE_COLORS = {"teacher": "#4c72b0", "baseline": "#dd8452", "student": "#55a868"}
+ROLE_LABELS = {"teacher": "teacher (T)", "baseline": "baseline (B)", "student": "SeqKD student (S)"}
+VARIANT_COLORS = ["#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
+
+
+def roles_in(frame: pd.DataFrame) -> list[str]:
+    """T, B, S first, then the distillation variants in the order the table lists them."""
+    present = list(dict.fromkeys(frame["role"]))
+    return [r for r in ROLES if r in present] + [r for r in present if r not in ROLES]
+
+
+def role_color(role: str, roles: list[str]) -> str:
+    if role in ROLE_COLORS:
+        return ROLE_COLORS[role]
+    variants = [r for r in roles if r not in ROLE_COLORS]
+    return VARIANT_COLORS[variants.index(role) % len(VARIANT_COLORS)]
+METRIC_LABELS = {
+    "replication": "replication vs corpus",
+    "replication_vs_teacher": "replication vs teacher",
+    "exmem": "extractive memorization",
+    "osc_hal_train": "oscillatory hallucination",
+    "nat_hal": "natural hallucination",
+}
+
+
+def read_table(path) -> pd.DataFrame:
+    """A tidy table with numbers as numbers and empty cells as NaN (the plots' view of a table)."""
+    return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE)
+
+
+def add_caption(figure: plt.Figure, caption: str, width: int = 110) -> None:
+    """Wrap `caption` under the axes; the figure grows to fit it."""
+    text = "\n".join(textwrap.fill(part, width) for part in caption.split("\n"))
+    lines = text.count("\n") + 1
+    height = figure.get_figheight()
+    extra = 0.17 * lines + 0.2
+    figure.set_figheight(height + extra)
+    figure.subplots_adjust(bottom=(extra + 0.45) / (height + extra))
+    figure.text(0.01, 0.01, text, ha="left", va="bottom", fontsize=7, family="sans-serif")
+
+
+def settings_text(frame: pd.DataFrame, columns: dict[str, str]) -> str:
+    """'label: value' for each settings column, the distinct values joined (they should agree)."""
+    parts = []
+    for column, label in columns.items():
+        if column in frame:
+            values = sorted({str(v) for v in frame[column].dropna()})
+            if values:
+                parts.append(f"{label}: {' | '.join(values)}")
+    return "; ".join(parts)
+
+
+def grouped_bars(ax, frame: pd.DataFrame, value: str, low: str | None = None, high: str | None = None,
+                 groups: str = "direction") -> None:
+    """Bars of `value` per group (x) and model role (colour), with interval whiskers when given."""
+    names = sorted(frame[groups].unique())
+    roles = roles_in(frame)
+    width = 0.8 / len(roles)
+    for k, role in enumerate(roles):
+        rows = frame[frame.role == role].set_index(groups).reindex(names)
+        heights = rows[value].astype(float).to_numpy()
+        x = np.arange(len(names)) + (k - (len(roles) - 1) / 2) * width
+        yerr = None
+        if low and high:
+            lower = np.clip(heights - rows[low].astype(float).to_numpy(), 0, None)
+            upper = np.clip(rows[high].astype(float).to_numpy() - heights, 0, None)
+            yerr = np.nan_to_num(np.vstack([lower, upper]))
+        ax.bar(x, np.nan_to_num(heights), width, yerr=yerr, capsize=2, color=role_color(role, roles),
+               label=ROLE_LABELS.get(role, role), error_kw={"elinewidth": 0.8})
+    ax.set_xticks(np.arange(len(names)), names)
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    values = frame[value].astype(float)
+    if values.isna().all() or (values.fillna(0) == 0).all():  # say why a panel has no bars instead of leaving it blank
+        why = "not defined for any model (no candidates)" if values.isna().all() else "0 for every model"
+        ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="grey")
+
+
+def model_comparison(quality: pd.DataFrame, memorization: pd.DataFrame, hallucination: pd.DataFrame,
+                     decoding: str = "greedy") -> plt.Figure:
+    """T, B and S per direction: test BLEU and chrF, then the memorization and hallucination rates of the
+    training-source translations (corpus references), with bootstrap intervals."""
+    test = quality[(quality.decoding == decoding)]
+    corpus_rows = memorization[memorization.against == "corpus"]
+    train_rows = hallucination[hallucination.inputs == "study_train"]
+    panels = [
+        (test, "bleu", None, None, f"test BLEU ({decoding})"),
+        (test, "chrf", None, None, f"test chrF ({decoding})"),
+        (corpus_rows, "replication_pct", "replication_ci_low", "replication_ci_high", "replication (% of pairs)"),
+        (corpus_rows, "exmem_pct", "exmem_ci_low", "exmem_ci_high", "ExMem (% of filtered matches)"),
+        (train_rows, "osc_hal_pct", "osc_hal_ci_low", "osc_hal_ci_high", "OscHal (% of training sources)"),
+        (train_rows, "nat_hal_pct", "nat_hal_ci_low", "nat_hal_ci_high", "NatHal (% of pairs)"),
+    ]
+    figure, axes = plt.subplots(2, 3, figsize=(10, 5.6))
+    for ax, (frame, value, low, high, title) in zip(axes.flat, panels):
+        grouped_bars(ax, frame, value, low, high)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.set_ylim(bottom=0)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 0.94))
+    caption = "; ".join(filter(None, [
+        f"Corpus {', '.join(sorted(set(memorization.corpus)))}, seeds {', '.join(map(str, sorted(set(memorization.seed))))}",
+        settings_text(test, {"bleu_signature": "BLEU", "chrf_signature": "chrF", "decoding_signature": "test decoding"}),
+        settings_text(corpus_rows, {"decoding": "training-source decoding", "language_id": "language ID",
+                                    "interval": "intervals"}),
+        settings_text(train_rows, {"qe_method": "QE", "nat_hal_rule": "NatHal rule"}),
+    ]))
+    add_caption(figure, caption)
+    return figure
+
+
+def relative_change(changes: pd.DataFrame) -> plt.Figure:
+    """The paper's headline comparison: relative change (%) of the student over the baseline per metric and
+    direction with paired bootstrap intervals, the paper's mean over five WMT20 directions beside them."""
+    metrics = [m for m in METRIC_LABELS if m in set(changes.metric)]
+    directions = sorted(changes.direction.unique())
+    figure, ax = plt.subplots(figsize=(7.5, 0.7 + 0.55 * len(metrics) * max(1, len(directions)) ** 0.5))
+    step = 0.6 / max(1, len(directions))
+    markers = "osD^v"
+    undefined = []
+    for k, direction in enumerate(directions):
+        rows = changes[changes.direction == direction].set_index("metric").reindex(metrics)
+        y = np.arange(len(metrics)) + (k - (len(directions) - 1) / 2) * step
+        point = rows.relative_change_pct.astype(float).to_numpy()
+        low, high = rows.ci_low.astype(float).to_numpy(), rows.ci_high.astype(float).to_numpy()
+        shown = np.isfinite(point)
+        undefined += [f"{METRIC_LABELS[m]} ({direction})" for m, ok in zip(metrics, shown) if not ok]
+        xerr = np.nan_to_num(np.vstack([np.clip(point - low, 0, None), np.clip(high - point, 0, None)]))
+        bars = ax.errorbar(point[shown], y[shown], xerr=xerr[:, shown], fmt=markers[k % len(markers)], capsize=3,
+                           label=f"{direction} (this study)")
+        for row in y[~shown]:  # mark an undefined change where its point would be
+            ax.text(0.01, row, f"{direction}: undefined (baseline 0)", va="center", fontsize=6,
+                    color=bars[0].get_color(), transform=ax.get_yaxis_transform())
+    paper = changes.groupby("metric").paper_relative_change_pct.first().reindex(metrics).astype(float)
+    ax.scatter(paper.to_numpy(), np.arange(len(metrics)), marker="x", color="black", zorder=3,
+               label="paper, mean of 5 WMT20 directions")
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_yticks(np.arange(len(metrics)), [METRIC_LABELS[m] for m in metrics], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("relative change student vs baseline (%)", fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    figure.tight_layout()
+    caption = settings_text(changes, {"interval": "intervals", "definition": "rates"})
+    if undefined:
+        caption += "\nNot shown (baseline rate 0, change undefined): " + ", ".join(undefined) + "."
+    add_caption(figure, caption)
+    return figure
+
+
+def memorization_map(counterfactual: pd.DataFrame, qe_edges: list[float]) -> plt.Figure:
+    """Per training pair, mean probability of its reference under the models that trained on it (IN) against
+    those that did not (OUT); distance above the diagonal is counterfactual memorization. Colour: QE bucket."""
+    directions = sorted(counterfactual.direction.unique())
+    figure, axes = plt.subplots(1, len(directions), figsize=(4.2 * len(directions), 4.2), squeeze=False)
+    labels = bucket_labels(qe_edges)
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(labels)))
+    for ax, direction in zip(axes.flat, directions):
+        rows = counterfactual[counterfactual.direction == direction]
+        buckets = np.asarray(value_buckets(rows.qe.astype(float), qe_edges))
+        for label, color in zip(labels, colors):
+            chosen = rows[buckets == label]
+            ax.scatter(chosen.p_out, chosen.p_in, s=4, alpha=0.5, color=color, label=f"QE {label} ({len(chosen)})",
+                       rasterized=True)
+        ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_aspect("equal")
+        ax.set_title(f"{direction}: mean CM {rows.cm.astype(float).mean():.3f}", fontsize=9)
+        ax.set_xlabel("mean p(reference), OUT models", fontsize=8)
+        ax.set_ylabel("mean p(reference), IN models", fontsize=8)
+        ax.legend(fontsize=6, markerscale=2, loc="upper left")
+    figure.tight_layout()
+    models = sorted(set(counterfactual.cm_models.astype(int)))
+    caption = (f"{len(counterfactual)} pairs; M = {', '.join(map(str, models))} models, each pair IN for M/2; "
+               f"p = per-token geometric-mean probability of the reference, teacher-forced; "
+               + settings_text(counterfactual, {"score": "score", "qe_method": "QE"}))
+    add_caption(figure, caption, width=60 * len(directions))
+    return figure
+
+
+def subgroup_bars(subgroups: pd.DataFrame, value: str = "replication_rate") -> plt.Figure:
+    """Per subgroup bucket of training pairs (QE, CM, teacher confidence, random, duplicates, misaligned) and
+    model, `value` (replication vs the corpus by default); the bucket sizes are in the labels."""
+    directions = sorted(subgroups.direction.unique())
+    roles = roles_in(subgroups)
+    first = subgroups[(subgroups.direction == directions[0]) & (subgroups.role == roles[0])]
+    buckets = list(zip(first.subgroup, first.bucket))
+    figure, axes = plt.subplots(1, len(directions), squeeze=False, sharex=True,
+                                figsize=(4.8 * len(directions), 1.2 + 0.11 * len(roles) * len(buckets)))
+    height = 0.8 / len(roles)
+    for ax, direction in zip(axes.flat, directions):
+        rows = subgroups[subgroups.direction == direction]
+        for k, role in enumerate(roles):
+            values = rows[rows.role == role].set_index(["subgroup", "bucket"]).reindex(buckets)
+            y = np.arange(len(buckets)) + (k - (len(roles) - 1) / 2) * height
+            ax.barh(y, np.nan_to_num(values[value].astype(float).to_numpy()), height, color=role_color(role, roles),
+                    label=ROLE_LABELS.get(role, role))
+        sizes = rows[rows.role == roles[0]].set_index(["subgroup", "bucket"]).reindex(buckets)["size"]
+        ax.set_yticks(np.arange(len(buckets)),
+                      [f"{g.replace('_', ' ')}: {b} (n={int(n)})" for (g, b), n in zip(buckets, sizes.fillna(0))],
+                      fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(direction, fontsize=9)
+        ax.set_xlabel(value.replace("_", " ") + (" (%)" if value.endswith("rate") else ""), fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.35 / figure.get_figheight()))
+    figure.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), fontsize=7, frameon=False)
+    add_caption(figure, "Buckets: QE of the reference pair, CM, teacher confidence (top/bottom share), a random share, "
+                        "duplicated pairs, verses the corpus recipe flags as misaligned. "
+                + settings_text(subgroups, {"qe_method": "QE"}), width=60 * len(directions))
+    return figure
+
+
+def save(figure: plt.Figure, png: str, pdf: str) -> None:
+    """Both formats, atomically (a killed job leaves no half figure)."""
+    from memkd.io import atomic_path
+
+    for path, fmt in ((png, "png"), (pdf, "pdf")):
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, format=fmt, dpi=150)
+    plt.close(figure)

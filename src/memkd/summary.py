@@ -1,0 +1,160 @@
+"""The study summary: every headline number from the tidy tables in one Markdown page, each with its interval and,
+where the paper reports one, the paper's number and a plain verdict on whether this run agrees."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+
+def fmt(value, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        return str(value)
+    return f"{float(value):.{digits}f}"
+
+
+def with_interval(point, low, high, digits: int = 2) -> str:
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
+        return fmt(point, digits)
+    return f"{fmt(point, digits)} [{fmt(low, digits)}, {fmt(high, digits)}]"
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub Markdown table (no extra dependency)."""
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def verdict(change: float, low: float, high: float, paper: float | None) -> str:
+    """Does the student-vs-baseline change agree with the paper? Only an interval that excludes zero counts."""
+    if change is None or math.isnan(change):
+        return "undefined (baseline rate 0)"
+    if math.isnan(low) or math.isnan(high):
+        return "no interval"
+    direction = "higher" if change > 0 else "lower"
+    if low <= 0 <= high:
+        return "inconclusive: the interval includes 0"
+    if paper is None or math.isnan(paper):
+        return f"student {direction} (the paper gives no number)"
+    if (change > 0) == (paper > 0):
+        return f"agrees in sign: student {direction}, as in the paper"
+    return f"disagrees: student {direction}, the paper found the opposite"
+
+
+def quality_section(quality: pd.DataFrame) -> str:
+    index = ["direction", "seed", "role"]
+    wide = quality.pivot_table(index=index, columns="decoding", values=["bleu", "chrf", "sentences_per_s"],
+                               aggfunc="first")
+    params = quality.groupby(index).parameters.first()
+    decodings = sorted(quality.decoding.unique(), key=lambda d: (d != "greedy", d))
+    rows = []
+    for key in wide.index:
+        row = dict(zip(index, key))
+        row["parameters"] = f"{int(params[key]) / 1e6:.1f}M"
+        for d in decodings:
+            row[f"BLEU {d}"] = fmt(wide.loc[key, ("bleu", d)], 1)
+        for d in decodings:
+            row[f"chrF {d}"] = fmt(wide.loc[key, ("chrf", d)], 1)
+        row[f"sent/s {decodings[0]}"] = fmt(wide.loc[key, ("sentences_per_s", decodings[0])], 0)
+        rows.append(row)
+    signatures = sorted(set(quality.bleu_signature)) if "bleu_signature" in quality else []
+    return "\n".join([
+        "## Translation quality (test set)", "",
+        markdown_table(pd.DataFrame(rows)), "",
+        *(f"- BLEU signature: `{s}`" for s in signatures),
+        *(f"- chrF signature: `{s}`" for s in sorted(set(quality.get("chrf_signature", [])))),
+        *(f"- decoding: `{s}`" for s in sorted(set(quality.decoding_signature))),
+    ])
+
+
+def memorization_section(memorization: pd.DataFrame, hallucination: pd.DataFrame) -> str:
+    rows = []
+    halluc = hallucination.set_index(["direction", "seed", "role", "inputs"])
+    for r in memorization.itertuples(index=False):
+        train = halluc.loc[(r.direction, r.seed, r.role, "study_train")]
+        probe = halluc.loc[(r.direction, r.seed, r.role, "probe")]
+        corpus = r.against == "corpus"
+        rows.append({
+            "direction": r.direction, "seed": r.seed, "model": r.role, "against": r.against,
+            "replication %": with_interval(r.replication_pct, r.replication_ci_low, r.replication_ci_high),
+            "ExMem % (n / candidates)": f"{with_interval(r.exmem_pct, r.exmem_ci_low, r.exmem_ci_high)} "
+                                        f"({r.exmem} / {r.exmem_candidates})",
+            "OscHal train %": with_interval(train.osc_hal_pct, train.osc_hal_ci_low, train.osc_hal_ci_high) if corpus else "",
+            "OscHal probe %": with_interval(probe.osc_hal_pct, probe.osc_hal_ci_low, probe.osc_hal_ci_high) if corpus else "",
+            "NatHal % (n)": f"{with_interval(train.nat_hal_pct, train.nat_hal_ci_low, train.nat_hal_ci_high)} "
+                            f"({int(train.nat_hal)})" if corpus else "",
+        })
+    first = memorization.iloc[0]
+    first_h = hallucination.iloc[0]
+    return "\n".join([
+        "## Memorization and hallucination (greedy translations of the training sources)", "",
+        markdown_table(pd.DataFrame(rows)), "",
+        f"- decoding: `{first.decoding}`; language ID: {first.language_id}; QE: {first_h.qe_method}; "
+        f"NatHal rule: {first_h.nat_hal_rule}",
+        f"- intervals: {first.interval}",
+    ])
+
+
+def relative_change_section(changes: pd.DataFrame) -> str:
+    rows = []
+    for r in changes.itertuples(index=False):
+        paper = r.paper_relative_change_pct
+        rows.append({
+            "direction": r.direction, "seed": r.seed, "metric": r.metric,
+            "student %": fmt(r.student_pct, 3), "baseline %": fmt(r.baseline_pct, 3),
+            "change % [interval]": with_interval(r.relative_change_pct, r.ci_low, r.ci_high, 1),
+            "paper %": fmt(paper, 1),
+            "verdict": verdict(float(r.relative_change_pct), float(r.ci_low), float(r.ci_high),
+                               None if pd.isna(paper) else float(paper)),
+        })
+    return "\n".join([
+        "## Student vs baseline (the paper's headline comparison)", "",
+        "Relative change = (student rate - baseline rate) / baseline rate. The paper's numbers are means over five "
+        "WMT20 directions with CometKiwi-22 as QE (STUDY.md section 5); a verdict counts only when the interval "
+        "excludes 0.", "",
+        markdown_table(pd.DataFrame(rows)), "",
+        f"- intervals: {changes.interval.iloc[0]}",
+    ])
+
+
+def counterfactual_section(cm: pd.DataFrame, edges: list[float]) -> str:
+    rows = []
+    for (direction, seed), group in cm.groupby(["direction", "seed"]):
+        values = group.cm.astype(float)
+        row = {"direction": direction, "seed": seed, "pairs": len(group), "M": int(group.cm_models.iloc[0]),
+               "mean p IN": fmt(group.p_in.astype(float).mean(), 3),
+               "mean p OUT": fmt(group.p_out.astype(float).mean(), 3),
+               "mean CM": fmt(values.mean(), 3), "median CM": fmt(values.median(), 3)}
+        for edge in edges:
+            row[f"CM >= {edge:g}"] = f"{100 * (values >= edge).mean():.1f}%"
+        rows.append(row)
+    return "\n".join([
+        "## Counterfactual memorization", "",
+        markdown_table(pd.DataFrame(rows)), "",
+        f"- score: {', '.join(sorted(set(cm.score.astype(str))))}; every pair IN for exactly M/2 models.",
+    ])
+
+
+def render(tables: dict[str, pd.DataFrame], corpus: str, cm_edges: list[float]) -> str:
+    quality = tables["translation_quality"]
+    return "\n\n".join([
+        f"# Study summary: {corpus}",
+        "Generated by the `study_summary` rule from the tables in `results/tables/" + corpus + "/`; "
+        "the figures are in `results/figures/" + corpus + "/`. Seeds: "
+        + ", ".join(map(str, sorted(set(quality.seed)))) + ".",
+        quality_section(quality),
+        memorization_section(tables["memorization"], tables["hallucination"]),
+        relative_change_section(tables["relative_change"]),
+        counterfactual_section(tables["counterfactual"], cm_edges),
+        "## How this compares with the paper\n\n"
+        "The paper distils WMT20 systems (millions of pairs, Transformer-base/big, GPU training, CometKiwi-22 QE). "
+        "This study runs the same measurements on a corpus built offline from Debian packages with CPU-sized models; "
+        "absolute rates are not comparable, and the QE here (" + str(tables["hallucination"].qe_method.iloc[0])
+        + ") is on another scale than CometKiwi, so NatHal depends on its own threshold. The verdict column above "
+        "states, metric by metric, whether the direction of the student-vs-baseline change agrees with the paper.",
+    ]) + "\n"
