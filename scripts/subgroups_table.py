@@ -52,7 +52,7 @@ def main():
     k = 0
     while f"pairs{k}" in snakemake.input.keys():
         groups = buckets(k, settings, seed)
-        for role in ("teacher", "baseline", "student"):
+        for role in snakemake.params.roles:
             path = snakemake.input[f"{role}{k}"]
             # results/memorization/<corpus>/<direction>/seed<seed>/<role>/examples.tsv
             corpus, direction, seed_dir = Path(path).parts[-5:-2]

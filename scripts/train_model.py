@@ -14,7 +14,8 @@ import torch
 from memkd.data import encode
 from memkd.distributed import train_data_parallel
 from memkd.io import read_tsv
-from memkd.model import build_model, count_parameters, pick_device, save
+from memkd.errors import InputError
+from memkd.model import build_model, count_parameters, load as load_model, pick_device, save
 from memkd.rulerun import run
 from memkd.tokenizer import load
 from memkd.train import train
@@ -34,13 +35,19 @@ def main():
     # the checkpoint is resumed only by a run of the same preset on the same training file
     run_key = json.dumps(preset, sort_keys=True) + snakemake.input.pairs
     gpus = int(snakemake.resources.get("gpu", 0) or 0)
+    # a distilled variant learns from the teacher's token distributions as well
+    teacher = load_model(snakemake.input.teacher, device) if "teacher" in snakemake.input.keys() else None
+    if gpus > 1 and teacher is not None:
+        raise InputError(f"gpus: data-parallel training of distilled variants is not supported; give role "
+                         f"{snakemake.wildcards.role!r} one GPU (gpus.student: 1)")
     if gpus > 1:  # a job with several GPUs trains data-parallel, one process per GPU
         model, records = train_data_parallel(build, sources, targets, settings, snakemake.params.checkpoint, gpus,
                                              fingerprint_extra=run_key, log_path=snakemake.log[0])
         device = f"{gpus} x cuda (DDP)"
     else:
         model = build()
-        records = train(model, sources, targets, settings, snakemake.params.checkpoint, device, fingerprint_extra=run_key)
+        records = train(model, sources, targets, settings, snakemake.params.checkpoint, device,
+                        fingerprint_extra=run_key, teacher=teacher)
     seconds = time.perf_counter() - started
 
     # Build the model folder under a temporary name, then rename: the output exists only when complete.

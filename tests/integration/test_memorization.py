@@ -1,12 +1,15 @@
 """The memorization stage on the tiny study: every table covers teacher, baseline and student in both directions,
 CM comes from a balanced design over every study pair, and inconsistent inputs stop the run with a clear error."""
 
+import json
+import re
 import shutil
+import time
 
 import pandas as pd
 import pytest
 
-from .conftest import ROOT, run_snakemake
+from .conftest import ROOT, run_snakemake, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -91,3 +94,60 @@ def test_a_model_missing_from_the_cm_design_stops_the_run(study_copy):
     assert done.returncode != 0
     assert "the config asks for ['cm00', 'cm01', 'cm02', 'cm03']" in done.stdout + done.stderr
     assert not (study_copy / target).exists()
+
+
+FIGURES = ["model_comparison", "relative_change", "memorization_map", "subgroups"]
+
+
+def scheduled_jobs(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run: rule -> count."""
+    table = output.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+def test_figures_and_summary_redraw_from_the_cached_tables_only(study_copy):
+    figures = study_copy / "results" / "figures" / "bible"
+    assert sorted(p.name for p in figures.iterdir()) == sorted(f"{n}.{e}" for n in FIGURES for e in ("png", "pdf"))
+    summary = (study_copy / "results" / "summary" / "bible.md").read_text()
+    assert "## Student vs baseline" in summary and "| en-es | 1 | teacher |" in summary
+    nothing = run_snakemake(study_copy, "figures", "--dry-run", configs=[TINY])
+    assert "Nothing to be done" in nothing.stdout + nothing.stderr
+
+    # A copy of the workflow (mtimes kept) with one plot script touched: only that plot is redrawn.
+    code = study_copy / "code"
+    code.mkdir()
+    shutil.copy2(ROOT / "Snakefile", code / "Snakefile")
+    for folder in ("workflow", "scripts", "envs"):
+        shutil.copytree(ROOT / folder, code / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (code / "scripts" / "plot_subgroups.py").touch()
+    planned = run_snakemake(study_copy, "figures", "--dry-run", configs=[TINY], snakefile=code / "Snakefile")
+    assert scheduled_jobs(planned.stdout) == {"plot_subgroups": 1, "figures": 1}
+    before = (figures / "subgroups.png").stat().st_mtime
+    start = time.perf_counter()
+    run_snakemake(study_copy, "figures", configs=[TINY], snakefile=code / "Snakefile")
+    print(f"redrawing one figure took {time.perf_counter() - start:.1f} s")
+    assert (figures / "subgroups.png").stat().st_mtime > before
+
+
+def test_distillation_variants_are_trained_from_the_teacher_and_measured_like_the_student(study_copy, tmp_path):
+    variants = write_config(tmp_path / "variants.yaml", {"variants": {
+        "seqkd_word_kd": {"data": "seqkd", "distillation": {"method": "word_kd", "alpha": 0.5, "temperature": 1.0}},
+        "self_evolution": {"data": "corpus", "distillation": {
+            "method": "self_evolution", "prior_weight": 0.5, "difficulty_threshold": "q0.8", "max_difficulty": 5.0,
+            "nll_weight": 0.0}},
+    }})
+    base = "bible/en-es/seed1"
+    targets = [f"results/{kind}/{base}/{role}/{name}" for role in ("seqkd_word_kd", "self_evolution")
+               for kind, name in (("memorization", "summary.json"), ("metrics", "test.greedy.json"))]
+    planned = run_snakemake(study_copy, *targets, "--dry-run", configs=[TINY, variants])
+    jobs = scheduled_jobs(planned.stdout)
+    assert jobs["train_model"] == 2, jobs  # the two variants; the teacher and the SeqKD data are reused
+    run_snakemake(study_copy, *targets, configs=[TINY, variants])
+    for role, data in (("seqkd_word_kd", "results/seqkd/bible/en-es/seed1/greedy/train.tsv"),
+                       ("self_evolution", "results/data/bible/en-es/study_train.tsv")):
+        summary = json.loads((study_copy / f"results/models/{base}/{role}/training_summary.json").read_text())
+        assert summary["settings"]["distillation"]["method"] in ("word_kd", "self_evolution")
+        assert summary["training_pairs"] == len(pd.read_csv(study_copy / data, sep="\t"))
+        memorization = json.loads((study_copy / f"results/memorization/{base}/{role}/summary.json").read_text())
+        assert memorization["role"] == role and memorization["pairs"] == 300
+        assert memorization["replication_vs_teacher"] is not None

@@ -4,8 +4,7 @@
 
 rule train_model:
     input:
-        pairs=training_pairs,
-        spm="results/data/{corpus}/spm.model",
+        unpack(training_inputs),
     output:
         directory("results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}"),
     log:
