@@ -9,10 +9,13 @@ import re
 import shutil
 import subprocess
 import sys
+import signal
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import ROOT, write_config
 
@@ -40,34 +43,95 @@ def local_slurm():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_tiny_study_through_sbatch(local_slurm, tmp_path, capsys):
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    smaller = write_config(tmp_path / "one_direction.yaml", {"directions": ["en-es"], "decoding": {
-        "seqkd": "greedy", "evaluation": ["greedy"], "max_tokens": 2000, "max_len_a": 1.2, "max_len_b": 5}})
-    command = [
+@pytest.fixture(scope="module")
+def slurm_workdir(tmp_path_factory):
+    """One study folder for the module: the second test reuses the first one's data stage."""
+    return tmp_path_factory.mktemp("slurm-study")
+
+
+def slurm_command(workdir: Path, configs: list[Path], *targets: str) -> list[str]:
+    return [
         "timeout", "-s", "INT", "-k", "30", "1500",  # a waiting snakemake stops on SIGINT, not SIGTERM
         str(Path(sys.executable).with_name("snakemake")),
         "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(ROOT / "config.yaml"), str(ROOT / "tests/config/tiny.yaml"), str(smaller),
+        "--configfile", str(ROOT / "config.yaml"), str(ROOT / "tests/config/tiny.yaml"), *map(str, configs),
         "--profile", str(ROOT / "profiles" / "slurm"),
         "--jobs", "2", "--latency-wait", "10",
         # this test cluster has no slurmdbd (no sacct): poll squeue instead
         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "10",
         "--slurm-keep-successful-logs", "--slurm-logdir", str(workdir / "slurm-logs"),
-        # the NMT chain (data, T, SeqKD, S, B, evaluation); the memorization stage runs in the local tests
-        "results/tables/bible/translation_quality.tsv",
+        *targets,
     ]
+
+
+def test_tiny_study_through_sbatch(local_slurm, slurm_workdir, tmp_path, capsys):
+    workdir = slurm_workdir
+    smaller = write_config(tmp_path / "one_direction.yaml", {"directions": ["en-es"], "decoding": {
+        "seqkd": "greedy", "evaluation": ["greedy"], "max_tokens": 2000, "max_len_a": 1.2, "max_len_b": 5}})
+    # the NMT chain (data, T, SeqKD, S, B, evaluation) and counterfactual memorization (M CM models, as arrays)
+    command = slurm_command(
+        workdir, [smaller], "results/tables/bible/translation_quality.tsv", "results/cm/bible/en-es/seed1/examples.tsv"
+    )
     done = subprocess.run(command, env=local_slurm, capture_output=True, text=True)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-6000:]
-    job_ids = re.findall(r"SLURM (?:jobid|run ID)[: ]+(\d+)", output)
+    (workdir / "snakemake.out").write_text(output)
+    single = re.findall(r"submitted with SLURM jobid (\d+)", output)
+    arrays = re.findall(r"Submitted array job with Snakemake IDs ([\d,]+) and SLURM job ID (\d+)", output)
     with capsys.disabled():  # into the CI log, whatever pytest captures
-        print(f"\nSLURM job ids submitted through sbatch: {' '.join(job_ids)}")
+        print(f"\nSLURM job ids submitted through sbatch: {' '.join(single)}")
+        for snakemake_ids, slurm_id in arrays:
+            print(f"SLURM array job {slurm_id}: tasks for Snakemake jobs {snakemake_ids}")
     assert (workdir / "results/tables/bible/translation_quality.tsv").exists()
     assert (workdir / "results/models/bible/en-es/seed1/student/model.safetensors").exists()
+    assert (workdir / "results/cm/bible/en-es/seed1/examples.tsv").exists()
     submitted_rules = set(re.findall(r"rule (\w+):", output)) - {"all"}
     assert {"fetch_debian_package", "train_model", "translate", "evaluate"} <= submitted_rules
-    assert len(job_ids) >= len(re.findall(r"\nrule (?!all)\w+:", output)) > 10, "every job must go through sbatch"
+    # every job went through sbatch, alone or as a task of an array job: trainings that become ready together
+    # (teacher and baseline, the CM models) are submitted as one array (of at most --jobs tasks)
+    submitted = len(single) + sum(len(ids.split(",")) for ids, _ in arrays)
+    assert submitted >= len(re.findall(r"\nrule (?!all)\w+:", output)) > 10, "every job must go through sbatch"
+    assert any(len(ids.split(",")) >= 2 for ids, _ in arrays), "trainings ready together should be submitted as an array"
     slurm_logs = list((workdir / "slurm-logs").rglob("*.log"))
     assert slurm_logs, "SLURM wrote no job logs"
+
+
+def test_scancelled_training_resumes_from_its_checkpoint_on_retry(local_slurm, slurm_workdir, tmp_path, capsys):
+    """scancel a training job mid-run: the profile's retry resubmits it and training resumes from the checkpoint."""
+    workdir = slurm_workdir
+    tiny = yaml.safe_load((ROOT / "tests/config/tiny.yaml").read_text())["training"]["teacher"]
+    longer = write_config(tmp_path / "longer.yaml", {
+        "directions": ["en-es"],
+        "training": {"teacher": {**tiny, "epochs": 100, "checkpoint_every": 10, "log_every": 10}},
+    })
+    target = "results/models/bible/en-es/seed7/teacher"
+    checkpoint = workdir / "checkpoints/bible/en-es/seed7/teacher/last.pt"
+    output_file = tmp_path / "snakemake.out"
+    with open(output_file, "w") as out:
+        process = subprocess.Popen(
+            slurm_command(workdir, [longer], target), env=local_slurm, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.time() + 900
+            while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+                time.sleep(1)
+            assert checkpoint.exists(), "no checkpoint was written:\n" + output_file.read_text()[-4000:]
+            queue = subprocess.run(["squeue", "-h", "-o", "%i %j %T"], env=local_slurm, capture_output=True, text=True)
+            running = [line.split()[0] for line in queue.stdout.splitlines() if line.split()[-1] == "RUNNING"]
+            assert len(running) == 1, queue.stdout
+            subprocess.run(["scancel", running[0]], env=local_slurm, check=True)
+            process.wait(timeout=900)
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=60)
+    output = output_file.read_text()
+    submitted = re.findall(r"submitted with SLURM jobid (\d+)|Submitted array job with .* SLURM job ID (\d+)", output)
+    submitted = [a or b for a, b in submitted]
+    with capsys.disabled():
+        print(f"\nscancelled SLURM job {running[0]}; SLURM job ids of this run: {' '.join(submitted)}")
+    assert len(submitted) >= 2, "the cancelled training job must have been resubmitted"
+    assert process.returncode == 0, output[-6000:]
+    log = (workdir / "logs/train_model/bible/en-es/seed7/teacher.log").read_text()
+    assert "resumed from checkpoint" in log, log[-3000:]
+    assert (workdir / target / "model.safetensors").exists()
