@@ -1,6 +1,7 @@
 """Rule plot_memorization_map: mean IN vs mean OUT probability per training pair, coloured by QE bucket."""
 
-from memkd.plots import read_table, memorization_map, save
+from memkd.io import read_table
+from memkd.plots import memorization_map, save
 from memkd.rulerun import run
 
 

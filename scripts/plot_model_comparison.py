@@ -1,6 +1,7 @@
 """Rule plot_model_comparison: T/B/S per direction for BLEU, chrF, replication, ExMem, OscHal and NatHal."""
 
-from memkd.plots import read_table, model_comparison, save
+from memkd.io import read_table
+from memkd.plots import model_comparison, save
 from memkd.rulerun import run
 
 

@@ -1,6 +1,7 @@
 """Rule plot_relative_change: relative change student vs baseline with intervals, the paper's numbers beside them."""
 
-from memkd.plots import read_table, relative_change, save
+from memkd.io import read_table
+from memkd.plots import relative_change, save
 from memkd.rulerun import run
 
 

@@ -1,6 +1,7 @@
 """Rule plot_subgroups: replication per subgroup bucket and model."""
 
-from memkd.plots import read_table, save, subgroup_bars
+from memkd.io import read_table
+from memkd.plots import save, subgroup_bars
 from memkd.rulerun import run
 
 

@@ -1,7 +1,6 @@
 """Rule study_summary: the headline numbers of every table in one Markdown page, compared with the paper."""
 
-from memkd.io import write_text_atomic
-from memkd.plots import read_table
+from memkd.io import read_table, write_text_atomic
 from memkd.rulerun import run
 from memkd.summary import render
 

@@ -70,6 +70,11 @@ def read_tsv(path: str | os.PathLike, columns: list[str] | None = None) -> pd.Da
     return frame
 
 
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A tidy table with numbers as numbers and empty cells as NaN (what plots and the summary read)."""
+    return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE)
+
+
 def read_lines(path: str | os.PathLike) -> list[str]:
     """Lines of a UTF-8 text file without their newline; a bad byte names the line."""
     out = []

@@ -14,6 +14,7 @@ from sacrebleu.metrics import BLEU
 
 from memkd.data import IGNORE_INDEX
 
+
 def label_smoothed_loss(logits: torch.Tensor, labels: torch.Tensor, smoothing: float) -> tuple[torch.Tensor, int]:
     """(sum of token losses, number of target tokens); padding (IGNORE_INDEX) excluded."""
     loss = F.cross_entropy(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import textwrap
 
 import matplotlib
@@ -13,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from memkd.io import atomic_path  # noqa: E402
 from memkd.metrics.subgroups import bucket_labels, value_buckets  # noqa: E402
 
 ROLES = ("teacher", "baseline", "student")
@@ -39,11 +39,6 @@ METRIC_LABELS = {
     "osc_hal_train": "oscillatory hallucination",
     "nat_hal": "natural hallucination",
 }
-
-
-def read_table(path) -> pd.DataFrame:
-    """A tidy table with numbers as numbers and empty cells as NaN (the plots' view of a table)."""
-    return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE)
 
 
 def add_caption(figure: plt.Figure, caption: str, width: int = 110) -> None:
@@ -233,8 +228,6 @@ def subgroup_bars(subgroups: pd.DataFrame, value: str = "replication_rate") -> p
 
 def save(figure: plt.Figure, png: str, pdf: str) -> None:
     """Both formats, atomically (a killed job leaves no half figure)."""
-    from memkd.io import atomic_path
-
     for path, fmt in ((png, "png"), (pdf, "pdf")):
         with atomic_path(path) as tmp:
             figure.savefig(tmp, format=fmt, dpi=150)

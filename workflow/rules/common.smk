@@ -51,7 +51,7 @@ MEMORIZATION_CODE = library_version(
 CM_CODE = library_version("metrics/counterfactual.py")
 TABLES_CODE = library_version("stats.py", "metrics/subgroups.py", "evaluate.py")
 PLOTS_CODE = library_version("plots.py", "metrics/subgroups.py")
-SUMMARY_CODE = library_version("summary.py", "plots.py")
+SUMMARY_CODE = library_version("summary.py")
 SUMMARY_TABLES = [
     "translation_quality",
     "memorization",
