@@ -30,16 +30,16 @@ def free_port() -> int:
 
 def _worker(rank: int, world: int, backend: str, port: int, threads: int, build: Callable[[], torch.nn.Module],
             sources, targets, settings: dict, checkpoint_path: str, fingerprint_extra: str, result: str,
-            log_path: str | None) -> None:
+            log_path: str | None, devices: list[str]) -> None:
     torch.set_num_threads(threads)
     if rank == 0 and log_path:  # a spawned process starts without the job's logging: rank 0 appends to its log
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [rank 0] %(message)s",
                             handlers=[logging.FileHandler(log_path, mode="a", encoding="utf-8")], force=True)
     dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
-        device = f"cuda:{rank}" if backend == "nccl" else "cpu"
-        if backend == "nccl":
-            torch.cuda.set_device(rank)
+        device = devices[rank]
+        if device.startswith("cuda"):
+            torch.cuda.set_device(device)
         model = build()
         records = train(model, sources, targets, settings, checkpoint_path, device, fingerprint_extra)
         if rank == 0:
@@ -51,18 +51,23 @@ def _worker(rank: int, world: int, backend: str, port: int, threads: int, build:
 def train_data_parallel(build: Callable[[], torch.nn.Module], sources, targets, settings: dict,
                         checkpoint_path: str | Path, processes: int, backend: str | None = None,
                         threads_per_process: int = 1, fingerprint_extra: str = "",
-                        log_path: str | None = None) -> tuple[torch.nn.Module, list[dict]]:
+                        log_path: str | None = None, devices: list[str] | None = None
+                        ) -> tuple[torch.nn.Module, list[dict]]:
     """Train the model that `build()` makes (picklable, same weights in every process) with `processes` DDP workers;
-    returns the trained model (on the CPU) and rank 0's log records."""
+    returns the trained model (on the CPU) and rank 0's log records. `devices` (one per process) defaults to
+    cuda:0..W-1 under NCCL and the CPU under gloo (gloo also reduces CUDA tensors, which lets one GPU host 2 ranks)."""
     backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
     if backend == "nccl" and torch.cuda.device_count() < processes:
         raise ValueError(f"{processes} processes need {processes} GPUs, found {torch.cuda.device_count()}")
+    devices = devices or [f"cuda:{rank}" if backend == "nccl" else "cpu" for rank in range(processes)]
+    if len(devices) != processes:
+        raise ValueError(f"{processes} processes need {processes} devices, got {devices}")
     with tempfile.TemporaryDirectory(prefix="memkd-ddp-") as folder:
         result = str(Path(folder) / "rank0.pt")
         log.info("data-parallel training: %d processes, backend %s", processes, backend)
         mp.spawn(_worker, nprocs=processes, join=True,
                  args=(processes, backend, free_port(), threads_per_process, build, sources, targets, settings,
-                       str(checkpoint_path), fingerprint_extra, result, log_path))
+                       str(checkpoint_path), fingerprint_extra, result, log_path, devices))
         trained = torch.load(result, weights_only=False)
     model = build()
     model.load_state_dict(trained["model"])

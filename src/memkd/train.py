@@ -46,6 +46,8 @@ def pick_precision(requested: str, device: str) -> torch.dtype | None:
         return None
     if requested == "bf16":
         return torch.bfloat16
+    if requested == "fp16":  # GPUs without bf16 (V100, T4); the loop scales the loss against underflow
+        return torch.float16
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() or getattr(
@@ -105,7 +107,8 @@ def train(
     random.seed(seed + rank)
 
     if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        # on the CPU: RNG states must stay CPU byte tensors; load_state_dict moves weights and moments to the device
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
         if state["fingerprint"] == fingerprint:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -114,6 +117,10 @@ def train(
                 scaler.load_state_dict(state["scaler"])
             torch.set_rng_state(state["torch_rng"][rank] if world > 1 else state["torch_rng"])
             random.setstate(state["python_rng"][rank] if world > 1 else state["python_rng"])
+            cuda_rng = state.get("cuda_rng")
+            cuda_rng = cuda_rng[rank] if world > 1 and cuda_rng is not None else cuda_rng
+            if cuda_rng is not None and device.startswith("cuda"):  # dropout masks drawn on the GPU
+                torch.cuda.set_rng_state(cuda_rng, device)
             step, epoch, position, records = state["step"], state["epoch"], state["position"], state["records"]
             log.info("resumed from checkpoint %s at step %d (epoch %d, batch %d)", checkpoint_path, step, epoch, position)
         else:
@@ -161,7 +168,8 @@ def train(
             if step % settings["log_every"] == 0 or step == total_steps:
                 elapsed = time.perf_counter() - time_since
                 if world > 1:  # the log shows all processes' tokens and loss
-                    totals = torch.tensor([loss_sum, loss_tokens, tokens_since], dtype=torch.float64)
+                    # on the job's device: NCCL reduces GPU tensors only
+                    totals = torch.tensor([loss_sum, loss_tokens, tokens_since], dtype=torch.float64, device=device)
                     dist.all_reduce(totals)
                     loss_sum, loss_tokens, tokens_since = totals.tolist()
                 record = {
@@ -177,10 +185,11 @@ def train(
                 tokens_since, time_since, loss_sum, loss_tokens = 0, time.perf_counter(), 0.0, 0
             if step % settings["checkpoint_every"] == 0 and step < total_steps:
                 torch_rng, python_rng = torch.get_rng_state(), random.getstate()
+                cuda_rng = torch.cuda.get_rng_state(device) if device.startswith("cuda") else None
                 if world > 1:  # every process's RNG goes into rank 0's checkpoint
                     states = [None] * world
-                    dist.all_gather_object(states, (torch_rng, python_rng))
-                    torch_rng, python_rng = [s[0] for s in states], [s[1] for s in states]
+                    dist.all_gather_object(states, (torch_rng, python_rng, cuda_rng))
+                    torch_rng, python_rng, cuda_rng = ([s[i] for s in states] for i in range(3))
                 if rank == 0:
                     save_checkpoint(
                         checkpoint_path,
@@ -192,6 +201,7 @@ def train(
                             "scaler": scaler.state_dict(),
                             "torch_rng": torch_rng,
                             "python_rng": python_rng,
+                            "cuda_rng": cuda_rng,
                             "step": step,
                             "epoch": epoch,
                             "position": position,
