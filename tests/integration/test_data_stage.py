@@ -52,3 +52,12 @@ def test_rules_are_snakefmt_formatted():
     snakefmt = str(Path(sys.executable).with_name("snakefmt"))
     done = subprocess.run([snakefmt, "--check", "Snakefile", "workflow/rules"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_default_variant_is_planned_and_a_null_variant_is_switched_off(tmp_path):
+    """config.yaml trains a Word-KD student; a config file that sets it to null (tiny.yaml does) drops its jobs."""
+    default = run_snakemake(tmp_path, "--dry-run")
+    assert "role=word_kd" in default.stdout + default.stderr
+    tiny = run_snakemake(tmp_path, "--dry-run", configs=[ROOT / "tests" / "config" / "tiny.yaml"])
+    assert "role=word_kd" not in tiny.stdout + tiny.stderr
+    assert "role=student" in tiny.stdout + tiny.stderr

@@ -14,7 +14,8 @@ check_config(config)
 CORPUS = config["corpus"]
 SPLITS = ["train", "dev", "test", "probe"]
 PAIR_DIRECTIONS = [d.split("-") for d in config["directions"]]
-VARIANTS = config["variants"]
+# a variant set to null is switched off (how a config file drops a variant that config.yaml defines)
+VARIANTS = {name: spec for name, spec in config["variants"].items() if spec is not None}
 ROLES = ["teacher", "baseline", "student", *VARIANTS]
 # Which preset (architecture and training settings) each role uses; CM models (cm00, cm01, ...) use `cm`.
 ROLE_PRESET = {"teacher": "teacher", **{role: "student" for role in ROLES[1:]}}
