@@ -1,5 +1,6 @@
-"""Rule memorization_tables: memorization (replication, ExMem), hallucination (OscHal, NatHal) and the relative
-change student vs baseline with paired bootstrap intervals, as in the paper's headline comparison."""
+"""Rule memorization_tables: memorization (replication, ExMem), hallucination (OscHal, NatHal), the relative
+change student vs baseline with paired bootstrap intervals, as in the paper's headline comparison, and the
+inheritance sets of every student (hard SeqKD, and the soft variants)."""
 
 import json
 from pathlib import Path
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from memkd.errors import InputError
+from memkd.metrics.inheritance import SETS, inheritance_sets, student_kind
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.rulerun import run
 from memkd.stats import bootstrap_rate_ci, paired_bootstrap_ratio_change
@@ -100,11 +102,36 @@ def relative_change_rows(unit: dict, student: pd.DataFrame, baseline: pd.DataFra
     return rows
 
 
+def inheritance_rows(unit: dict, roles: dict, variants: dict, stats: dict) -> list[dict]:
+    """Per student and measure: the teacher's memorized examples split into teacher-only, inherited and easy."""
+    teacher_summary, teacher = roles["teacher"]
+    rows = []
+    for role in ["student", *[r for r in variants if r in roles]]:
+        summary, student = roles[role]
+        baseline = roles["baseline"][1]
+        if not (student["id"].tolist() == baseline["id"].tolist() == teacher["id"].tolist()):
+            raise InputError(f"teacher, baseline and {role} examples of {unit} cover different pairs")
+        for measure, column in (("replication", "exact_match"), ("exmem", "exmem")):
+            t = flags(teacher[column])
+            sets = inheritance_sets(t, flags(baseline[column]), flags(student[column]))
+            share, low, high = interval(sets["inherited"][t], stats)
+            rows.append({
+                **unit, "student": role, "kind": student_kind(role, variants), "measure": measure,
+                "pairs": len(teacher), "teacher_memorized": int(t.sum()),
+                **{name: int(sets[name].sum()) for name in SETS},
+                **{f"{name}_pct_of_teacher": round(100 * sets[name].sum() / t.sum(), 2) if t.sum() else None
+                   for name in SETS[:3]},
+                "inherited_share_ci_low": low, "inherited_share_ci_high": high,
+                "decoding": summary["decoding"], "interval": ci_label(stats) + " (teacher-memorized pairs)",
+            })
+    return rows
+
+
 def main():
     stats, natural = snakemake.params.statistics, snakemake.params.natural
     summaries = [json.loads(Path(p).read_text()) for p in snakemake.input.summaries]
     examples = [read_tsv(p) for p in snakemake.input.examples]
-    memorization, hallucination, changes = [], [], []
+    memorization, hallucination, changes, inheritance = [], [], [], []
     by_unit: dict[tuple, dict] = {}
     for summary, frame in zip(summaries, examples):
         if len(frame) != summary["pairs"]:
@@ -115,9 +142,11 @@ def main():
     for (corpus, direction, seed), roles in by_unit.items():
         unit = {"corpus": corpus, "direction": direction, "seed": seed}
         changes += relative_change_rows(unit, roles["student"][1], roles["baseline"][1], stats, roles["student"][0]["qe_method"])
+        inheritance += inheritance_rows(unit, roles, snakemake.params.variants, stats)
     write_tsv_atomic(snakemake.output.memorization, pd.DataFrame(memorization))
     write_tsv_atomic(snakemake.output.hallucination, pd.DataFrame(hallucination))
     write_tsv_atomic(snakemake.output.relative_change, pd.DataFrame(changes))
+    write_tsv_atomic(snakemake.output.inheritance, pd.DataFrame(inheritance))
 
 
 run(main, snakemake.log[0])

@@ -50,7 +50,9 @@ MEMORIZATION_CODE = library_version(
     "metrics/natural.py",
 )
 CM_CODE = library_version("metrics/counterfactual.py")
-TABLES_CODE = library_version("stats.py", "metrics/subgroups.py", "evaluate.py")
+TABLES_CODE = library_version(
+    "stats.py", "metrics/subgroups.py", "metrics/inheritance.py", "evaluate.py"
+)
 PLOTS_CODE = library_version("plots.py", "metrics/subgroups.py")
 SUMMARY_CODE = library_version("summary.py")
 SUMMARY_TABLES = [
@@ -106,6 +108,7 @@ def memorization_targets():
         "counterfactual",
         "subgroups",
         "relative_change",
+        "inheritance",
     ]
     return [f"results/tables/{CORPUS}/{name}.tsv" for name in tables]
 

@@ -14,6 +14,7 @@ rule memorization_tables:
         memorization="results/tables/{corpus}/memorization.tsv",
         hallucination="results/tables/{corpus}/hallucination.tsv",
         relative_change="results/tables/{corpus}/relative_change.tsv",
+        inheritance="results/tables/{corpus}/inheritance.tsv",
     log:
         "logs/memorization_tables/{corpus}.log",
     conda:
@@ -24,6 +25,7 @@ rule memorization_tables:
     params:
         statistics=config["statistics"],
         natural=config["memorization"]["natural"],
+        variants=VARIANTS,
         code=TABLES_CODE,
     script:
         "../../scripts/memorization_tables.py"
