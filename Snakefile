@@ -20,6 +20,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/memorize.smk"
 include: "workflow/rules/counterfactual.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/predictor.smk"
 include: "workflow/rules/figures.smk"
 
 

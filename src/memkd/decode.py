@@ -100,3 +100,32 @@ def score(
         for position, i in enumerate(indices):
             out[i] = (int(counts[position]), float(sums[position]))
     return out
+
+
+@torch.inference_mode()
+def divergence(
+    model_p,
+    model_q,
+    processor,
+    sources: list[str],
+    targets: list[str],
+    max_tokens: int = 4000,
+    max_len: int = 256,
+    device: str = "cpu",
+) -> list[tuple[int, float]]:
+    """(target token count incl. </s>, summed KL(p || q) over the target positions) per pair: both models
+    teacher-forced on the reference prefix, KL between their next-token distributions (natural log)."""
+    model_p.eval().to(device)
+    model_q.eval().to(device)
+    src, tgt = encode(processor, sources, max_len), encode(processor, targets, max_len)
+    out: list[tuple[int, float]] = [(0, 0.0)] * len(sources)
+    for indices in make_batches([len(s) for s in src], [len(t) for t in tgt], max_tokens):
+        batch = {k: v.to(device) for k, v in collate([src[i] for i in indices], [tgt[i] for i in indices]).items()}
+        log_p = torch.log_softmax(model_p(**batch).logits.float(), dim=-1)
+        log_q = torch.log_softmax(model_q(**batch).logits.float(), dim=-1)
+        kl = (log_p.exp() * (log_p - log_q)).sum(-1)
+        mask = batch["labels"] != IGNORE_INDEX
+        sums, counts = (kl * mask).sum(1), mask.sum(1)
+        for position, i in enumerate(indices):
+            out[i] = (int(counts[position]), float(sums[position]))
+    return out

@@ -14,7 +14,8 @@ from .conftest import ROOT, run_snakemake, write_config
 pytestmark = pytest.mark.integration
 
 TINY = ROOT / "tests" / "config" / "tiny.yaml"
-TABLES = ["memorization", "hallucination", "quality_estimates", "counterfactual", "subgroups", "relative_change"]
+TABLES = ["memorization", "hallucination", "quality_estimates", "counterfactual", "subgroups", "relative_change",
+          "inheritance", "predictor"]
 
 
 def table(workdir, name):
@@ -42,6 +43,17 @@ def test_every_table_covers_every_model_and_direction(tiny_study):
     assert {"all", "qe_bucket", "cm_bucket", "teacher_confidence", "random"} <= set(subgroups.subgroup)
     everything = subgroups[subgroups.subgroup == "all"]
     assert (everything["size"] == 300).all() and len(everything) == 6
+    inheritance = table(tiny_study, "inheritance")
+    assert set(zip(inheritance.direction, inheritance.student, inheritance.measure)) == {
+        (d, "student", m) for d in ("en-es", "es-en") for m in ("replication", "exmem")
+    }
+    assert (inheritance.teacher_only + inheritance.inherited + inheritance.easy == inheritance.teacher_memorized).all()
+    predictor = table(tiny_study, "predictor")
+    assert set(zip(predictor.direction, predictor.student)) == {("en-es", "student"), ("es-en", "student")}
+    # an AUC from k >= 2 folds, or no AUC and the reason why (a tiny student may replicate nothing)
+    for row in predictor.itertuples():
+        assert (row.folds >= 2 and 0 <= row.auc_mean <= 1) or (row.folds == 0 and "too few" in row.note), row
+    assert predictor.features.str.contains("kl_teacher_baseline").all()
 
 
 def test_cm_is_estimated_for_every_study_pair_from_a_balanced_design(tiny_study):

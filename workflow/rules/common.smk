@@ -17,6 +17,7 @@ PAIR_DIRECTIONS = [d.split("-") for d in config["directions"]]
 # a variant set to null is switched off (how a config file drops a variant that config.yaml defines)
 VARIANTS = {name: spec for name, spec in config["variants"].items() if spec is not None}
 ROLES = ["teacher", "baseline", "student", *VARIANTS]
+STUDENT_ROLES = ["student", *VARIANTS]
 # Which preset (architecture and training settings) each role uses; CM models (cm00, cm01, ...) use `cm`.
 ROLE_PRESET = {"teacher": "teacher", **{role: "student" for role in ROLES[1:]}}
 CM_ROLES = [f"cm{m:02d}" for m in range(config["counterfactual"]["models"])]
@@ -50,6 +51,7 @@ MEMORIZATION_CODE = library_version(
     "metrics/natural.py",
 )
 CM_CODE = library_version("metrics/counterfactual.py")
+PREDICTOR_CODE = library_version("predictor.py", "metrics/inheritance.py")
 TABLES_CODE = library_version(
     "stats.py", "metrics/subgroups.py", "metrics/inheritance.py", "evaluate.py"
 )
@@ -109,6 +111,7 @@ def memorization_targets():
         "subgroups",
         "relative_change",
         "inheritance",
+        "predictor",
     ]
     return [f"results/tables/{CORPUS}/{name}.tsv" for name in tables]
 
@@ -190,6 +193,22 @@ def model_files(wildcards, pattern, roles=ROLES):
         for base, _, _ in model_units(wildcards.corpus)
         for role in roles
     ]
+
+
+def predictor_inputs(wildcards):
+    """Per direction and seed (keys carry the unit index): the pairs, the teacher's and the baseline's reference
+    scores, their KL, and every student's per-example memorization flags."""
+    inputs = {}
+    for k, (base, direction, seed) in enumerate(model_units(wildcards.corpus)):
+        inputs[f"pairs{k}"] = (
+            f"results/data/{wildcards.corpus}/{direction}/study_train.tsv"
+        )
+        inputs[f"teacher{k}"] = f"results/scores/{base}/teacher/study_train.tsv"
+        inputs[f"baseline{k}"] = f"results/scores/{base}/baseline/study_train.tsv"
+        inputs[f"kl{k}"] = f"results/scores/{base}/kl_teacher_baseline.tsv"
+        for role in STUDENT_ROLES:
+            inputs[f"{role}{k}"] = f"results/memorization/{base}/{role}/examples.tsv"
+    return inputs
 
 
 def subgroup_inputs(wildcards):
