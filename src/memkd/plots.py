@@ -226,6 +226,37 @@ def subgroup_bars(subgroups: pd.DataFrame, value: str = "replication_rate") -> p
     return figure
 
 
+def predictor_roc(roc: pd.DataFrame, predictor: pd.DataFrame) -> plt.Figure:
+    """Pooled out-of-fold ROC curves of the memorization predictor, one panel per direction, one curve per student,
+    the cross-validated AUC (mean +- sd over folds) in the legend; a student without an AUC says why."""
+    directions = sorted(predictor.direction.unique())
+    students = list(dict.fromkeys(predictor.student))
+    figure, axes = plt.subplots(1, len(directions), squeeze=False, figsize=(4.2 * len(directions), 4.2))
+    for ax, direction in zip(axes.flat, directions):
+        ax.plot([0, 1], [0, 1], color="#bbbbbb", linestyle="--", linewidth=0.8, label="chance")
+        for student in students:
+            row = predictor[(predictor.direction == direction) & (predictor.student == student)].iloc[0]
+            curve = roc[(roc.direction == direction) & (roc.student == student)] if not roc.empty else roc
+            color = role_color(student, ["teacher", "baseline", *students])
+            name = ROLE_LABELS.get(student, student)
+            if pd.isna(row.auc_mean) or curve.empty:
+                ax.plot([], [], color=color, label=f"{name}: no AUC ({row.positives} replicated)")
+                continue
+            ax.plot(curve.fpr, curve.tpr, color=color, linewidth=1.5,
+                    label=f"{name}: AUC {row.auc_mean:.2f} +- {row.auc_std:.2f} ({row.folds} folds)")
+        ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal")
+        ax.set_title(direction, fontsize=9)
+        ax.set_xlabel("false positive rate", fontsize=8)
+        ax.set_ylabel("true positive rate", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6.5, loc="lower right", frameon=False)
+    figure.tight_layout()
+    add_caption(figure, "Which training pairs does the student replicate (greedy exact match)? "
+                + str(predictor.classifier.iloc[0]) + "; features: " + str(predictor.features.iloc[0])
+                + ". Curves pool the out-of-fold predictions.", width=55 * len(directions))
+    return figure
+
+
 def save(figure: plt.Figure, png: str, pdf: str) -> None:
     """Both formats, atomically (a killed job leaves no half figure)."""
     for path, fmt in ((png, "png"), (pdf, "pdf")):

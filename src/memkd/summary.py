@@ -140,6 +140,48 @@ def counterfactual_section(cm: pd.DataFrame, edges: list[float]) -> str:
     ])
 
 
+def inheritance_section(inheritance: pd.DataFrame) -> str:
+    rows = []
+    for r in inheritance.itertuples(index=False):
+        rows.append({
+            "direction": r.direction, "seed": r.seed, "student": f"{r.student} ({r.kind})", "measure": r.measure,
+            "T memorized": r.teacher_memorized,
+            "inherited (T, S, not B)": f"{r.inherited} ({fmt(r.inherited_pct_of_teacher, 1)}%)",
+            "easy (T and B)": f"{r.easy} ({fmt(r.easy_pct_of_teacher, 1)}%)",
+            "T only": f"{r.teacher_only} ({fmt(r.teacher_only_pct_of_teacher, 1)}%)",
+            "S only": r.student_only,
+        })
+    return "\n".join([
+        "## Inheritance sets", "",
+        "The teacher's memorized training pairs, split by whether the student (S) and the baseline (B, the student's "
+        "architecture trained on the references) memorize them too; percentages are of the teacher's memorized pairs.",
+        "", markdown_table(pd.DataFrame(rows)), "",
+        f"- decoding: `{inheritance.decoding.iloc[0]}`; intervals of the inherited share in the table: "
+        f"{inheritance.interval.iloc[0]}",
+    ])
+
+
+def predictor_section(predictor: pd.DataFrame) -> str:
+    rows = []
+    for r in predictor.itertuples(index=False):
+        rows.append({
+            "direction": r.direction, "seed": r.seed, "student": r.student,
+            "replicated / pairs": f"{r.positives} / {r.pairs}",
+            "AUC (mean +- sd)": "-" if pd.isna(r.auc_mean) else f"{r.auc_mean:.3f} +- {r.auc_std:.3f}",
+            "folds": r.folds,
+            **{f"coef {name}": fmt(getattr(r, f"coef_{name}", None), 2)
+               for name in ("zlib_ratio", "teacher_log_ppl", "baseline_log_ppl", "kl_teacher_baseline")},
+        })
+    notes = sorted({str(n) for n in predictor.note.dropna() if str(n)})
+    return "\n".join([
+        "## Memorization predictor", "",
+        markdown_table(pd.DataFrame(rows)), "",
+        f"- target: {predictor.target.iloc[0]}; {predictor.classifier.iloc[0]}; coefficients of standardized "
+        "features, fitted on all pairs.",
+        *(f"- no AUC where: {n}" for n in notes),
+    ])
+
+
 def render(tables: dict[str, pd.DataFrame], corpus: str, cm_edges: list[float]) -> str:
     quality = tables["translation_quality"]
     return "\n\n".join([
@@ -151,6 +193,8 @@ def render(tables: dict[str, pd.DataFrame], corpus: str, cm_edges: list[float]) 
         memorization_section(tables["memorization"], tables["hallucination"]),
         relative_change_section(tables["relative_change"]),
         counterfactual_section(tables["counterfactual"], cm_edges),
+        inheritance_section(tables["inheritance"]),
+        predictor_section(tables["predictor"]),
         "## How this compares with the paper\n\n"
         "The paper distils WMT20 systems (millions of pairs, Transformer-base/big, GPU training, CometKiwi-22 QE). "
         "This study runs the same measurements on a corpus built offline from Debian packages with CPU-sized models; "

@@ -91,6 +91,36 @@ def subgroups_table():
     return pd.DataFrame(rows)
 
 
+def inheritance_table():
+    rows = []
+    for d in DIRECTIONS:
+        for measure in ("replication", "exmem"):
+            rows.append({"corpus": "bible", "direction": d, "seed": 1, "student": "student", "kind": "hard: SeqKD",
+                         "measure": measure, "pairs": 100, "teacher_memorized": 40, "teacher_only": 10,
+                         "inherited": 12, "easy": 18, "student_only": 3, "teacher_only_pct_of_teacher": 25.0,
+                         "inherited_pct_of_teacher": 30.0, "easy_pct_of_teacher": 45.0,
+                         "inherited_share_ci_low": 20.0, "inherited_share_ci_high": 40.0,
+                         "decoding": "decode:greedy", "interval": "percentile bootstrap"})
+    return pd.DataFrame(rows)
+
+
+def predictor_tables():
+    rows, roc = [], []
+    for d in DIRECTIONS:
+        for student, auc in (("student", 0.8), ("word_kd", float("nan"))):
+            rows.append({"corpus": "bible", "direction": d, "seed": 1, "student": student, "kind": "k",
+                         "target": "student replicates the reference", "pairs": 100,
+                         "positives": 30 if auc == auc else 1, "folds": 5 if auc == auc else 0,
+                         "auc_mean": auc, "auc_std": 0.05 if auc == auc else float("nan"),
+                         "coef_zlib_ratio": -0.5, "coef_teacher_log_ppl": -1.2, "coef_baseline_log_ppl": -0.8,
+                         "coef_kl_teacher_baseline": 0.3, "classifier": "logistic regression, 5-fold CV",
+                         "features": "zlib_ratio, teacher_log_ppl, baseline_log_ppl, kl_teacher_baseline",
+                         "note": "" if auc == auc else "1 positive and 99 negative pairs: too few for CV"})
+        roc += [{"corpus": "bible", "direction": d, "seed": 1, "student": "student", "fpr": f, "tpr": t}
+                for f, t in ((0, 0), (0.1, 0.5), (0.4, 0.8), (1, 1))]
+    return pd.DataFrame(rows), pd.DataFrame(roc)
+
+
 def legend_texts(figure):
     texts = [t.get_text() for legend in figure.legends for t in legend.get_texts()]
     texts += [t.get_text() for ax in figure.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
@@ -157,11 +187,16 @@ def test_verdict_counts_only_intervals_that_exclude_zero(change, low, high, pape
 def test_summary_has_every_section_and_the_verdicts():
     tables = {"translation_quality": quality_table(), "memorization": memorization_table(),
               "hallucination": hallucination_table(), "relative_change": change_table(),
-              "counterfactual": counterfactual_table()}
+              "counterfactual": counterfactual_table(), "inheritance": inheritance_table(),
+              "predictor": predictor_tables()[0]}
     text = summary.render(tables, "bible", [0.2, 0.3, 0.4])
     for heading in ("## Translation quality", "## Memorization and hallucination", "## Student vs baseline",
-                    "## Counterfactual memorization", "## How this compares with the paper"):
+                    "## Counterfactual memorization", "## Inheritance sets", "## Memorization predictor",
+                    "## How this compares with the paper"):
         assert heading in text
+    assert "| en-es | 1 | student (hard: SeqKD) | replication | 40 | 12 (30.0%) | 18 (45.0%) | 10 (25.0%) | 3 |" in text
+    assert "| en-es | 1 | student | 30 / 100 | 0.800 +- 0.050 | 5 |" in text
+    assert "no AUC where: 1 positive and 99 negative pairs: too few for CV" in text
     assert "| en-es | 1 | teacher | 6.7M | 20.0 | 21.5 |" in text
     assert "agrees in sign" in text and "disagrees" in text and "undefined (baseline rate 0)" in text
     assert "- BLEU signature: `nrefs:1|bleu-sig`" in text
@@ -189,3 +224,14 @@ def test_an_all_undefined_panel_says_so_instead_of_staying_blank():
     figure = plots.model_comparison(quality_table(), memorization, hallucination_table())
     exmem = [ax for ax in figure.axes if ax.get_title().startswith("ExMem")][0]
     assert [t.get_text() for t in exmem.texts] == ["not defined for any model (no candidates)"]
+
+
+def test_predictor_roc_draws_a_curve_per_student_with_its_auc_and_says_why_one_is_missing():
+    predictor, roc = predictor_tables()
+    figure = plots.predictor_roc(roc, predictor)
+    assert len(figure.axes) == 2
+    texts = legend_texts(figure)
+    assert any("AUC 0.80 +- 0.05 (5 folds)" in t for t in texts)
+    assert any(t.startswith("word_kd: no AUC (1 replicated)") for t in texts)
+    for ax in figure.axes:
+        assert any(len(line.get_xdata()) == 4 for line in ax.lines)  # the ROC curve itself, not only the diagonal

@@ -63,8 +63,16 @@ SUMMARY_TABLES = [
     "hallucination",
     "relative_change",
     "counterfactual",
+    "inheritance",
+    "predictor",
 ]
-FIGURES = ["model_comparison", "relative_change", "memorization_map", "subgroups"]
+FIGURES = [
+    "model_comparison",
+    "relative_change",
+    "memorization_map",
+    "subgroups",
+    "predictor_roc",
+]
 
 
 wildcard_constraints:

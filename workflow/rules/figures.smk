@@ -97,6 +97,30 @@ rule plot_subgroups:
         "../../scripts/plot_subgroups.py"
 
 
+rule plot_predictor_roc:
+    input:
+        roc="results/tables/{corpus}/predictor_roc.tsv",
+        predictor="results/tables/{corpus}/predictor.tsv",
+    output:
+        png=report(
+            "results/figures/{corpus}/predictor_roc.png",
+            caption="../report/predictor_roc.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/{corpus}/predictor_roc.pdf",
+    log:
+        "logs/plot_predictor_roc/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=PLOTS_CODE,
+    script:
+        "../../scripts/plot_predictor_roc.py"
+
+
 rule study_summary:
     input:
         **{name: f"results/tables/{{corpus}}/{name}.tsv" for name in SUMMARY_TABLES},
