@@ -32,6 +32,10 @@ def check_config(config: dict) -> None:
     for key, entry in config["corpora"].items():
         if entry["kind"] == "tsv" and not os.path.isfile(entry["path"]) and key == name:
             raise InputError(f"config key corpora.{key}.path: file {entry['path']!r} does not exist")
+    for key, variant in (config.get("variants") or {}).items():
+        if variant and "seqkd_decoding" in variant and variant["data"] != "seqkd":
+            raise InputError(f"config key variants.{key}.seqkd_decoding: only a variant with data: seqkd learns "
+                             f"from the teacher's translations (this one has data: {variant['data']})")
 
 
 def bible_modules(entry: dict) -> list[str]:

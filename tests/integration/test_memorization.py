@@ -108,7 +108,7 @@ def test_a_model_missing_from_the_cm_design_stops_the_run(study_copy):
     assert not (study_copy / target).exists()
 
 
-FIGURES = ["model_comparison", "relative_change", "memorization_map", "subgroups"]
+FIGURES = ["model_comparison", "relative_change", "memorization_map", "subgroups", "predictor_roc"]
 
 
 def scheduled_jobs(output: str) -> dict[str, int]:
@@ -147,18 +147,23 @@ def test_distillation_variants_are_trained_from_the_teacher_and_measured_like_th
         "self_evolution": {"data": "corpus", "distillation": {
             "method": "self_evolution", "prior_weight": 0.5, "difficulty_threshold": "q0.8", "max_difficulty": 5.0,
             "nll_weight": 0.0}},
+        "seqkd_beam2": {"data": "seqkd", "seqkd_decoding": "beam2"},  # plain SeqKD from beam search
     }})
     base = "bible/en-es/seed1"
-    targets = [f"results/{kind}/{base}/{role}/{name}" for role in ("seqkd_word_kd", "self_evolution")
+    roles = ("seqkd_word_kd", "self_evolution", "seqkd_beam2")
+    targets = [f"results/{kind}/{base}/{role}/{name}" for role in roles
                for kind, name in (("memorization", "summary.json"), ("metrics", "test.greedy.json"))]
     planned = run_snakemake(study_copy, *targets, "--dry-run", configs=[TINY, variants])
     jobs = scheduled_jobs(planned.stdout)
-    assert jobs["train_model"] == 2, jobs  # the two variants; the teacher and the SeqKD data are reused
+    assert jobs["train_model"] == 3, jobs  # the three variants; the teacher and the greedy SeqKD data are reused
+    assert jobs["seqkd_data"] == 1, jobs  # the beam-2 SeqKD data
     run_snakemake(study_copy, *targets, configs=[TINY, variants])
     for role, data in (("seqkd_word_kd", "results/seqkd/bible/en-es/seed1/greedy/train.tsv"),
-                       ("self_evolution", "results/data/bible/en-es/study_train.tsv")):
+                       ("self_evolution", "results/data/bible/en-es/study_train.tsv"),
+                       ("seqkd_beam2", "results/seqkd/bible/en-es/seed1/beam2/train.tsv")):
         summary = json.loads((study_copy / f"results/models/{base}/{role}/training_summary.json").read_text())
-        assert summary["settings"]["distillation"]["method"] in ("word_kd", "self_evolution")
+        method = summary["settings"].get("distillation", {}).get("method")
+        assert method == {"seqkd_word_kd": "word_kd", "self_evolution": "self_evolution", "seqkd_beam2": None}[role]
         assert summary["training_pairs"] == len(pd.read_csv(study_copy / data, sep="\t"))
         memorization = json.loads((study_copy / f"results/memorization/{base}/{role}/summary.json").read_text())
         assert memorization["role"] == role and memorization["pairs"] == 300

@@ -53,6 +53,10 @@ def test_schema_errors_name_the_key(config, mutate, named):
             lambda c: c.update(corpus="mine", corpora={"mine": {"kind": "tsv", "languages": ["en", "es"], "path": "/no/such.tsv"}}),
             "corpora.mine.path",
         ),
+        (
+            lambda c: c["variants"].update(beam={"data": "corpus", "seqkd_decoding": "beam5"}),
+            "variants.beam.seqkd_decoding",
+        ),
     ],
 )
 def test_check_config_names_the_key(config, mutate, message):
@@ -105,3 +109,12 @@ def test_the_larger_presets_are_valid_over_the_default(config, preset):
     layered = merged(config, yaml.safe_load((ROOT / "configs" / preset).read_text()))
     validate(layered, schema=SCHEMA)
     check_config(layered)
+
+
+def test_a_variant_may_be_null_or_plain_seqkd_from_beam_search(config):
+    config["variants"] = {"word_kd": None, "seqkd_beam5": {"data": "seqkd", "seqkd_decoding": "beam5"}}
+    validate(copy.deepcopy(config), schema=SCHEMA)
+    check_config(config)
+    config["variants"]["seqkd_beam5"]["seqkd_decoding"] = "beam-5"
+    with pytest.raises(WorkflowError, match="beam-5"):
+        validate(copy.deepcopy(config), schema=SCHEMA)

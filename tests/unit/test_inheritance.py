@@ -33,7 +33,9 @@ def test_flags_of_different_lengths_are_refused():
 
 def test_student_kind_names_hard_soft_and_both():
     variants = {"word_kd": {"data": "corpus", "distillation": {"method": "word_kd"}},
-                "seqkd_word_kd": {"data": "seqkd", "distillation": {"method": "word_kd"}}}
+                "seqkd_word_kd": {"data": "seqkd", "distillation": {"method": "word_kd"}},
+                "seqkd_beam5": {"data": "seqkd", "seqkd_decoding": "beam5"}}
     assert student_kind("student", variants) == "hard: SeqKD"
     assert student_kind("word_kd", variants) == "soft: word_kd on references"
     assert student_kind("seqkd_word_kd", variants) == "hard+soft: SeqKD + word_kd"
+    assert student_kind("seqkd_beam5", variants) == "hard: SeqKD from beam5"

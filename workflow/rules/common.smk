@@ -148,12 +148,10 @@ def training_pairs(wildcards):
     base = f"{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}"
     if wildcards.role.startswith("cm"):
         return f"results/cm/{base}/seed{wildcards.seed}/{wildcards.role}/train.tsv"
-    seqkd = (
-        wildcards.role == "student"
-        or VARIANTS.get(wildcards.role, {}).get("data") == "seqkd"
-    )
-    if seqkd:
-        return f"results/seqkd/{base}/seed{wildcards.seed}/{config['decoding']['seqkd']}/train.tsv"
+    variant = VARIANTS.get(wildcards.role, {})
+    if wildcards.role == "student" or variant.get("data") == "seqkd":
+        decoding = variant.get("seqkd_decoding", config["decoding"]["seqkd"])
+        return f"results/seqkd/{base}/seed{wildcards.seed}/{decoding}/train.tsv"
     return f"results/data/{base}/study_train.tsv"
 
 
@@ -163,7 +161,7 @@ def training_inputs(wildcards):
         "pairs": training_pairs(wildcards),
         "spm": f"results/data/{wildcards.corpus}/spm.model",
     }
-    if wildcards.role in VARIANTS:
+    if "distillation" in VARIANTS.get(wildcards.role, {}):
         inputs["teacher"] = (
             f"results/models/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/teacher"
         )
@@ -244,7 +242,7 @@ def model_preset(wildcards):
 
 def training_settings(wildcards):
     settings = config["training"][preset_name(wildcards.role)]
-    if wildcards.role in VARIANTS:
+    if "distillation" in VARIANTS.get(wildcards.role, {}):
         return {**settings, "distillation": VARIANTS[wildcards.role]["distillation"]}
     return settings
 

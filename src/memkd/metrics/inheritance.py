@@ -34,5 +34,7 @@ def student_kind(role: str, variants: dict) -> str:
     if role == "student":
         return "hard: SeqKD"
     spec = variants[role]
+    if "distillation" not in spec:
+        return f"hard: SeqKD from {spec.get('seqkd_decoding', 'decoding.seqkd')}" if spec["data"] == "seqkd" else "none: references"
     soft = spec["distillation"]["method"]
     return f"hard+soft: SeqKD + {soft}" if spec["data"] == "seqkd" else f"soft: {soft} on references"
