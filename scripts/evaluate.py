@@ -32,6 +32,7 @@ def main():
             "sentences_per_s": timing["sentences_per_s"],
             "decode_threads": timing["threads"],
             "parameters": summary["parameters"],
+            "nonzero_parameters": summary.get("nonzero_parameters", summary["parameters"]),
             "training_pairs": summary["training_pairs"],
             "training_steps": summary["steps"],
         },

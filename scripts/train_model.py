@@ -16,6 +16,7 @@ from memkd.distributed import train_data_parallel
 from memkd.io import read_tsv
 from memkd.errors import InputError
 from memkd.model import build_model, count_parameters, load as load_model, pick_device, save
+from memkd.prune import magnitude_prune, make_permanent, nonzero_parameters
 from memkd.rulerun import run
 from memkd.tokenizer import load
 from memkd.train import train
@@ -37,10 +38,19 @@ def main():
     gpus = int(snakemake.resources.get("gpu", 0) or 0)
     # a distilled variant learns from the teacher's token distributions as well
     teacher = load_model(snakemake.input.teacher, device) if "teacher" in snakemake.input.keys() else None
-    if gpus > 1 and teacher is not None:
-        raise InputError(f"gpus: data-parallel training of distilled variants is not supported; give role "
+    pruning = settings.get("prune")
+    if gpus > 1 and (teacher is not None or pruning):
+        raise InputError(f"gpus: data-parallel training of distilled or pruned variants is not supported; give role "
                          f"{snakemake.wildcards.role!r} one GPU (gpus.student: 1)")
-    if gpus > 1:  # a job with several GPUs trains data-parallel, one process per GPU
+    if pruning:  # start from the trained model, prune it, retrain with the pruned weights held at zero
+        model = load_model(snakemake.input.initial, "cpu").train()
+        zeroed = magnitude_prune(model, pruning["sparsity"])
+        logging.info("pruned %d linear-layer weights of %s (sparsity %s)", zeroed, snakemake.input.initial,
+                     pruning["sparsity"])
+        records = train(model, sources, targets, settings, snakemake.params.checkpoint, device,
+                        fingerprint_extra=run_key, teacher=teacher)
+        make_permanent(model)
+    elif gpus > 1:  # a job with several GPUs trains data-parallel, one process per GPU
         model, records = train_data_parallel(build, sources, targets, settings, snakemake.params.checkpoint, gpus,
                                              fingerprint_extra=run_key, log_path=snakemake.log[0])
         device = f"{gpus} x cuda (DDP)"
@@ -60,6 +70,7 @@ def main():
         "role": snakemake.wildcards.role,
         "seed": seed,
         "parameters": count_parameters(model),
+        "nonzero_parameters": nonzero_parameters(model),
         "training_pairs": len(pairs),
         "steps": records[-1]["step"] if records else 0,
         "final_loss": records[-1]["loss"] if records else None,

@@ -51,11 +51,14 @@ def quality_section(quality: pd.DataFrame) -> str:
     wide = quality.pivot_table(index=index, columns="decoding", values=["bleu", "chrf", "sentences_per_s"],
                                aggfunc="first")
     params = quality.groupby(index).parameters.first()
+    nonzero = quality.groupby(index).nonzero_parameters.first() if "nonzero_parameters" in quality else params
     decodings = sorted(quality.decoding.unique(), key=lambda d: (d != "greedy", d))
     rows = []
     for key in wide.index:
         row = dict(zip(index, key))
         row["parameters"] = f"{int(params[key]) / 1e6:.1f}M"
+        if int(nonzero[key]) < int(params[key]):  # a pruned model
+            row["parameters"] += f" ({int(nonzero[key]) / 1e6:.2f}M nonzero)"
         for d in decodings:
             row[f"BLEU {d}"] = fmt(wide.loc[key, ("bleu", d)], 1)
         for d in decodings:

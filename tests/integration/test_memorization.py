@@ -148,22 +148,29 @@ def test_distillation_variants_are_trained_from_the_teacher_and_measured_like_th
             "method": "self_evolution", "prior_weight": 0.5, "difficulty_threshold": "q0.8", "max_difficulty": 5.0,
             "nll_weight": 0.0}},
         "seqkd_beam2": {"data": "seqkd", "seqkd_decoding": "beam2"},  # plain SeqKD from beam search
+        "pruned": {"data": "seqkd", "prune": {"from": "student", "sparsity": 0.5, "epochs": 2}},
     }})
     base = "bible/en-es/seed1"
-    roles = ("seqkd_word_kd", "self_evolution", "seqkd_beam2")
+    roles = ("seqkd_word_kd", "self_evolution", "seqkd_beam2", "pruned")
     targets = [f"results/{kind}/{base}/{role}/{name}" for role in roles
                for kind, name in (("memorization", "summary.json"), ("metrics", "test.greedy.json"))]
     planned = run_snakemake(study_copy, *targets, "--dry-run", configs=[TINY, variants])
     jobs = scheduled_jobs(planned.stdout)
-    assert jobs["train_model"] == 3, jobs  # the three variants; the teacher and the greedy SeqKD data are reused
+    assert jobs["train_model"] == 4, jobs  # the four variants; teacher, student and greedy SeqKD data are reused
     assert jobs["seqkd_data"] == 1, jobs  # the beam-2 SeqKD data
     run_snakemake(study_copy, *targets, configs=[TINY, variants])
     for role, data in (("seqkd_word_kd", "results/seqkd/bible/en-es/seed1/greedy/train.tsv"),
                        ("self_evolution", "results/data/bible/en-es/study_train.tsv"),
-                       ("seqkd_beam2", "results/seqkd/bible/en-es/seed1/beam2/train.tsv")):
+                       ("seqkd_beam2", "results/seqkd/bible/en-es/seed1/beam2/train.tsv"),
+                       ("pruned", "results/seqkd/bible/en-es/seed1/greedy/train.tsv")):
         summary = json.loads((study_copy / f"results/models/{base}/{role}/training_summary.json").read_text())
         method = summary["settings"].get("distillation", {}).get("method")
-        assert method == {"seqkd_word_kd": "word_kd", "self_evolution": "self_evolution", "seqkd_beam2": None}[role]
+        assert method == {"seqkd_word_kd": "word_kd", "self_evolution": "self_evolution"}.get(role)
+        if role == "pruned":  # half of the linear-layer weights stay zero after retraining
+            assert summary["nonzero_parameters"] < summary["parameters"] - 1000, summary
+            assert summary["settings"]["prune"]["sparsity"] == 0.5
+        else:
+            assert summary["nonzero_parameters"] > 0.99 * summary["parameters"]
         assert summary["training_pairs"] == len(pd.read_csv(study_copy / data, sep="\t"))
         memorization = json.loads((study_copy / f"results/memorization/{base}/{role}/summary.json").read_text())
         assert memorization["role"] == role and memorization["pairs"] == 300

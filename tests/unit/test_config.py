@@ -118,3 +118,7 @@ def test_a_variant_may_be_null_or_plain_seqkd_from_beam_search(config):
     config["variants"]["seqkd_beam5"]["seqkd_decoding"] = "beam-5"
     with pytest.raises(WorkflowError, match="beam-5"):
         validate(copy.deepcopy(config), schema=SCHEMA)
+    config["variants"]["seqkd_beam5"]["seqkd_decoding"] = "beam5"
+    config["variants"]["pruned"] = {"data": "seqkd", "prune": {"from": "teacher", "sparsity": 0.5, "epochs": 2}}
+    with pytest.raises(WorkflowError, match="teacher"):  # a pruned variant keeps the student architecture
+        validate(copy.deepcopy(config), schema=SCHEMA)

@@ -35,7 +35,7 @@ CORPUS_CODE = library_version(
 PREPROCESS_CODE = library_version("preprocess.py")
 TOKENIZER_CODE = library_version("tokenizer.py")
 STUDY_CODE = library_version("study.py", "preprocess.py")
-MODEL_CODE = library_version("model.py", "data.py", "train.py")
+MODEL_CODE = library_version("model.py", "data.py", "train.py", "losses.py", "prune.py")
 DECODE_CODE = library_version("model.py", "data.py", "decode.py")
 EVALUATE_CODE = library_version("evaluate.py")
 SCORE_CODE = library_version("model.py", "data.py", "decode.py")
@@ -161,7 +161,12 @@ def training_inputs(wildcards):
         "pairs": training_pairs(wildcards),
         "spm": f"results/data/{wildcards.corpus}/spm.model",
     }
-    if "distillation" in VARIANTS.get(wildcards.role, {}):
+    variant = VARIANTS.get(wildcards.role, {})
+    if "prune" in variant:  # a pruned variant starts from another trained model
+        inputs["initial"] = (
+            f"results/models/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/{variant['prune']['from']}"
+        )
+    if "distillation" in variant:
         inputs["teacher"] = (
             f"results/models/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/teacher"
         )
@@ -242,8 +247,15 @@ def model_preset(wildcards):
 
 def training_settings(wildcards):
     settings = config["training"][preset_name(wildcards.role)]
-    if "distillation" in VARIANTS.get(wildcards.role, {}):
-        return {**settings, "distillation": VARIANTS[wildcards.role]["distillation"]}
+    variant = VARIANTS.get(wildcards.role, {})
+    if "distillation" in variant:
+        settings = {**settings, "distillation": variant["distillation"]}
+    if "prune" in variant:
+        settings = {
+            **settings,
+            "epochs": variant["prune"]["epochs"],
+            "prune": variant["prune"],
+        }
     return settings
 
 

@@ -34,6 +34,8 @@ def student_kind(role: str, variants: dict) -> str:
     if role == "student":
         return "hard: SeqKD"
     spec = variants[role]
+    if "prune" in spec:
+        return f"pruned {spec['prune']['from']} (sparsity {spec['prune']['sparsity']:g})"
     if "distillation" not in spec:
         return f"hard: SeqKD from {spec.get('seqkd_decoding', 'decoding.seqkd')}" if spec["data"] == "seqkd" else "none: references"
     soft = spec["distillation"]["method"]
