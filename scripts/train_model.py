@@ -38,15 +38,15 @@ def main():
     gpus = int(snakemake.resources.get("gpu", 0) or 0)
     # a distilled variant learns from the teacher's token distributions as well
     teacher = load_model(snakemake.input.teacher, device) if "teacher" in snakemake.input.keys() else None
-    pruning = settings.get("prune")
-    if gpus > 1 and (teacher is not None or pruning):
-        raise InputError(f"gpus: data-parallel training of distilled or pruned variants is not supported; give role "
-                         f"{snakemake.wildcards.role!r} one GPU (gpus.student: 1)")
-    if pruning:  # start from the trained model, prune it, retrain with the pruned weights held at zero
-        model = load_model(snakemake.input.initial, "cpu").train()
-        zeroed = magnitude_prune(model, pruning["sparsity"])
-        logging.info("pruned %d linear-layer weights of %s (sparsity %s)", zeroed, snakemake.input.initial,
-                     pruning["sparsity"])
+    pruning, initial = settings.get("prune"), snakemake.input.get("initial")
+    if gpus > 1 and (teacher is not None or initial):
+        raise InputError(f"gpus: data-parallel training of distilled, pruned or fine-tuned variants is not supported; "
+                         f"give role {snakemake.wildcards.role!r} one GPU (gpus.student: 1)")
+    if initial:  # start from a trained model (pruned first, or fine-tuned as it is)
+        model = load_model(initial, "cpu").train()
+        if pruning:  # retraining keeps the pruned weights at zero
+            zeroed = magnitude_prune(model, pruning["sparsity"])
+            logging.info("pruned %d linear-layer weights of %s (sparsity %s)", zeroed, initial, pruning["sparsity"])
         records = train(model, sources, targets, settings, snakemake.params.checkpoint, device,
                         fingerprint_extra=run_key, teacher=teacher)
         make_permanent(model)

@@ -33,9 +33,16 @@ def check_config(config: dict) -> None:
         if entry["kind"] == "tsv" and not os.path.isfile(entry["path"]) and key == name:
             raise InputError(f"config key corpora.{key}.path: file {entry['path']!r} does not exist")
     for key, variant in (config.get("variants") or {}).items():
-        if variant and "seqkd_decoding" in variant and variant["data"] != "seqkd":
+        if not variant:
+            continue
+        if "seqkd_decoding" in variant and variant["data"] != "seqkd":
             raise InputError(f"config key variants.{key}.seqkd_decoding: only a variant with data: seqkd learns "
                              f"from the teacher's translations (this one has data: {variant['data']})")
+        if (variant["data"] == "seq_inter") != ("seq_inter_k" in variant):
+            raise InputError(f"config key variants.{key}.seq_inter_k: give it exactly when data is seq_inter "
+                             f"(data: {variant['data']})")
+        if "prune" in variant and "finetune" in variant:
+            raise InputError(f"config key variants.{key}: prune and finetune both name a starting model; give one")
 
 
 def bible_modules(entry: dict) -> list[str]:

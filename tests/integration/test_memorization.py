@@ -149,20 +149,22 @@ def test_distillation_variants_are_trained_from_the_teacher_and_measured_like_th
             "nll_weight": 0.0}},
         "seqkd_beam2": {"data": "seqkd", "seqkd_decoding": "beam2"},  # plain SeqKD from beam search
         "pruned": {"data": "seqkd", "prune": {"from": "student", "sparsity": 0.5, "epochs": 2}},
+        "seq_inter": {"data": "seq_inter", "seq_inter_k": 2, "finetune": {"from": "student", "epochs": 1}},
     }})
     base = "bible/en-es/seed1"
-    roles = ("seqkd_word_kd", "self_evolution", "seqkd_beam2", "pruned")
+    roles = ("seqkd_word_kd", "self_evolution", "seqkd_beam2", "pruned", "seq_inter")
     targets = [f"results/{kind}/{base}/{role}/{name}" for role in roles
                for kind, name in (("memorization", "summary.json"), ("metrics", "test.greedy.json"))]
     planned = run_snakemake(study_copy, *targets, "--dry-run", configs=[TINY, variants])
     jobs = scheduled_jobs(planned.stdout)
-    assert jobs["train_model"] == 4, jobs  # the four variants; teacher, student and greedy SeqKD data are reused
-    assert jobs["seqkd_data"] == 1, jobs  # the beam-2 SeqKD data
+    assert jobs["train_model"] == 5, jobs  # the five variants; teacher, student and greedy SeqKD data are reused
+    assert jobs["seqkd_data"] == 1 and jobs["seq_inter_data"] == 1, jobs  # beam-2 SeqKD data; 2-best Seq-Inter data
     run_snakemake(study_copy, *targets, configs=[TINY, variants])
     for role, data in (("seqkd_word_kd", "results/seqkd/bible/en-es/seed1/greedy/train.tsv"),
                        ("self_evolution", "results/data/bible/en-es/study_train.tsv"),
                        ("seqkd_beam2", "results/seqkd/bible/en-es/seed1/beam2/train.tsv"),
-                       ("pruned", "results/seqkd/bible/en-es/seed1/greedy/train.tsv")):
+                       ("pruned", "results/seqkd/bible/en-es/seed1/greedy/train.tsv"),
+                       ("seq_inter", "results/seqinter/bible/en-es/seed1/k2/train.tsv")):
         summary = json.loads((study_copy / f"results/models/{base}/{role}/training_summary.json").read_text())
         method = summary["settings"].get("distillation", {}).get("method")
         assert method == {"seqkd_word_kd": "word_kd", "self_evolution": "self_evolution"}.get(role)
@@ -175,3 +177,8 @@ def test_distillation_variants_are_trained_from_the_teacher_and_measured_like_th
         memorization = json.loads((study_copy / f"results/memorization/{base}/{role}/summary.json").read_text())
         assert memorization["role"] == role and memorization["pairs"] == 300
         assert memorization["replication_vs_teacher"] is not None
+    kbest = pd.read_csv(study_copy / "results/seqinter/bible/en-es/seed1/k2/kbest.tsv", sep="\t", keep_default_na=False)
+    assert kbest.id.nunique() == 300 and set(kbest["rank"]) <= {1, 2}
+    seq_inter = pd.read_csv(study_copy / "results/seqinter/bible/en-es/seed1/k2/train.tsv", sep="\t", keep_default_na=False)
+    chosen = kbest.merge(seq_inter, left_on=["id", "hypothesis"], right_on=["id", "tgt"])
+    assert chosen.id.nunique() == 300  # every Seq-Inter target is one of that source's k-best candidates

@@ -57,6 +57,12 @@ def test_schema_errors_name_the_key(config, mutate, named):
             lambda c: c["variants"].update(beam={"data": "corpus", "seqkd_decoding": "beam5"}),
             "variants.beam.seqkd_decoding",
         ),
+        (lambda c: c["variants"].update(si={"data": "seq_inter"}), "variants.si.seq_inter_k"),
+        (
+            lambda c: c["variants"].update(both={"data": "seqkd", "prune": {"from": "student", "sparsity": 0.5, "epochs": 1},
+                                                 "finetune": {"from": "student", "epochs": 1}}),
+            "variants.both: prune and finetune",
+        ),
     ],
 )
 def test_check_config_names_the_key(config, mutate, message):

@@ -82,6 +82,7 @@ wildcard_constraints:
     role="|".join(ROLES) + r"|cm[0-9]+",
     texts="|".join(["reference", *ROLES]),
     decoding=r"greedy|beam[0-9]+",
+    k=r"[0-9]+",
     seed=r"[0-9]+",
     src=r"[a-z]{2,3}",
     tgt=r"[a-z]{2,3}",
@@ -149,6 +150,8 @@ def training_pairs(wildcards):
     if wildcards.role.startswith("cm"):
         return f"results/cm/{base}/seed{wildcards.seed}/{wildcards.role}/train.tsv"
     variant = VARIANTS.get(wildcards.role, {})
+    if variant.get("data") == "seq_inter":
+        return f"results/seqinter/{base}/seed{wildcards.seed}/k{variant['seq_inter_k']}/train.tsv"
     if wildcards.role == "student" or variant.get("data") == "seqkd":
         decoding = variant.get("seqkd_decoding", config["decoding"]["seqkd"])
         return f"results/seqkd/{base}/seed{wildcards.seed}/{decoding}/train.tsv"
@@ -162,9 +165,10 @@ def training_inputs(wildcards):
         "spm": f"results/data/{wildcards.corpus}/spm.model",
     }
     variant = VARIANTS.get(wildcards.role, {})
-    if "prune" in variant:  # a pruned variant starts from another trained model
+    start = variant.get("prune") or variant.get("finetune")
+    if start:  # a pruned or fine-tuned variant starts from another trained model
         inputs["initial"] = (
-            f"results/models/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/{variant['prune']['from']}"
+            f"results/models/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/{start['from']}"
         )
     if "distillation" in variant:
         inputs["teacher"] = (
@@ -250,12 +254,13 @@ def training_settings(wildcards):
     variant = VARIANTS.get(wildcards.role, {})
     if "distillation" in variant:
         settings = {**settings, "distillation": variant["distillation"]}
-    if "prune" in variant:
-        settings = {
-            **settings,
-            "epochs": variant["prune"]["epochs"],
-            "prune": variant["prune"],
-        }
+    for start in ("prune", "finetune"):
+        if start in variant:
+            settings = {
+                **settings,
+                "epochs": variant[start]["epochs"],
+                start: variant[start],
+            }
     return settings
 
 

@@ -46,3 +46,28 @@ rule seqkd_data:
         runtime=5,
     script:
         "../../scripts/seqkd_data.py"
+
+
+rule seq_inter_data:
+    input:
+        teacher="results/models/{corpus}/{src}-{tgt}/seed{seed}/teacher",
+        pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+    output:
+        pairs="results/seqinter/{corpus}/{src}-{tgt}/seed{seed}/k{k}/train.tsv",
+        kbest="results/seqinter/{corpus}/{src}-{tgt}/seed{seed}/k{k}/kbest.tsv",
+    log:
+        "logs/seq_inter_data/{corpus}/{src}-{tgt}/seed{seed}/k{k}.log",
+    benchmark:
+        "benchmarks/seq_inter_data/{corpus}/{src}-{tgt}/seed{seed}/k{k}.tsv"
+    conda:
+        "../../envs/memkd.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=config["gpus"]["decoding"],
+    params:
+        settings=config["decoding"],
+        code=library_version("model.py", "data.py", "decode.py", "losses.py"),
+    script:
+        "../../scripts/seq_inter_data.py"

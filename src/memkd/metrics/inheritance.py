@@ -36,6 +36,10 @@ def student_kind(role: str, variants: dict) -> str:
     spec = variants[role]
     if "prune" in spec:
         return f"pruned {spec['prune']['from']} (sparsity {spec['prune']['sparsity']:g})"
+    if spec["data"] == "seq_inter":
+        kind = f"hard: Seq-Inter (k={spec['seq_inter_k']})"
+        kind += f", fine-tuned from {spec['finetune']['from']}" if "finetune" in spec else ""
+        return kind + (f" + {spec['distillation']['method']}" if "distillation" in spec else "")
     if "distillation" not in spec:
         return f"hard: SeqKD from {spec.get('seqkd_decoding', 'decoding.seqkd')}" if spec["data"] == "seqkd" else "none: references"
     soft = spec["distillation"]["method"]
