@@ -75,6 +75,20 @@ def translate(
     return results, time.perf_counter() - started
 
 
+def _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, per_position) -> list[tuple[int, float]]:
+    """(target token count incl. </s>, sum of `per_position(batch)` over the target positions) per pair, teacher-forced
+    on the reference prefix; `per_position` maps a batch to one value per (sentence, target position)."""
+    src, tgt = encode(processor, sources, max_len), encode(processor, targets, max_len)
+    out: list[tuple[int, float]] = [(0, 0.0)] * len(sources)
+    for indices in make_batches([len(s) for s in src], [len(t) for t in tgt], max_tokens):
+        batch = {k: v.to(device) for k, v in collate([src[i] for i in indices], [tgt[i] for i in indices]).items()}
+        mask = batch["labels"] != IGNORE_INDEX
+        sums, counts = (per_position(batch) * mask).sum(1), mask.sum(1)
+        for position, i in enumerate(indices):
+            out[i] = (int(counts[position]), float(sums[position]))
+    return out
+
+
 @torch.inference_mode()
 def score(
     model,
@@ -87,19 +101,12 @@ def score(
 ) -> list[tuple[int, float]]:
     """(target token count incl. </s>, summed natural-log probability) per pair, teacher-forced."""
     model.eval().to(device)
-    src, tgt = encode(processor, sources, max_len), encode(processor, targets, max_len)
-    out: list[tuple[int, float]] = [(0, 0.0)] * len(sources)
-    for indices in make_batches([len(s) for s in src], [len(t) for t in tgt], max_tokens):
-        batch = {k: v.to(device) for k, v in collate([src[i] for i in indices], [tgt[i] for i in indices]).items()}
-        logits = model(**batch).logits.float()
-        labels = batch["labels"]
-        mask = labels != IGNORE_INDEX
-        log_probs = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        sums = (log_probs * mask).sum(1)
-        counts = mask.sum(1)
-        for position, i in enumerate(indices):
-            out[i] = (int(counts[position]), float(sums[position]))
-    return out
+
+    def log_prob_of_reference(batch):
+        log_probs = torch.log_softmax(model(**batch).logits.float(), dim=-1)
+        return log_probs.gather(-1, batch["labels"].clamp(min=0).unsqueeze(-1)).squeeze(-1)
+
+    return _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, log_prob_of_reference)
 
 
 @torch.inference_mode()
@@ -117,15 +124,10 @@ def divergence(
     teacher-forced on the reference prefix, KL between their next-token distributions (natural log)."""
     model_p.eval().to(device)
     model_q.eval().to(device)
-    src, tgt = encode(processor, sources, max_len), encode(processor, targets, max_len)
-    out: list[tuple[int, float]] = [(0, 0.0)] * len(sources)
-    for indices in make_batches([len(s) for s in src], [len(t) for t in tgt], max_tokens):
-        batch = {k: v.to(device) for k, v in collate([src[i] for i in indices], [tgt[i] for i in indices]).items()}
+
+    def kl(batch):
         log_p = torch.log_softmax(model_p(**batch).logits.float(), dim=-1)
         log_q = torch.log_softmax(model_q(**batch).logits.float(), dim=-1)
-        kl = (log_p.exp() * (log_p - log_q)).sum(-1)
-        mask = batch["labels"] != IGNORE_INDEX
-        sums, counts = (kl * mask).sum(1), mask.sum(1)
-        for position, i in enumerate(indices):
-            out[i] = (int(counts[position]), float(sums[position]))
-    return out
+        return (log_p.exp() * (log_p - log_q)).sum(-1)
+
+    return _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, kl)
