@@ -56,7 +56,9 @@ def slurm_command(workdir: Path, configs: list[Path], *targets: str) -> list[str
         "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(ROOT / "config.yaml"), str(ROOT / "tests/config/tiny.yaml"), *map(str, configs),
         "--profile", str(ROOT / "profiles" / "slurm"),
-        "--jobs", "2", "--latency-wait", "10",
+        # more slots than trainings that can be ready at once: the plugin holds a lone array-rule job back until the
+        # other ready jobs of its rule arrive, which with too few slots never happens (a hang seen with --jobs 2)
+        "--jobs", "10", "--latency-wait", "10",
         # this test cluster has no slurmdbd (no sacct): poll squeue instead
         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "10",
         "--slurm-keep-successful-logs", "--slurm-logdir", str(workdir / "slurm-logs"),
