@@ -5,18 +5,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
-from memkd.errors import InputError
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.metrics.inheritance import student_kind
 from memkd.predictor import FEATURES, cross_validated_auc, zlib_ratio
 from memkd.rulerun import run
-from memkd.tables import flags
-
-
-def aligned(path: str, frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
-    if frame["id"].tolist() != ids:
-        raise InputError(f"{path}: its pairs differ from the study pairs (ids or order)")
-    return frame
+from memkd.tables import aligned, flags
 
 
 def features(k: int) -> tuple[pd.DataFrame, pd.DataFrame]:

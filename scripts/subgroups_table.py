@@ -8,19 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from memkd.errors import InputError
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.metrics.subgroups import random_bucket, subgroup_summary, top_bottom, value_buckets
 from memkd.rulerun import run
-from memkd.tables import flags
+from memkd.tables import aligned, flags
 
 GROUPS = ["all", "qe_bucket", "cm_bucket", "teacher_confidence", "random", "duplicate", "misaligned"]
-
-
-def aligned(path: str, table: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
-    if table["id"].tolist() != ids:
-        raise InputError(f"{path}: its {len(table)} rows do not follow the study pairs ({len(ids)}) id by id")
-    return table
 
 
 def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
