@@ -1,6 +1,6 @@
 # Memorization inheritance in sequence-level knowledge distillation for NMT.
 # Stages, in DAG order: corpus acquisition -> preprocessing (splits, SentencePiece, study pairs)
-# -> teacher and baseline training -> SeqKD decoding -> student training -> evaluation -> memorization per pair
+# -> teacher and baseline training -> SeqKD decoding (Adaptive-SeqKD: teacher fine-tuning first) -> student training -> evaluation -> memorization per pair
 # (replication, ExMem, hallucinations, quality estimates) -> counterfactual memorization -> tables
 # -> figures and the study summary.
 from snakemake.utils import min_version
@@ -16,6 +16,7 @@ include: "workflow/rules/corpus.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/decode.smk"
+include: "workflow/rules/adaptive.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/memorize.smk"
 include: "workflow/rules/counterfactual.smk"

@@ -12,8 +12,8 @@ from memkd.errors import InputError
 from memkd.metrics.inheritance import SETS, inheritance_sets, student_kind
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.rulerun import run
-from memkd.stats import bootstrap_rate_ci, paired_bootstrap_ratio_change
-from memkd.tables import defined, flags
+from memkd.stats import bootstrap_rate_ci
+from memkd.tables import ci_label, defined, flags, paired_changes
 
 # Paper, S vs B relative change, mean over 5 directions (STUDY.md section 5).
 PAPER_RELATIVE_CHANGE = {"replication": 3.44, "exmem": 57.0, "osc_hal_train": 31.0, "nat_hal": 13.8}
@@ -24,10 +24,6 @@ def interval(values: np.ndarray, stats: dict) -> tuple:
         return (None, None, None)
     point, low, high = bootstrap_rate_ci(values, stats["bootstrap_resamples"], stats["seed"], stats["confidence"])
     return round(point, 4), round(low, 4), round(high, 4)
-
-
-def ci_label(stats: dict) -> str:
-    return f"percentile bootstrap over pairs, {stats['bootstrap_resamples']} resamples, {stats['confidence']:.0%}, seed {stats['seed']}"
 
 
 def memorization_rows(summary: dict, examples: pd.DataFrame, stats: dict) -> list[dict]:
@@ -77,29 +73,13 @@ def hallucination_rows(summary: dict, examples: pd.DataFrame, stats: dict, natur
 def relative_change_rows(unit: dict, student: pd.DataFrame, baseline: pd.DataFrame, stats: dict, qe_method: str) -> list[dict]:
     if student["id"].tolist() != baseline["id"].tolist():
         raise InputError(f"student and baseline examples of {unit} cover different pairs")
-    ones = np.ones(len(student))
-    metrics = {
-        "replication": ("exact matches / pairs", lambda e: (flags(e["exact_match"]), ones)),
-        "replication_vs_teacher": ("matches of the teacher's output / pairs", lambda e: (flags(e["exact_match_teacher"]), ones)),
-        "exmem": ("extractively memorized / filtered exact matches", lambda e: (flags(e["exmem"]), flags(e["exmem_candidate"]))),
-        "osc_hal_train": ("oscillatory outputs / evaluated training sources", lambda e: (flags(e["osc_hal"]), defined(e["osc_hal"]))),
-        "nat_hal": (f"natural hallucinations / pairs (QE {qe_method})", lambda e: (flags(e["nat_hal"]), ones)),
-    }
-    rows = []
-    for name, (definition, parts) in metrics.items():
-        (sn, sd), (bn, bd) = parts(student), parts(baseline)
-        change, low, high = paired_bootstrap_ratio_change(
-            sn, sd, bn, bd, stats["bootstrap_resamples"], stats["seed"], stats["confidence"]
-        )
-        pct = lambda n, d: round(100 * n.sum() / d.sum(), 4) if d.sum() else None
-        rows.append({
-            **unit, "metric": name, "definition": definition,
-            "student_pct": pct(sn, sd), "baseline_pct": pct(bn, bd),
-            "relative_change_pct": round(change, 2), "ci_low": round(low, 2), "ci_high": round(high, 2),
-            "paper_relative_change_pct": PAPER_RELATIVE_CHANGE.get(name),
-            "interval": "paired " + ci_label(stats),
-        })
-    return rows
+    return [{
+        **unit, "metric": row["metric"], "definition": row["definition"],
+        "student_pct": row["model_pct"], "baseline_pct": row["reference_pct"],
+        "relative_change_pct": row["relative_change_pct"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+        "paper_relative_change_pct": PAPER_RELATIVE_CHANGE.get(row["metric"]),
+        "interval": "paired " + ci_label(stats),
+    } for row in paired_changes(student, baseline, stats, qe_method)]
 
 
 def inheritance_rows(unit: dict, roles: dict, variants: dict, stats: dict) -> list[dict]:

@@ -19,7 +19,7 @@ from memkd.model import build_model, count_parameters, load as load_model, pick_
 from memkd.prune import magnitude_prune, make_permanent, nonzero_parameters
 from memkd.rulerun import run
 from memkd.tokenizer import load
-from memkd.train import train
+from memkd.train import final_learning_rate, train
 
 
 def main():
@@ -42,6 +42,10 @@ def main():
     if gpus > 1 and (teacher is not None or initial):
         raise InputError(f"gpus: data-parallel training of distilled, pruned or fine-tuned variants is not supported; "
                          f"give role {snakemake.wildcards.role!r} one GPU (gpus.student: 1)")
+    if initial and settings["lr"] == "final":  # Adaptive-SeqKD: go on at the learning rate the start model ended with
+        start = json.loads((Path(initial) / "training_summary.json").read_text())
+        settings["lr"] = final_learning_rate(start["settings"], start["steps"])
+        logging.info("fine-tuning at the final learning rate of %s: %.3g", initial, settings["lr"])
     if initial:  # start from a trained model (pruned first, or fine-tuned as it is)
         model = load_model(initial, "cpu").train()
         if pruning:  # retraining keeps the pruned weights at zero

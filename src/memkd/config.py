@@ -35,9 +35,12 @@ def check_config(config: dict) -> None:
     for key, variant in (config.get("variants") or {}).items():
         if not variant:
             continue
-        if "seqkd_decoding" in variant and variant["data"] != "seqkd":
-            raise InputError(f"config key variants.{key}.seqkd_decoding: only a variant with data: seqkd learns "
-                             f"from the teacher's translations (this one has data: {variant['data']})")
+        if "seqkd_decoding" in variant and variant["data"] not in ("seqkd", "adaptive_seqkd"):
+            raise InputError(f"config key variants.{key}.seqkd_decoding: only a variant with data: seqkd or "
+                             f"adaptive_seqkd learns from a teacher's translations (this one has data: {variant['data']})")
+        if (variant["data"] == "adaptive_seqkd") != ("selection" in variant):
+            raise InputError(f"config key variants.{key}.selection: give it exactly when data is adaptive_seqkd "
+                             f"(data: {variant['data']})")
         if (variant["data"] == "seq_inter") != ("seq_inter_k" in variant):
             raise InputError(f"config key variants.{key}.seq_inter_k: give it exactly when data is seq_inter "
                              f"(data: {variant['data']})")

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import matplotlib
 
 matplotlib.use("Agg")  # figures are files; never open a window (cluster nodes have no display)
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -157,6 +159,71 @@ def relative_change(changes: pd.DataFrame) -> plt.Figure:
     caption = settings_text(changes, {"interval": "intervals", "definition": "rates"})
     if undefined:
         caption += "\nNot shown (baseline rate 0, change undefined): " + ", ".join(undefined) + "."
+    add_caption(figure, caption)
+    return figure
+
+
+def adaptive_seqkd(table: pd.DataFrame) -> plt.Figure:
+    """Adaptive-SeqKD students (high-quality arm and its random control) against the SeqKD student: relative
+    change of each memorization metric with paired intervals (left, the paper's numbers as crosses) and the test
+    BLEU difference per decoding (right)."""
+    changes = table[table.metric.isin(list(METRIC_LABELS))]
+    bleu = table[table.metric.str.startswith("bleu_")]
+    metrics = [m for m in METRIC_LABELS if m in set(changes.metric)]
+    series = sorted({(arm, model, direction) for arm, model, direction in
+                     zip(changes.arm, changes.model, changes.direction)}, key=lambda s: (s[0] != "quality", s))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 0.9 + 0.6 * len(metrics) * max(1, len(series)) ** 0.5),
+                                         gridspec_kw={"width_ratios": [2.2, 1]})
+    step = 0.7 / max(1, len(series))
+    colors = {"quality": "tab:green", "random": "tab:grey"}
+    markers = "osD^v<>"
+    undefined = []
+    for k, (arm, model, direction) in enumerate(series):
+        rows = changes[(changes.arm == arm) & (changes.model == model) & (changes.direction == direction)]
+        rows = rows.groupby("metric").first().reindex(metrics)
+        y = np.arange(len(metrics)) + (k - (len(series) - 1) / 2) * step
+        point = rows.relative_change_pct.astype(float).to_numpy()
+        low, high = rows.ci_low.astype(float).to_numpy(), rows.ci_high.astype(float).to_numpy()
+        shown = np.isfinite(point)
+        undefined += [f"{METRIC_LABELS[m]} ({model}, {direction})" for m, ok in zip(metrics, shown) if not ok]
+        xerr = np.nan_to_num(np.vstack([np.clip(point - low, 0, None), np.clip(high - point, 0, None)]))
+        left.errorbar(point[shown], y[shown], xerr=xerr[:, shown], fmt=markers[(k // 2) % len(markers)],
+                      capsize=3, color=colors.get(arm, "tab:blue"), alpha=1.0 if k % 2 == 0 else 0.6,
+                      label=f"{model} ({arm} arm), {direction}")
+    for arm, marker in (("quality", "x"), ("random", "+")):
+        paper = changes[changes.arm == arm].groupby("metric").paper.first().reindex(metrics).astype(float)
+        if paper.notna().any():
+            left.scatter(paper.to_numpy(), np.arange(len(metrics)), marker=marker, color="black", s=50, zorder=3,
+                         label=f"paper, {arm} arm")
+    left.axvline(0, color="grey", linewidth=0.8)
+    left.set_yticks(np.arange(len(metrics)), [METRIC_LABELS[m] for m in metrics], fontsize=8)
+    left.invert_yaxis()
+    left.set_xlabel("relative change vs the SeqKD student (%)", fontsize=9)
+    names = [f"{arm}\n{direction}" for arm, _, direction in series]
+    decodings = sorted(bleu.metric.unique(), key=lambda m: (m != "bleu_greedy", m))
+    width = 0.8 / max(1, len(decodings))
+    for j, metric in enumerate(decodings):
+        values = [bleu[(bleu.model == model) & (bleu.direction == direction) & (bleu.metric == metric)]
+                  .difference.astype(float).mean() for _, model, direction in series]
+        x = np.arange(len(series)) + (j - (len(decodings) - 1) / 2) * width
+        right.bar(x, values, width=width, color=[colors.get(arm, "tab:blue") for arm, _, _ in series],
+                  hatch=["", "//", "..", "xx"][j % 4], edgecolor="black", linewidth=0.5)
+    right.axhline(0, color="grey", linewidth=0.8)
+    right.set_xticks(np.arange(len(series)), names, fontsize=7)
+    right.set_ylabel("test BLEU minus the SeqKD student's", fontsize=8)
+    right.set_title("BLEU difference (points)", fontsize=9)
+    hatches = [Patch(facecolor="white", edgecolor="black", hatch=["", "//", "..", "xx"][j % 4],
+                     label=metric.removeprefix("bleu_")) for j, metric in enumerate(decodings)]
+    right.legend(handles=hatches, fontsize=7, title="decoding", title_fontsize=7)
+    handles, labels = left.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper center", ncol=3, fontsize=7, frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 0.97 - 0.035 * math.ceil(len(labels) / 3)))
+    sizes = changes.groupby(["model", "direction"]).fine_tuning_pairs.first()
+    pairs = ", ".join(f"{model} {direction}: {int(n)}" for (model, direction), n in sizes.items())
+    caption = (f"Teacher fine-tuning pairs ({pairs}); "
+               + settings_text(changes, {"selection": "selection", "interval": "intervals"}))
+    if undefined:
+        caption += "\nNot shown (SeqKD student rate 0, change undefined): " + ", ".join(undefined) + "."
     add_caption(figure, caption)
     return figure
 

@@ -40,6 +40,18 @@ def inverse_sqrt(step: int, warmup: int) -> float:
     return min(step / warmup, math.sqrt(warmup / step))
 
 
+def learning_rate_multiplier(settings: dict):
+    """The schedule of a run: inverse_sqrt (default), or constant (Adaptive-SeqKD's teacher fine-tuning)."""
+    if settings.get("schedule", "inverse_sqrt") == "constant":
+        return lambda step: 1.0
+    return lambda step: inverse_sqrt(step, settings["warmup_steps"])
+
+
+def final_learning_rate(settings: dict, steps: int) -> float:
+    """The learning rate a run of `settings` ended with after `steps` optimizer steps."""
+    return settings["lr"] * learning_rate_multiplier(settings)(steps)
+
+
 def pick_precision(requested: str, device: str) -> torch.dtype | None:
     """bf16 autocast where it pays (CUDA with bf16, CPUs with native bf16); None means fp32."""
     if requested == "fp32":
@@ -98,7 +110,7 @@ def train(
     # DDP broadcasts rank 0's weights at construction and averages gradients in backward()
     forward = DistributedDataParallel(model) if world > 1 else model
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.98), eps=1e-9)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: inverse_sqrt(s, settings["warmup_steps"]))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_multiplier(settings))
     precision = pick_precision(settings["precision"], device)
     # fp16 (CUDA without bf16) needs loss scaling against gradient underflow; bf16 and fp32 do not
     scaler = torch.amp.GradScaler("cuda", enabled=precision == torch.float16)

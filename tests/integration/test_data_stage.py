@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 import pytest
+import yaml
 import sentencepiece as spm
 
 from .conftest import ROOT, run_snakemake
@@ -54,10 +55,15 @@ def test_rules_are_snakefmt_formatted():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_default_variant_is_planned_and_a_null_variant_is_switched_off(tmp_path):
-    """config.yaml trains a Word-KD student; a config file that sets it to null (tiny.yaml does) drops its jobs."""
+def test_every_default_variant_is_planned_and_null_variants_are_switched_off(tmp_path):
+    """config.yaml trains every distillation variant, the fine-tuned teachers of Adaptive-SeqKD included; a config
+    file that sets them to null (configs/no_variants.yaml, tiny.yaml) drops their jobs."""
     default = run_snakemake(tmp_path, "--dry-run")
-    assert "role=word_kd" in default.stdout + default.stderr
-    tiny = run_snakemake(tmp_path, "--dry-run", configs=[ROOT / "tests" / "config" / "tiny.yaml"])
-    assert "role=word_kd" not in tiny.stdout + tiny.stderr
-    assert "role=student" in tiny.stdout + tiny.stderr
+    variants = yaml.safe_load((ROOT / "config.yaml").read_text())["variants"]
+    assert len(variants) == 9
+    for role in [*variants, "teacher_quality", "teacher_random"]:
+        assert f"role={role}," in default.stdout, role
+    for config in (ROOT / "configs" / "no_variants.yaml", ROOT / "tests" / "config" / "tiny.yaml"):
+        core = run_snakemake(tmp_path, "--dry-run", configs=[config])
+        assert not any(f"role={role}," in core.stdout for role in variants)
+        assert "role=student," in core.stdout and "adaptive" not in core.stdout

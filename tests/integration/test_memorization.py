@@ -182,3 +182,47 @@ def test_distillation_variants_are_trained_from_the_teacher_and_measured_like_th
     seq_inter = pd.read_csv(study_copy / "results/seqinter/bible/en-es/seed1/k2/train.tsv", sep="\t", keep_default_na=False)
     chosen = kbest.merge(seq_inter, left_on=["id", "hypothesis"], right_on=["id", "tgt"])
     assert chosen.id.nunique() == 300  # every Seq-Inter target is one of that source's k-best candidates
+
+
+def test_adaptive_seqkd_fine_tunes_the_teacher_on_the_selection_and_compares_both_arms(study_copy, tmp_path):
+    adaptive = write_config(tmp_path / "adaptive.yaml", {"variants": {
+        "adaptive_seqkd": {"data": "adaptive_seqkd", "selection": "quality"},
+        "adaptive_seqkd_random": {"data": "adaptive_seqkd", "selection": "random"},
+    }})
+    planned = run_snakemake(study_copy, "--dry-run", configs=[TINY, adaptive])
+    jobs = scheduled_jobs(planned.stdout)
+    # per direction two fine-tuned teachers and two students; teacher, baseline, student and CM are reused
+    assert jobs["train_model"] == 8 and jobs["adaptive_selection"] == 2 and jobs["adaptive_seqkd_data"] == 4, jobs
+    run_snakemake(study_copy, configs=[TINY, adaptive])
+
+    models = study_copy / "results/models/bible/en-es/seed1"
+    selection = pd.read_csv(study_copy / "results/adaptive/bible/en-es/seed1/selection.tsv", sep="\t")
+    assert len(selection) == 300 and selection.quality.sum() == selection["random"].sum() == 30  # max_pairs 30
+    chosen, passed_over = selection[selection.quality == 1], selection[(selection.quality == 0) & (selection.eligible == 1)]
+    assert (chosen.source_words > 5).all() and chosen.chrf.min() >= passed_over.chrf.max()  # the best 30 by chrF
+    teacher = json.loads((models / "teacher/training_summary.json").read_text())
+    for arm in ("quality", "random"):
+        tuned = json.loads((models / f"teacher_{arm}/training_summary.json").read_text())
+        fine_tuning = pd.read_csv(study_copy / f"results/adaptive/bible/en-es/seed1/{arm}.tsv", sep="\t")
+        assert sorted(fine_tuning.id) == sorted(selection[selection[arm] == 1].id)
+        assert tuned["training_pairs"] == 30 and tuned["settings"]["schedule"] == "constant"
+        # one pass at the teacher's final learning rate
+        assert tuned["settings"]["lr"] == pytest.approx(teacher["settings"]["lr"] * min(
+            teacher["steps"] / teacher["settings"]["warmup_steps"],
+            (teacher["settings"]["warmup_steps"] / teacher["steps"]) ** 0.5))
+        assert 1 <= tuned["steps"] <= 30
+        student = json.loads((models / f"adaptive_seqkd{'_random' if arm == 'random' else ''}/training_summary.json").read_text())
+        assert student["training_pairs"] == 300
+        hypotheses = (study_copy / f"results/translations/bible/en-es/seed1/teacher_{arm}/study_train.greedy.txt").read_text()
+        targets = pd.read_csv(study_copy / f"results/adaptive/bible/en-es/seed1/{arm}/seqkd.greedy.tsv", sep="\t",
+                              keep_default_na=False)
+        assert targets.tgt.tolist() == hypotheses.rstrip("\n").split("\n")  # the student learns the tuned teacher's outputs
+
+    compared = table(study_copy, "adaptive_seqkd")
+    assert set(zip(compared.direction, compared.arm)) == {(d, a) for d in ("en-es", "es-en") for a in ("quality", "random")}
+    assert set(compared.metric) >= {"bleu_greedy", "bleu_beam2", "replication", "exmem", "osc_hal_train", "nat_hal"}
+    assert (compared.compared_with == "student").all() and (compared.fine_tuning_pairs == 30).all()
+    assert compared.set_index(["direction", "arm", "metric"]).loc[("en-es", "quality", "exmem"), "paper"] == -23.7
+    assert (study_copy / "results/figures/bible/adaptive_seqkd.png").stat().st_size > 10_000
+    summary = (study_copy / "results/summary/bible.md").read_text()
+    assert "## Adaptive-SeqKD" in summary and "adaptive_seqkd_random (random)" in summary

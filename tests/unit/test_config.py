@@ -35,6 +35,9 @@ def test_the_embedded_default_is_valid(config):
         (lambda c: c["corpora"]["bible"].update(english="nrsv"), "nrsv"),
         (lambda c: c["corpora"]["bible"].update(languages=["en", "de"]), "languages"),
         (lambda c: c.update(directions=["english-spanish"]), "english-spanish"),
+        (lambda c: c["adaptive_seqkd"].update(lr="last"), "last"),  # 'final' or a number
+        (lambda c: c["adaptive_seqkd"].update(rank_by="bleu"), "bleu"),
+        (lambda c: c["variants"].update(teacher_quality={"data": "corpus"}), "teacher_quality"),  # a reserved role
     ],
 )
 def test_schema_errors_name_the_key(config, mutate, named):
@@ -58,6 +61,8 @@ def test_schema_errors_name_the_key(config, mutate, named):
             "variants.beam.seqkd_decoding",
         ),
         (lambda c: c["variants"].update(si={"data": "seq_inter"}), "variants.si.seq_inter_k"),
+        (lambda c: c["variants"].update(ad={"data": "adaptive_seqkd"}), "variants.ad.selection"),
+        (lambda c: c["variants"].update(ad={"data": "seqkd", "selection": "random"}), "variants.ad.selection"),
         (
             lambda c: c["variants"].update(both={"data": "seqkd", "prune": {"from": "student", "sparsity": 0.5, "epochs": 1},
                                                  "finetune": {"from": "student", "epochs": 1}}),

@@ -235,3 +235,50 @@ def test_predictor_roc_draws_a_curve_per_student_with_its_auc_and_says_why_one_i
     assert any(t.startswith("word_kd: no AUC (1 replicated)") for t in texts)
     for ax in figure.axes:
         assert any(len(line.get_xdata()) == 4 for line in ax.lines)  # the ROC curve itself, not only the diagonal
+
+
+def adaptive_table():
+    rows = []
+    for d in DIRECTIONS:
+        for model, arm in (("adaptive_seqkd", "quality"), ("adaptive_seqkd_random", "random")):
+            common = {"corpus": "bible", "direction": d, "seed": 1, "model": model, "arm": arm,
+                      "compared_with": "student", "fine_tuning_pairs": 50,
+                      "selection": "min_chrf 85; at most 50 by confidence; 1 epoch(s) at lr final (constant)"}
+            for decoding in ("greedy", "beam5"):
+                rows.append({**common, "metric": f"bleu_{decoding}", "model_value": 2.0, "reference_value": 2.5,
+                             "difference": -0.5, "paper": -0.2 if arm == "quality" and decoding == "greedy" else None})
+            for metric, change in (("replication", 10.0), ("exmem", -30.0), ("osc_hal_train", float("nan")),
+                                   ("nat_hal", 5.0)):
+                rows.append({**common, "metric": metric, "model_value": 1.0, "reference_value": 1.0,
+                             "relative_change_pct": change, "ci_low": change - 20, "ci_high": change - 5,
+                             "paper": {"quality": {"exmem": -23.7}, "random": {"exmem": -11.9}}[arm].get(metric),
+                             "interval": "paired percentile bootstrap"})
+    return pd.DataFrame(rows)
+
+
+def test_adaptive_figure_shows_both_arms_the_paper_and_the_bleu_difference():
+    figure = plots.adaptive_seqkd(adaptive_table())
+    left, right = figure.axes
+    texts = legend_texts(figure)
+    assert {"adaptive_seqkd (quality arm), en-es", "adaptive_seqkd_random (random arm), es-en",
+            "paper, quality arm", "paper, random arm"} <= set(texts)
+    assert [t.get_text() for t in left.get_yticklabels()] == [
+        "replication vs corpus", "extractive memorization", "oscillatory hallucination", "natural hallucination"]
+    assert len(right.patches) == 2 * 4  # greedy and beam5 bars for two arms in two directions
+    caption = figure.texts[-1].get_text()
+    assert "adaptive_seqkd en-es: 50" in caption and "Not shown (SeqKD student rate 0" in caption
+
+
+def test_summary_has_an_adaptive_section_when_the_study_has_adaptive_students():
+    tables = {"translation_quality": quality_table(), "memorization": memorization_table(),
+              "hallucination": hallucination_table(), "relative_change": change_table(),
+              "counterfactual": counterfactual_table(), "inheritance": inheritance_table(),
+              "predictor": predictor_tables()[0], "adaptive_seqkd": adaptive_table()}
+    text = summary.render(tables, "bible", [0.2, 0.3, 0.4])
+    assert "## Adaptive-SeqKD" in text
+    assert "| en-es | 1 | adaptive_seqkd (quality) | exmem | 1.00 | 1.00 | -30.0 [-50.0, -35.0] % | -23.7 | " \
+           "agrees in sign: adaptive_seqkd lower, as in the paper |" in text
+    assert "| en-es | 1 | adaptive_seqkd (quality) | bleu_greedy | 2.00 | 2.50 | -0.50 points | -0.2 | - |" in text
+    assert "undefined (SeqKD student rate 0)" in text
+    assert "## Adaptive-SeqKD" not in summary.render({k: v for k, v in tables.items() if k != "adaptive_seqkd"},
+                                                     "bible", [0.2, 0.3, 0.4])

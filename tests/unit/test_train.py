@@ -49,6 +49,19 @@ def test_inverse_sqrt_schedule():
     assert math.isclose(train_module.inverse_sqrt(16, 4), 0.5)
 
 
+def test_constant_schedule_keeps_the_learning_rate_and_final_rate_follows_the_schedule(tmp_path):
+    sources, targets = _data()
+    model = build_model(PRESET, vocab_size=50, seed=0)
+    records = train_module.train(model, sources, targets, dict(SETTINGS, schedule="constant", lr=3e-4), tmp_path / "c.pt")
+    assert {r["lr"] for r in records} == {3e-4}
+    assert train_module.final_learning_rate(dict(SETTINGS, schedule="constant", lr=3e-4), 100) == 3e-4
+    # inverse-sqrt: warm-up 4, so after 16 steps half of the peak; the last logged rate of a run is its final one
+    assert math.isclose(train_module.final_learning_rate(SETTINGS, 16), 0.5e-3)
+    model = build_model(PRESET, vocab_size=50, seed=0)
+    records = train_module.train(model, sources, targets, SETTINGS, tmp_path / "d.pt")
+    assert math.isclose(records[-1]["lr"], train_module.final_learning_rate(SETTINGS, records[-1]["step"]))
+
+
 def test_label_smoothed_loss_without_smoothing_is_cross_entropy():
     logits = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
     labels = torch.tensor([[0, -100]])

@@ -17,9 +17,16 @@ PAIR_DIRECTIONS = [d.split("-") for d in config["directions"]]
 # a variant set to null is switched off (how a config file drops a variant that config.yaml defines)
 VARIANTS = {name: spec for name, spec in config["variants"].items() if spec is not None}
 ROLES = ["teacher", "baseline", "student", *VARIANTS]
+ADAPTIVE_VARIANTS = {
+    name: spec for name, spec in VARIANTS.items() if spec["data"] == "adaptive_seqkd"
+}
 STUDENT_ROLES = ["student", *VARIANTS]
 # Which preset (architecture and training settings) each role uses; CM models (cm00, cm01, ...) use `cm`.
 ROLE_PRESET = {"teacher": "teacher", **{role: "student" for role in ROLES[1:]}}
+# Adaptive-SeqKD: the teacher fine-tuned on the selected pairs (teacher_quality) or on its random control
+# (teacher_random); intermediate models that only translate for their students.
+ADAPTIVE_TEACHERS = [f"teacher_{arm}" for arm in ("quality", "random")]
+ROLE_PRESET.update({role: "teacher" for role in ADAPTIVE_TEACHERS})
 CM_ROLES = [f"cm{m:02d}" for m in range(config["counterfactual"]["models"])]
 # Snakemake reruns a job when its script changes but not when the library changes; these code
 # versions in params make results follow the library modules they depend on.
@@ -79,7 +86,7 @@ wildcard_constraints:
     corpus=r"[A-Za-z0-9_]+",
     package=r"[a-z0-9][a-z0-9.+-]+",
     split="train|dev|test|probe|study_train",
-    role="|".join(ROLES) + r"|cm[0-9]+",
+    role="|".join(ROLES + ADAPTIVE_TEACHERS) + r"|cm[0-9]+",
     texts="|".join(["reference", *ROLES]),
     decoding=r"greedy|beam[0-9]+",
     k=r"[0-9]+",
@@ -122,6 +129,8 @@ def memorization_targets():
         "inheritance",
         "predictor",
     ]
+    if ADAPTIVE_VARIANTS:
+        tables.append("adaptive_seqkd")
     return [f"results/tables/{CORPUS}/{name}.tsv" for name in tables]
 
 
@@ -129,7 +138,7 @@ def figure_targets():
     """Every figure (PNG and PDF) and the study summary, drawn from the cached tables."""
     return [
         f"results/figures/{CORPUS}/{name}.{ext}"
-        for name in FIGURES
+        for name in FIGURES + (["adaptive_seqkd"] if ADAPTIVE_VARIANTS else [])
         for ext in ("png", "pdf")
     ] + [f"results/summary/{CORPUS}.md"]
 
@@ -150,6 +159,14 @@ def training_pairs(wildcards):
     if wildcards.role.startswith("cm"):
         return f"results/cm/{base}/seed{wildcards.seed}/{wildcards.role}/train.tsv"
     variant = VARIANTS.get(wildcards.role, {})
+    adaptive = f"results/adaptive/{base}/seed{wildcards.seed}"
+    if wildcards.role in ADAPTIVE_TEACHERS:  # the selected pairs, or the random control
+        return f"{adaptive}/{wildcards.role.removeprefix('teacher_')}.tsv"
+    if (
+        variant.get("data") == "adaptive_seqkd"
+    ):  # what the fine-tuned teacher makes of every source
+        decoding = variant.get("seqkd_decoding", config["decoding"]["seqkd"])
+        return f"{adaptive}/{variant['selection']}/seqkd.{decoding}.tsv"
     if variant.get("data") == "seq_inter":
         return f"results/seqinter/{base}/seed{wildcards.seed}/k{variant['seq_inter_k']}/train.tsv"
     if wildcards.role == "student" or variant.get("data") == "seqkd":
@@ -166,7 +183,9 @@ def training_inputs(wildcards):
     }
     variant = VARIANTS.get(wildcards.role, {})
     start = variant.get("prune") or variant.get("finetune")
-    if start:  # a pruned or fine-tuned variant starts from another trained model
+    if wildcards.role in ADAPTIVE_TEACHERS:
+        start = {"from": "teacher"}
+    if start:  # a pruned or fine-tuned model starts from another trained model
         inputs["initial"] = (
             f"results/models/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/{start['from']}"
         )
@@ -226,6 +245,17 @@ def predictor_inputs(wildcards):
     return inputs
 
 
+def adaptive_table_inputs(wildcards):
+    """Per direction and seed (keys carry the unit index): the selection, the SeqKD student's and every
+    Adaptive-SeqKD student's per-example flags; and the test quality of all models."""
+    inputs = {"quality": f"results/tables/{wildcards.corpus}/translation_quality.tsv"}
+    for k, (base, direction, seed) in enumerate(model_units(wildcards.corpus)):
+        inputs[f"selection{k}"] = f"results/adaptive/{base}/selection.tsv"
+        for role in ["student", *ADAPTIVE_VARIANTS]:
+            inputs[f"{role}{k}"] = f"results/memorization/{base}/{role}/examples.tsv"
+    return inputs
+
+
 def subgroup_inputs(wildcards):
     """Per direction and seed, what the subgroup table reads; the keys carry the unit index."""
     inputs = {}
@@ -254,6 +284,19 @@ def training_settings(wildcards):
     variant = VARIANTS.get(wildcards.role, {})
     if "distillation" in variant:
         settings = {**settings, "distillation": variant["distillation"]}
+    if (
+        wildcards.role in ADAPTIVE_TEACHERS
+    ):  # one pass (by default) at a constant learning rate
+        adaptive = config["adaptive_seqkd"]
+        finetune = {"from": "teacher", "epochs": adaptive["epochs"]}
+        return {
+            **settings,
+            "epochs": adaptive["epochs"],
+            "max_steps": None,
+            "lr": adaptive["lr"],
+            "schedule": "constant",
+            "finetune": finetune,
+        }
     for start in ("prune", "finetune"):
         if start in variant:
             settings = {

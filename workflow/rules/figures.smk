@@ -121,9 +121,37 @@ rule plot_predictor_roc:
         "../../scripts/plot_predictor_roc.py"
 
 
+rule plot_adaptive_seqkd:
+    input:
+        "results/tables/{corpus}/adaptive_seqkd.tsv",
+    output:
+        png=report(
+            "results/figures/{corpus}/adaptive_seqkd.png",
+            caption="../report/adaptive_seqkd.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/{corpus}/adaptive_seqkd.pdf",
+    log:
+        "logs/plot_adaptive_seqkd/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=PLOTS_CODE,
+    script:
+        "../../scripts/plot_adaptive_seqkd.py"
+
+
 rule study_summary:
     input:
         **{name: f"results/tables/{{corpus}}/{name}.tsv" for name in SUMMARY_TABLES},
+        **(
+            {"adaptive_seqkd": "results/tables/{corpus}/adaptive_seqkd.tsv"}
+            if ADAPTIVE_VARIANTS
+            else {}
+        ),
     output:
         report(
             "results/summary/{corpus}.md",

@@ -94,3 +94,25 @@ rule subgroups_table:
         code=TABLES_CODE,
     script:
         "../../scripts/subgroups_table.py"
+
+
+rule adaptive_seqkd_table:
+    input:
+        unpack(adaptive_table_inputs),
+    output:
+        "results/tables/{corpus}/adaptive_seqkd.tsv",
+    log:
+        "logs/adaptive_seqkd_table/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        variants=ADAPTIVE_VARIANTS,
+        settings=config["adaptive_seqkd"],
+        statistics=config["statistics"],
+        decodings=config["decoding"]["evaluation"],
+        code=TABLES_CODE,
+    script:
+        "../../scripts/adaptive_seqkd_table.py"
