@@ -125,6 +125,16 @@ def model_comparison(quality: pd.DataFrame, memorization: pd.DataFrame, hallucin
     return figure
 
 
+def interval_points(ax, rows: pd.DataFrame, y: np.ndarray, **style):
+    """Relative changes (`relative_change_pct`) at heights `y` with their interval (`ci_low`, `ci_high`) as
+    horizontal bars; undefined changes (NaN) are left out. Returns the errorbar container and the shown mask."""
+    point = rows.relative_change_pct.astype(float).to_numpy()
+    low, high = rows.ci_low.astype(float).to_numpy(), rows.ci_high.astype(float).to_numpy()
+    shown = np.isfinite(point)
+    xerr = np.nan_to_num(np.vstack([np.clip(point - low, 0, None), np.clip(high - point, 0, None)]))
+    return ax.errorbar(point[shown], y[shown], xerr=xerr[:, shown], capsize=3, **style), shown
+
+
 def relative_change(changes: pd.DataFrame) -> plt.Figure:
     """The paper's headline comparison: relative change (%) of the student over the baseline per metric and
     direction with paired bootstrap intervals, the paper's mean over five WMT20 directions beside them."""
@@ -137,13 +147,8 @@ def relative_change(changes: pd.DataFrame) -> plt.Figure:
     for k, direction in enumerate(directions):
         rows = changes[changes.direction == direction].set_index("metric").reindex(metrics)
         y = np.arange(len(metrics)) + (k - (len(directions) - 1) / 2) * step
-        point = rows.relative_change_pct.astype(float).to_numpy()
-        low, high = rows.ci_low.astype(float).to_numpy(), rows.ci_high.astype(float).to_numpy()
-        shown = np.isfinite(point)
+        bars, shown = interval_points(ax, rows, y, fmt=markers[k % len(markers)], label=f"{direction} (this study)")
         undefined += [f"{METRIC_LABELS[m]} ({direction})" for m, ok in zip(metrics, shown) if not ok]
-        xerr = np.nan_to_num(np.vstack([np.clip(point - low, 0, None), np.clip(high - point, 0, None)]))
-        bars = ax.errorbar(point[shown], y[shown], xerr=xerr[:, shown], fmt=markers[k % len(markers)], capsize=3,
-                           label=f"{direction} (this study)")
         for row in y[~shown]:  # mark an undefined change where its point would be
             ax.text(0.01, row, f"{direction}: undefined (baseline 0)", va="center", fontsize=6,
                     color=bars[0].get_color(), transform=ax.get_yaxis_transform())
@@ -182,14 +187,10 @@ def adaptive_seqkd(table: pd.DataFrame) -> plt.Figure:
         rows = changes[(changes.arm == arm) & (changes.model == model) & (changes.direction == direction)]
         rows = rows.groupby("metric").first().reindex(metrics)
         y = np.arange(len(metrics)) + (k - (len(series) - 1) / 2) * step
-        point = rows.relative_change_pct.astype(float).to_numpy()
-        low, high = rows.ci_low.astype(float).to_numpy(), rows.ci_high.astype(float).to_numpy()
-        shown = np.isfinite(point)
+        _, shown = interval_points(left, rows, y, fmt=markers[(k // 2) % len(markers)],
+                                   color=colors.get(arm, "tab:blue"), alpha=1.0 if k % 2 == 0 else 0.6,
+                                   label=f"{model} ({arm} arm), {direction}")
         undefined += [f"{METRIC_LABELS[m]} ({model}, {direction})" for m, ok in zip(metrics, shown) if not ok]
-        xerr = np.nan_to_num(np.vstack([np.clip(point - low, 0, None), np.clip(high - point, 0, None)]))
-        left.errorbar(point[shown], y[shown], xerr=xerr[:, shown], fmt=markers[(k // 2) % len(markers)],
-                      capsize=3, color=colors.get(arm, "tab:blue"), alpha=1.0 if k % 2 == 0 else 0.6,
-                      label=f"{model} ({arm} arm), {direction}")
     for arm, marker in (("quality", "x"), ("random", "+")):
         paper = changes[changes.arm == arm].groupby("metric").paper.first().reindex(metrics).astype(float)
         if paper.notna().any():
