@@ -18,7 +18,9 @@ rule translate:
         "benchmarks/translate/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.tsv"
     conda:
         "../../envs/memkd.yaml"
-    threads: 2
+    # one thread, like training: a two-thread job cannot start while one-thread training jobs hold a core, so on a
+    # 2-core machine the SeqKD decoding waited behind every ready training job; raise with --set-threads translate=N
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
@@ -61,7 +63,7 @@ rule seq_inter_data:
         "benchmarks/seq_inter_data/{corpus}/{src}-{tgt}/seed{seed}/k{k}.tsv"
     conda:
         "../../envs/memkd.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=120,

@@ -14,7 +14,7 @@ rule score_references:
         "benchmarks/score_references/{corpus}/{src}-{tgt}/seed{seed}/{role}.tsv"
     conda:
         "../../envs/memkd.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
@@ -37,7 +37,7 @@ rule quality_estimate:
         "benchmarks/quality_estimate/{corpus}/{src}-{tgt}/seed{seed}/{texts}.tsv"
     conda:
         "../../envs/memkd.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
@@ -68,7 +68,7 @@ rule memorization_examples:
         "benchmarks/memorization_examples/{corpus}/{src}-{tgt}/seed{seed}/{role}.tsv"
     conda:
         "../../envs/memkd.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,

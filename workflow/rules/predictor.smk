@@ -15,7 +15,7 @@ rule teacher_baseline_kl:
         "benchmarks/teacher_baseline_kl/{corpus}/{src}-{tgt}/seed{seed}.tsv"
     conda:
         "../../envs/memkd.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
