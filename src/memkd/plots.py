@@ -20,13 +20,15 @@ from memkd.metrics.subgroups import bucket_labels, value_buckets  # noqa: E402
 ROLES = ("teacher", "baseline", "student")
 ROLE_COLORS = {"teacher": "#4c72b0", "baseline": "#dd8452", "student": "#55a868"}
 ROLE_LABELS = {"teacher": "teacher (T)", "baseline": "baseline (B)", "student": "SeqKD student (S)"}
-VARIANT_COLORS = ["#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
+# nine distinct colours: the default has nine variants (a repeated colour would make two legend entries alike)
+VARIANT_COLORS = ["#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd", "#c44e52", "#3d3d3d", "#6b8e23"]
 
 
 def roles_in(frame: pd.DataFrame) -> list[str]:
-    """T, B, S first, then the distillation variants in the order the table lists them."""
-    present = list(dict.fromkeys(frame["role"]))
-    return [r for r in ROLES if r in present] + [r for r in present if r not in ROLES]
+    """T, B, S first, then the distillation variants by name: the same order (and so the same colour per model) in
+    every panel, whatever order a table lists its rows in."""
+    present = set(frame["role"])
+    return [r for r in ROLES if r in present] + sorted(present - set(ROLES))
 
 
 def role_color(role: str, roles: list[str]) -> str:

@@ -36,10 +36,12 @@ def test_student_kind_names_hard_soft_and_both():
                 "seqkd_word_kd": {"data": "seqkd", "distillation": {"method": "word_kd"}},
                 "seqkd_beam5": {"data": "seqkd", "seqkd_decoding": "beam5"},
                 "seq_inter": {"data": "seq_inter", "seq_inter_k": 35, "finetune": {"from": "student", "epochs": 10}},
-                "pruned": {"data": "seqkd", "prune": {"from": "student", "sparsity": 0.5, "epochs": 20}}}
+                "pruned": {"data": "seqkd", "prune": {"from": "student", "sparsity": 0.5, "epochs": 20}},
+                "adaptive_random": {"data": "adaptive_seqkd", "selection": "random"}}
     assert student_kind("student", variants) == "hard: SeqKD"
     assert student_kind("word_kd", variants) == "soft: word_kd on references"
     assert student_kind("seqkd_word_kd", variants) == "hard+soft: SeqKD + word_kd"
     assert student_kind("seqkd_beam5", variants) == "hard: SeqKD from beam5"
     assert student_kind("seq_inter", variants) == "hard: Seq-Inter (k=35), fine-tuned from student"
     assert student_kind("pruned", variants) == "pruned student (sparsity 0.5)"
+    assert student_kind("adaptive_random", variants) == "hard: Adaptive-SeqKD (random arm)"

@@ -282,3 +282,22 @@ def test_summary_has_an_adaptive_section_when_the_study_has_adaptive_students():
     assert "undefined (SeqKD student rate 0)" in text
     assert "## Adaptive-SeqKD" not in summary.render({k: v for k, v in tables.items() if k != "adaptive_seqkd"},
                                                      "bible", [0.2, 0.3, 0.4])
+
+
+def test_a_model_has_one_colour_in_every_panel_whatever_the_row_order_of_each_table():
+    rows = ["word_kd", "teacher", "adaptive_seqkd", "student", "baseline"]
+    assert plots.roles_in(pd.DataFrame({"role": rows})) == plots.roles_in(pd.DataFrame({"role": rows[::-1]})) == [
+        "teacher", "baseline", "student", "adaptive_seqkd", "word_kd"]
+    quality = quality_table()
+    quality = pd.concat([quality, quality[quality.role == "student"].assign(role="zeta"),
+                         quality[quality.role == "student"].assign(role="alpha")])
+    figure = plots.model_comparison(quality, memorization_table(), hallucination_table())
+    bleu = [ax for ax in figure.axes if ax.get_title().startswith("test BLEU")][0]
+    colours = {c.get_label(): c.patches[0].get_facecolor() for c in bleu.containers}
+    assert colours["alpha"] == pytest.approx(matplotlib_colour(plots.VARIANT_COLORS[0]))
+    assert colours["zeta"] == pytest.approx(matplotlib_colour(plots.VARIANT_COLORS[1]))
+
+
+def matplotlib_colour(hex_colour):
+    from matplotlib.colors import to_rgba
+    return to_rgba(hex_colour)

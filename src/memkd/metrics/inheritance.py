@@ -40,6 +40,8 @@ def student_kind(role: str, variants: dict) -> str:
         kind = f"hard: Seq-Inter (k={spec['seq_inter_k']})"
         kind += f", fine-tuned from {spec['finetune']['from']}" if "finetune" in spec else ""
         return kind + (f" + {spec['distillation']['method']}" if "distillation" in spec else "")
+    if spec["data"] == "adaptive_seqkd":  # SeqKD from a teacher fine-tuned on selected or random pairs
+        return f"hard: Adaptive-SeqKD ({spec['selection']} arm)"
     if "distillation" not in spec:
         return f"hard: SeqKD from {spec.get('seqkd_decoding', 'decoding.seqkd')}" if spec["data"] == "seqkd" else "none: references"
     soft = spec["distillation"]["method"]
