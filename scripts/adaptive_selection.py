@@ -6,11 +6,11 @@ import logging
 
 import numpy as np
 
-from memkd.adaptive import eligible, select_high_quality, select_random, sentence_chrf
+from memkd.adaptive import CRITERIA, eligible, select_high_quality, select_random, sentence_chrf
 from memkd.errors import InputError
 from memkd.io import read_lines, read_tsv, write_tsv_atomic
 from memkd.rulerun import run
-from memkd.tables import aligned
+from memkd.tables import aligned, geometric_mean_probability
 
 
 def main():
@@ -25,7 +25,7 @@ def main():
     features = pairs[["id"]].assign(
         chrf=np.round(sentence_chrf(hypotheses, pairs["tgt"].tolist()), 4),
         # the same teacher confidence as the subgroup table: geometric-mean probability of the reference
-        confidence=np.round(np.exp(scores["log_prob"].astype(float) / scores["tokens"].astype(float)), 6),
+        confidence=np.round(geometric_mean_probability(scores), 6),
         qe=qe["qe"].astype(float),
         source_words=pairs["src"].str.split().str.len(),
     )
@@ -34,8 +34,7 @@ def main():
     if not quality.any():
         raise InputError(
             f"config key adaptive_seqkd: no study pair of {inputs.pairs} passes the thresholds "
-            f"(min_chrf {settings['min_chrf']}, min_confidence {settings['min_confidence']}, min_qe {settings['min_qe']}, "
-            f"min_source_words {settings['min_source_words']}); best chrF {features['chrf'].max():.1f}, best confidence "
+            f"({', '.join(f'{key} {settings[key]}' for key in CRITERIA.values())}); best chrF {features['chrf'].max():.1f}, best confidence "
             f"{features['confidence'].max():.3f}: lower the thresholds"
         )
     random = select_random(len(pairs), int(quality.sum()), [settings["seed"], int(snakemake.wildcards.seed)])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from memkd.adaptive import CRITERIA
 from memkd.io import read_table, read_tsv, write_tsv_atomic
 from memkd.rulerun import run
 from memkd.tables import ci_label, paired_changes
@@ -18,8 +19,7 @@ PAPER = {
 
 
 def selection_label(settings: dict) -> str:
-    kept = [f"{key} {settings[key]}" for key in ("min_chrf", "min_confidence", "min_qe", "min_source_words")
-            if settings[key] is not None]
+    kept = [f"{key} {settings[key]}" for key in CRITERIA.values() if settings[key] is not None]
     return (f"{', '.join(kept) or 'no threshold'}; at most {settings['max_pairs']} by {settings['rank_by']}; "
             f"{settings['epochs']} epoch(s) at lr {settings['lr']} (constant)")
 

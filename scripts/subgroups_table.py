@@ -11,7 +11,7 @@ import pandas as pd
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.metrics.subgroups import random_bucket, subgroup_summary, top_bottom, value_buckets
 from memkd.rulerun import run
-from memkd.tables import aligned, flags
+from memkd.tables import aligned, flags, geometric_mean_probability
 
 GROUPS = ["all", "qe_bucket", "cm_bucket", "teacher_confidence", "random", "duplicate", "misaligned"]
 
@@ -25,7 +25,7 @@ def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
     cm = aligned(inputs[f"cm{k}"], read_tsv(inputs[f"cm{k}"], columns=["id", "cm"]), ids)
     scores = aligned(inputs[f"confidence{k}"], read_tsv(inputs[f"confidence{k}"], columns=["id", "tokens", "log_prob"]), ids)
     # teacher confidence: geometric-mean probability of the reference under the teacher
-    confidence = np.exp(scores["log_prob"].astype(float) / scores["tokens"].astype(float))
+    confidence = geometric_mean_probability(scores)
     return pd.DataFrame({
         "id": pairs["id"], "tgt": pairs["tgt"],
         "all": "all",

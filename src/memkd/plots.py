@@ -205,19 +205,20 @@ def adaptive_seqkd(table: pd.DataFrame) -> plt.Figure:
     names = [f"{arm}\n{direction}" for arm, _, direction in series]
     decodings = sorted(bleu.metric.unique(), key=lambda m: (m != "bleu_greedy", m))
     width = 0.8 / max(1, len(decodings))
+    hatches = ["", "//", "..", "xx"]  # one per decoding; colour is the arm
     for j, metric in enumerate(decodings):
         values = [bleu[(bleu.model == model) & (bleu.direction == direction) & (bleu.metric == metric)]
                   .difference.astype(float).mean() for _, model, direction in series]
         x = np.arange(len(series)) + (j - (len(decodings) - 1) / 2) * width
         right.bar(x, values, width=width, color=[colors.get(arm, "tab:blue") for arm, _, _ in series],
-                  hatch=["", "//", "..", "xx"][j % 4], edgecolor="black", linewidth=0.5)
+                  hatch=hatches[j % len(hatches)], edgecolor="black", linewidth=0.5)
     right.axhline(0, color="grey", linewidth=0.8)
     right.set_xticks(np.arange(len(series)), names, fontsize=7)
     right.set_ylabel("test BLEU minus the SeqKD student's", fontsize=8)
     right.set_title("BLEU difference (points)", fontsize=9)
-    hatches = [Patch(facecolor="white", edgecolor="black", hatch=["", "//", "..", "xx"][j % 4],
-                     label=metric.removeprefix("bleu_")) for j, metric in enumerate(decodings)]
-    right.legend(handles=hatches, fontsize=7, title="decoding", title_fontsize=7)
+    legend = [Patch(facecolor="white", edgecolor="black", hatch=hatches[j % len(hatches)],
+                    label=metric.removeprefix("bleu_")) for j, metric in enumerate(decodings)]
+    right.legend(handles=legend, fontsize=7, title="decoding", title_fontsize=7)
     handles, labels = left.get_legend_handles_labels()
     figure.legend(handles, labels, loc="upper center", ncol=3, fontsize=7, frameon=False)
     figure.tight_layout(rect=(0, 0, 1, 0.97 - 0.035 * math.ceil(len(labels) / 3)))

@@ -28,6 +28,12 @@ def aligned(path: str, table: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
     return table
 
 
+def geometric_mean_probability(scores: pd.DataFrame) -> pd.Series:
+    """Per pair, exp(mean token log-probability) from a score_references table (the teacher confidence of the
+    subgroup table and of the Adaptive-SeqKD selection)."""
+    return np.exp(scores["log_prob"].astype(float) / scores["tokens"].astype(float))
+
+
 def ci_label(stats: dict) -> str:
     """How an interval was computed, for the `interval` column of a table."""
     return (f"percentile bootstrap over pairs, {stats['bootstrap_resamples']} resamples, {stats['confidence']:.0%}, "

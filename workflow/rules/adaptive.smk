@@ -36,7 +36,7 @@ rule adaptive_seqkd_data:
     log:
         "logs/adaptive_seqkd_data/{corpus}/{src}-{tgt}/seed{seed}/{arm}.{decoding}.log",
     wildcard_constraints:
-        arm="quality|random",
+        arm="|".join(ARMS),
     conda:
         "../../envs/memkd.yaml"
     resources:

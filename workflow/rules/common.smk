@@ -1,5 +1,6 @@
 from snakemake.utils import validate
 
+from memkd.adaptive import ARMS
 from memkd.config import (
     check_config,
     corpus_inputs,
@@ -25,7 +26,7 @@ STUDENT_ROLES = ["student", *VARIANTS]
 ROLE_PRESET = {"teacher": "teacher", **{role: "student" for role in ROLES[1:]}}
 # Adaptive-SeqKD: the teacher fine-tuned on the selected pairs (teacher_quality) or on its random control
 # (teacher_random); intermediate models that only translate for their students.
-ADAPTIVE_TEACHERS = [f"teacher_{arm}" for arm in ("quality", "random")]
+ADAPTIVE_TEACHERS = [f"teacher_{arm}" for arm in ARMS]
 ROLE_PRESET.update({role: "teacher" for role in ADAPTIVE_TEACHERS})
 CM_ROLES = [f"cm{m:02d}" for m in range(config["counterfactual"]["models"])]
 # Snakemake reruns a job when its script changes but not when the library changes; these code
