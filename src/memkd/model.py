@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 from transformers import MarianConfig, MarianMTModel
+from transformers.models.marian.modeling_marian import MarianSinusoidalPositionalEmbedding
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 TOKENIZER_FILE = "spm.model"
@@ -60,6 +61,11 @@ def save(model: MarianMTModel, directory: str | Path, tokenizer_path: str | Path
 
 def load(directory: str | Path, device: str = "cpu") -> MarianMTModel:
     model = MarianMTModel.from_pretrained(Path(directory))
+    # from_pretrained makes the fixed sinusoidal position tables trainable again; a model trained further from a
+    # loaded one (pruned, fine-tuned) must keep them fixed, as a freshly built model does
+    for module in model.modules():
+        if isinstance(module, MarianSinusoidalPositionalEmbedding):
+            module.weight.requires_grad_(False)
     return model.to(device).eval()
 
 

@@ -68,10 +68,41 @@ def pick_precision(requested: str, device: str) -> torch.dtype | None:
     return torch.bfloat16 if native else None
 
 
+# Training keys that change how fast a run goes, never its result: a checkpoint stays resumable when they change.
+NON_RESULT_KEYS = ("teacher_cache_mb",)
+DEFAULT_TEACHER_CACHE_MB = 1024
+
+
 def settings_fingerprint(settings: dict, n_examples: int, extra: str = "") -> str:
     """Identifies a training run, so a checkpoint from other settings or data is never resumed."""
+    settings = {k: v for k, v in settings.items() if k not in NON_RESULT_KEYS}
     blob = json.dumps({"settings": settings, "n": n_examples, "extra": extra}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class TeacherLogits:
+    """The teacher's logits for a batch, computed at its first use and kept for every later epoch (Word-KD,
+    Self-Evolution KD): the teacher is frozen and runs without dropout, and a batch always holds the same pairs, so
+    its logits never change. Batches that would take the cache past `budget_mb` are recomputed at every use; the
+    result is the same either way, only slower."""
+
+    def __init__(self, teacher: torch.nn.Module, budget_mb: float):
+        self.teacher, self.budget = teacher, budget_mb * 2**20
+        self.cached: dict[int, torch.Tensor] = {}
+        self.used = self.recomputed = 0
+
+    def __call__(self, batch_index: int, batch: dict) -> torch.Tensor:
+        if batch_index in self.cached:
+            return self.cached[batch_index]
+        with torch.no_grad():
+            logits = self.teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                  labels=batch["labels"]).logits
+        size = logits.numel() * logits.element_size()
+        if self.used + size <= self.budget:
+            self.cached[batch_index], self.used = logits, self.used + size
+        else:
+            self.recomputed += 1
+        return logits
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -107,6 +138,7 @@ def train(
     model.to(device).train()
     if teacher is not None:
         teacher.to(device).eval()
+        teacher_logits = TeacherLogits(teacher, settings.get("teacher_cache_mb", DEFAULT_TEACHER_CACHE_MB))
     # DDP broadcasts rank 0's weights at construction and averages gradients in backward()
     forward = DistributedDataParallel(model) if world > 1 else model
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.98), eps=1e-9)
@@ -150,7 +182,8 @@ def train(
     while step < total_steps:
         order = epoch_order(len(batches), seed, epoch)[:usable]
         while position < len(order) and step < total_steps:
-            indices = batches[order[position + rank]]
+            batch_index = order[position + rank]
+            indices = batches[batch_index]
             position += world
             batch = collate([sources[i] for i in indices], [targets[i] for i in indices])
             batch = {k: v.to(device) for k, v in batch.items()}
@@ -159,10 +192,7 @@ def train(
             if teacher is None:
                 loss, n_tokens = label_smoothed_loss(logits, batch["labels"], settings["label_smoothing"])
             else:  # word-level distillation: the teacher's distributions on the same reference prefix
-                with torch.no_grad():
-                    teacher_logits = teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                                             labels=batch["labels"]).logits
-                loss, n_tokens = training_loss(logits, teacher_logits, batch["labels"], settings)
+                loss, n_tokens = training_loss(logits, teacher_logits(batch_index, batch), batch["labels"], settings)
             scaler.scale(loss / max(n_tokens, 1) / accumulation).backward()
             loss_sum, loss_tokens = loss_sum + loss.item(), loss_tokens + n_tokens
             tokens_since += n_tokens + int(batch["attention_mask"].sum())
@@ -223,5 +253,8 @@ def train(
         if position >= len(order):
             epoch, position = epoch + 1, 0
     bar.close()
+    if teacher is not None:
+        log.info("teacher logits: %d batches cached (%.0f MB), %d computations beyond the cache budget",
+                 len(teacher_logits.cached), teacher_logits.used / 2**20, teacher_logits.recomputed)
     model.eval()
     return records

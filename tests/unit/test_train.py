@@ -135,3 +135,41 @@ def test_word_kd_with_alpha_zero_trains_exactly_like_plain_training(tmp_path):
                        tmp_path / "c.pt", teacher=teacher)
     assert any(not torch.equal(a, b) for a, b in zip(plain.state_dict().values(), soft.state_dict().values()))
     assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())
+
+
+def test_a_loaded_model_keeps_its_position_tables_fixed(tmp_path):
+    from memkd.model import load, save
+
+    model = build_model(PRESET, vocab_size=50, seed=0)
+    spm = tmp_path / "spm.model"
+    spm.write_bytes(b"")
+    save(model, tmp_path / "m", spm)
+    loaded = load(tmp_path / "m")
+    assert count_parameters(loaded) == count_parameters(model)
+    assert not any(p.requires_grad for n, p in loaded.named_parameters() if "embed_positions" in n)
+
+
+def test_cached_teacher_logits_train_exactly_like_recomputed_ones(tmp_path):
+    sources, targets = _data()
+    teacher = build_model(PRESET, vocab_size=50, seed=7)
+    calls = []
+    teacher.register_forward_hook(lambda module, args, output: calls.append(1))
+    settings = dict(SETTINGS, epochs=3, distillation={"method": "word_kd", "alpha": 0.5, "temperature": 1.0})
+    n_batches = len(make_batches([len(s) for s in sources], [len(t) for t in targets], SETTINGS["max_tokens"]))
+
+    cached = build_model(PRESET, vocab_size=50, seed=0)
+    train_module.train(cached, sources, targets, settings, tmp_path / "a.pt", teacher=teacher)
+    assert len(calls) == n_batches  # one teacher forward per batch, not per step
+    calls.clear()
+    recomputed = build_model(PRESET, vocab_size=50, seed=0)
+    train_module.train(recomputed, sources, targets, dict(settings, teacher_cache_mb=0), tmp_path / "b.pt",
+                       teacher=teacher)
+    assert len(calls) == 3 * n_batches
+    for (name, a), b in zip(cached.state_dict().items(), recomputed.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_the_teacher_cache_budget_does_not_change_the_checkpoint_identity():
+    assert train_module.settings_fingerprint(dict(SETTINGS, teacher_cache_mb=0), 10) == \
+        train_module.settings_fingerprint(SETTINGS, 10)
+    assert train_module.settings_fingerprint(dict(SETTINGS, lr=1.0), 10) != train_module.settings_fingerprint(SETTINGS, 10)
