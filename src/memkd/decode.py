@@ -14,6 +14,15 @@ from memkd.data import IGNORE_INDEX, collate, encode, make_batches
 from memkd.model import EOS_ID, PAD_ID
 
 
+def parse_decoding(name: str) -> int:
+    """The beam size a decoding name means: "greedy" is 1, "beam<k>" is k."""
+    if name == "greedy":
+        return 1
+    if name.startswith("beam") and name[4:].isdigit() and int(name[4:]) >= 1:
+        return int(name[4:])
+    raise ValueError(f"decoding {name!r}: expected 'greedy' or 'beam<k>' (e.g. beam5)")
+
+
 def decoding_signature(beam: int, n_best: int, max_len_a: float, max_len_b: int) -> str:
     """States every decoding setting behind a number, sacreBLEU-style."""
     kind = "greedy" if beam == 1 else f"beam{beam}"

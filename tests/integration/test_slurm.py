@@ -88,7 +88,7 @@ def test_tiny_study_through_sbatch(local_slurm, slurm_workdir, tmp_path, capsys)
     assert (workdir / "results/models/bible/en-es/seed1/student/model.safetensors").exists()
     assert (workdir / "results/cm/bible/en-es/seed1/examples.tsv").exists()
     submitted_rules = set(re.findall(r"rule (\w+):", output)) - {"all"}
-    assert {"fetch_debian_package", "train_model", "translate", "evaluate"} <= submitted_rules
+    assert {"fetch_debian_package", "train_model", "translate_model", "evaluate"} <= submitted_rules
     # every job went through sbatch, alone or as a task of an array job: trainings that become ready together
     # (teacher and baseline, the CM models) are submitted as one array (of at most --jobs tasks)
     submitted = len(single) + sum(len(ids.split(",")) for ids, _ in arrays)

@@ -71,3 +71,12 @@ def test_score_matches_a_hand_computation(trained):
 def test_decoding_signature_names_the_settings():
     assert decoding_signature(1, 1, 1.5, 10) == "decode:greedy|nbest:1|maxlen:1.5*src+10|lenpen:1.0"
     assert decoding_signature(5, 1, 1.5, 10).startswith("decode:beam5")
+
+
+def test_parse_decoding_names_the_beam_size_and_rejects_other_names():
+    from memkd.decode import parse_decoding
+
+    assert parse_decoding("greedy") == 1 and parse_decoding("beam5") == 5 and parse_decoding("beam12") == 12
+    for bad in ("beam", "beam0", "sampling", "Beam5"):
+        with pytest.raises(ValueError, match="greedy"):
+            parse_decoding(bad)

@@ -28,6 +28,14 @@ ROLE_PRESET = {"teacher": "teacher", **{role: "student" for role in ROLES[1:]}}
 # (teacher_random); intermediate models that only translate for their students.
 ADAPTIVE_TEACHERS = [f"teacher_{arm}" for arm in ARMS]
 ROLE_PRESET.update({role: "teacher" for role in ADAPTIVE_TEACHERS})
+# What every study model translates in one job (one start-up of torch and transformers instead of one per file):
+# the whole training source and the probe set greedily, the test set with each evaluation decoding
+MODEL_TRANSLATIONS = list(
+    dict.fromkeys(
+        ["study_train.greedy", "probe.greedy"]
+        + [f"test.{decoding}" for decoding in config["decoding"]["evaluation"]]
+    )
+)
 CM_ROLES = [f"cm{m:02d}" for m in range(config["counterfactual"]["models"])]
 # Snakemake reruns a job when its script changes but not when the library changes; these code
 # versions in params make results follow the library modules they depend on.
@@ -306,10 +314,6 @@ def training_settings(wildcards):
                 start: variant[start],
             }
     return settings
-
-
-def beam_size(wildcards):
-    return 1 if wildcards.decoding == "greedy" else int(wildcards.decoding[4:])
 
 
 def extract_inputs(wildcards):

@@ -2,6 +2,51 @@
 # teacher's translations of the study's sources become the SeqKD student's training targets.
 
 
+# A study model's usual translations come from one job; `translate` makes any other (a teacher's beam-5 SeqKD data,
+# the Adaptive-SeqKD teachers' translations) one file per job.
+ruleorder: translate_model > translate
+
+
+rule translate_model:
+    input:
+        model="results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}",
+        pairs=expand(
+            "results/data/{{corpus}}/{{src}}-{{tgt}}/{split}.tsv",
+            split=sorted({name.split(".")[0] for name in MODEL_TRANSLATIONS}),
+        ),
+    output:
+        hypotheses=[
+            ensure(path, non_empty=True)
+            for path in expand(
+                "results/translations/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{{role}}/{name}.txt",
+                name=MODEL_TRANSLATIONS,
+            )
+        ],
+        timing=expand(
+            "results/translations/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{{role}}/{name}.json",
+            name=MODEL_TRANSLATIONS,
+        ),
+    log:
+        "logs/translate_model/{corpus}/{src}-{tgt}/seed{seed}/{role}.log",
+    benchmark:
+        "benchmarks/translate_model/{corpus}/{src}-{tgt}/seed{seed}/{role}.tsv"
+    wildcard_constraints:
+        role="|".join(ROLES),
+    conda:
+        "../../envs/memkd.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=config["gpus"]["decoding"],
+    params:
+        translations=MODEL_TRANSLATIONS,
+        settings=config["decoding"],
+        code=DECODE_CODE,
+    script:
+        "../../scripts/translate.py"
+
+
 rule translate:
     input:
         model="results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}",
@@ -26,7 +71,7 @@ rule translate:
         runtime=60,
         gpu=config["gpus"]["decoding"],
     params:
-        beam=beam_size,
+        translations=lambda w: [f"{w.split}.{w.decoding}"],
         settings=config["decoding"],
         code=DECODE_CODE,
     script:
