@@ -11,7 +11,7 @@ import torch
 from transformers import GenerationConfig
 
 from memkd.data import IGNORE_INDEX, collate, encode, make_batches
-from memkd.model import EOS_ID, PAD_ID
+from memkd.model import EOS_ID, PAD_ID, teacher_forced_logits
 
 
 def parse_decoding(name: str) -> int:
@@ -112,7 +112,7 @@ def score(
     model.eval().to(device)
 
     def log_prob_of_reference(batch):
-        log_probs = torch.log_softmax(model(**batch).logits.float(), dim=-1)
+        log_probs = torch.log_softmax(teacher_forced_logits(model, batch).float(), dim=-1)
         return log_probs.gather(-1, batch["labels"].clamp(min=0).unsqueeze(-1)).squeeze(-1)
 
     return _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, log_prob_of_reference)
@@ -135,8 +135,8 @@ def divergence(
     model_q.eval().to(device)
 
     def kl(batch):
-        log_p = torch.log_softmax(model_p(**batch).logits.float(), dim=-1)
-        log_q = torch.log_softmax(model_q(**batch).logits.float(), dim=-1)
+        log_p = torch.log_softmax(teacher_forced_logits(model_p, batch).float(), dim=-1)
+        log_q = torch.log_softmax(teacher_forced_logits(model_q, batch).float(), dim=-1)
         return (log_p.exp() * (log_p - log_q)).sum(-1)
 
     return _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, kl)

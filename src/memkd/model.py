@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 from transformers import MarianConfig, MarianMTModel
-from transformers.models.marian.modeling_marian import MarianSinusoidalPositionalEmbedding
+from transformers.models.marian.modeling_marian import MarianSinusoidalPositionalEmbedding, shift_tokens_right
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 TOKENIZER_FILE = "spm.model"
@@ -45,6 +45,15 @@ def build_model(preset: dict, vocab_size: int, seed: int) -> MarianMTModel:
     )
     torch.manual_seed(seed)
     return MarianMTModel(config)
+
+
+def teacher_forced_logits(model: torch.nn.Module, batch: dict) -> torch.Tensor:
+    """Next-token logits at every target position, the decoder reading the reference prefix (labels shifted right
+    behind the start id). The same logits as model(**batch), without the loss that Hugging Face computes whenever it
+    is given labels: a softmax over the vocabulary at every position that no caller uses."""
+    decoder_input_ids = shift_tokens_right(batch["labels"], PAD_ID, PAD_ID)
+    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                 decoder_input_ids=decoder_input_ids).logits
 
 
 def count_parameters(model: torch.nn.Module) -> int:

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from memkd.data import collate, epoch_order, make_batches
 from memkd.io import atomic_path
 from memkd.losses import label_smoothed_loss, training_loss
+from memkd.model import teacher_forced_logits
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,7 @@ class TeacherLogits:
         if batch_index in self.cached:
             return self.cached[batch_index]
         with torch.no_grad():
-            logits = self.teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                                  labels=batch["labels"]).logits
+            logits = teacher_forced_logits(self.teacher, batch)
         size = logits.numel() * logits.element_size()
         if self.used + size <= self.budget:
             self.cached[batch_index], self.used = logits, self.used + size
@@ -188,7 +188,7 @@ def train(
             batch = collate([sources[i] for i in indices], [targets[i] for i in indices])
             batch = {k: v.to(device) for k, v in batch.items()}
             with torch.autocast(device_type=device.split(":")[0], dtype=precision, enabled=precision is not None):
-                logits = forward(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).logits
+                logits = teacher_forced_logits(forward, batch)
             if teacher is None:
                 loss, n_tokens = label_smoothed_loss(logits, batch["labels"], settings["label_smoothing"])
             else:  # word-level distillation: the teacher's distributions on the same reference prefix

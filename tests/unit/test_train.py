@@ -173,3 +173,13 @@ def test_the_teacher_cache_budget_does_not_change_the_checkpoint_identity():
     assert train_module.settings_fingerprint(dict(SETTINGS, teacher_cache_mb=0), 10) == \
         train_module.settings_fingerprint(SETTINGS, 10)
     assert train_module.settings_fingerprint(dict(SETTINGS, lr=1.0), 10) != train_module.settings_fingerprint(SETTINGS, 10)
+
+
+def test_teacher_forced_logits_equal_those_of_a_call_with_labels():
+    from memkd.model import teacher_forced_logits
+
+    sources, targets = _data(n=6)
+    model = build_model(PRESET, vocab_size=50, seed=0).eval()
+    batch = collate(sources, targets)
+    with torch.no_grad():
+        assert torch.equal(teacher_forced_logits(model, batch), model(**batch).logits)
