@@ -13,15 +13,20 @@ from memkd.rulerun import run
 from memkd.tokenizer import load as load_tokenizer
 
 
+def as_list(files) -> list[str]:
+    """A rule's named input or output as a list: Snakemake gives one file as a plain string."""
+    return [files] if isinstance(files, str) else list(files)
+
+
 def main():
     torch.set_num_threads(snakemake.threads)
     settings = snakemake.params.settings
     device = pick_device()
     model = load(snakemake.input.model, device)
     processor = load_tokenizer(f"{snakemake.input.model}/spm.model")
-    paths = snakemake.input.pairs
-    pairs = {Path(path).stem: path for path in ([paths] if isinstance(paths, str) else paths)}
-    outputs = zip(snakemake.params.translations, snakemake.output.hypotheses, snakemake.output.timing)
+    pairs = {Path(path).stem: path for path in as_list(snakemake.input.pairs)}
+    outputs = zip(snakemake.params.translations, as_list(snakemake.output.hypotheses), as_list(snakemake.output.timing),
+                  strict=True)
     for name, hypotheses_path, timing_path in outputs:
         split, decoding = name.split(".")
         beam = parse_decoding(decoding)
