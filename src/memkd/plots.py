@@ -301,14 +301,16 @@ def predictor_roc(roc: pd.DataFrame, predictor: pd.DataFrame) -> plt.Figure:
     """Pooled out-of-fold ROC curves of the memorization predictor, one panel per direction, one curve per student,
     the cross-validated AUC (mean +- sd over folds) in the legend; a student without an AUC says why."""
     directions = sorted(predictor.direction.unique())
-    students = list(dict.fromkeys(predictor.student))
+    # the model-comparison colours and order (T, B, S, then the variants by name)
+    roles = roles_in(pd.DataFrame({"role": ["teacher", "baseline", *predictor.student.unique()]}))
+    students = [role for role in roles if role in set(predictor.student)]
     figure, axes = plt.subplots(1, len(directions), squeeze=False, figsize=(4.2 * len(directions), 4.2))
     for ax, direction in zip(axes.flat, directions):
         ax.plot([0, 1], [0, 1], color="#bbbbbb", linestyle="--", linewidth=0.8, label="chance")
         for student in students:
             row = predictor[(predictor.direction == direction) & (predictor.student == student)].iloc[0]
             curve = roc[(roc.direction == direction) & (roc.student == student)] if not roc.empty else roc
-            color = role_color(student, ["teacher", "baseline", *students])
+            color = role_color(student, roles)
             name = ROLE_LABELS.get(student, student)
             if pd.isna(row.auc_mean) or curve.empty:
                 ax.plot([], [], color=color, label=f"{name}: no AUC ({row.positives} replicated)")

@@ -301,3 +301,14 @@ def test_a_model_has_one_colour_in_every_panel_whatever_the_row_order_of_each_ta
 def matplotlib_colour(hex_colour):
     from matplotlib.colors import to_rgba
     return to_rgba(hex_colour)
+
+
+def test_predictor_roc_uses_the_model_comparison_colours():
+    predictor, roc = predictor_tables()
+    extra = predictor[predictor.student == "word_kd"]
+    predictor = pd.concat([extra.assign(student="zeta"), predictor, extra.assign(student="alpha")])
+    figure = plots.predictor_roc(roc, predictor)
+    colours = {line.get_label().split(":")[0]: line.get_color() for line in figure.axes[0].lines}
+    assert colours["alpha"] == plots.VARIANT_COLORS[0] and colours["zeta"] == plots.VARIANT_COLORS[2]
+    assert colours["word_kd"] == plots.VARIANT_COLORS[1]
+    assert colours[plots.ROLE_LABELS["student"]] == plots.ROLE_COLORS["student"]
