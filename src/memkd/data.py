@@ -11,9 +11,7 @@ import random
 
 import torch
 
-from memkd.model import EOS_ID, PAD_ID
-
-IGNORE_INDEX = -100
+from memkd.model import EOS_ID, IGNORE_INDEX, PAD_ID
 
 
 def encode(processor, texts: list[str], max_len: int) -> list[list[int]]:
@@ -67,7 +65,7 @@ def pad(sequences: list[list[int]], value: int, multiple: int = 8) -> torch.Tens
 
 
 def collate(sources: list[list[int]], targets: list[list[int]] | None = None, multiple: int = 8) -> dict:
-    """Model inputs; `labels` are padded with IGNORE_INDEX (memkd.model.teacher_forced_logits shifts them into decoder inputs)."""
+    """Model inputs; `labels` are padded with IGNORE_INDEX (the model shifts them into decoder inputs)."""
     input_ids = pad(sources, PAD_ID, multiple)
     batch = {"input_ids": input_ids, "attention_mask": (input_ids != PAD_ID).long()}
     if targets is not None:

@@ -14,6 +14,7 @@ from transformers import MarianConfig, MarianMTModel
 from transformers.models.marian.modeling_marian import MarianSinusoidalPositionalEmbedding, shift_tokens_right
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+IGNORE_INDEX = -100  # label padding: no loss there (the cross-entropy's ignore_index)
 TOKENIZER_FILE = "spm.model"
 
 
@@ -54,6 +55,23 @@ def teacher_forced_logits(model: torch.nn.Module, batch: dict) -> torch.Tensor:
     decoder_input_ids = shift_tokens_right(batch["labels"], PAD_ID, PAD_ID)
     return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                  decoder_input_ids=decoder_input_ids).logits
+
+
+class TargetLogits(torch.nn.Module):
+    """Training's forward pass: the teacher-forced next-token logits at the target positions only, as one
+    (target tokens, vocab) matrix whose rows follow the batch in row-major order (labels != IGNORE_INDEX). The
+    decoder's padding rows never reach the output projection, which in the small presets costs about as much as the
+    rest of the model. A module rather than a function so that DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: MarianMTModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        decoder_input_ids = shift_tokens_right(labels, PAD_ID, PAD_ID)
+        hidden = self.model.model(input_ids=input_ids, attention_mask=attention_mask,
+                                  decoder_input_ids=decoder_input_ids).last_hidden_state
+        return self.model.lm_head(hidden[labels != IGNORE_INDEX]) + self.model.final_logits_bias
 
 
 def count_parameters(model: torch.nn.Module) -> int:

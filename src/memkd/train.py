@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from memkd.data import collate, epoch_order, make_batches
 from memkd.io import atomic_path
 from memkd.losses import label_smoothed_loss, training_loss
-from memkd.model import teacher_forced_logits
+from memkd.model import IGNORE_INDEX, TargetLogits
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +82,13 @@ def settings_fingerprint(settings: dict, n_examples: int, extra: str = "") -> st
 
 
 class TeacherLogits:
-    """The teacher's logits for a batch, computed at its first use and kept for every later epoch (Word-KD,
+    """The teacher's logits at a batch's target positions, computed at their first use and kept for every later epoch (Word-KD,
     Self-Evolution KD): the teacher is frozen and runs without dropout, and a batch always holds the same pairs, so
     its logits never change. Batches that would take the cache past `budget_mb` are recomputed at every use; the
     result is the same either way, only slower."""
 
     def __init__(self, teacher: torch.nn.Module, budget_mb: float):
-        self.teacher, self.budget = teacher, budget_mb * 2**20
+        self.teacher, self.budget = TargetLogits(teacher), budget_mb * 2**20
         self.cached: dict[int, torch.Tensor] = {}
         self.used = self.recomputed = 0
 
@@ -96,7 +96,7 @@ class TeacherLogits:
         if batch_index in self.cached:
             return self.cached[batch_index]
         with torch.no_grad():
-            logits = teacher_forced_logits(self.teacher, batch)
+            logits = self.teacher(**batch)
         size = logits.numel() * logits.element_size()
         if self.used + size <= self.budget:
             self.cached[batch_index], self.used = logits, self.used + size
@@ -140,7 +140,7 @@ def train(
         teacher.to(device).eval()
         teacher_logits = TeacherLogits(teacher, settings.get("teacher_cache_mb", DEFAULT_TEACHER_CACHE_MB))
     # DDP broadcasts rank 0's weights at construction and averages gradients in backward()
-    forward = DistributedDataParallel(model) if world > 1 else model
+    forward = DistributedDataParallel(TargetLogits(model)) if world > 1 else TargetLogits(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.98), eps=1e-9)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_multiplier(settings))
     precision = pick_precision(settings["precision"], device)
@@ -188,11 +188,12 @@ def train(
             batch = collate([sources[i] for i in indices], [targets[i] for i in indices])
             batch = {k: v.to(device) for k, v in batch.items()}
             with torch.autocast(device_type=device.split(":")[0], dtype=precision, enabled=precision is not None):
-                logits = teacher_forced_logits(forward, batch)
+                logits = forward(**batch)  # (target tokens, vocab): padding rows are never computed
+            labels = batch["labels"][batch["labels"] != IGNORE_INDEX]
             if teacher is None:
-                loss, n_tokens = label_smoothed_loss(logits, batch["labels"], settings["label_smoothing"])
+                loss, n_tokens = label_smoothed_loss(logits, labels, settings["label_smoothing"])
             else:  # word-level distillation: the teacher's distributions on the same reference prefix
-                loss, n_tokens = training_loss(logits, teacher_logits(batch_index, batch), batch["labels"], settings)
+                loss, n_tokens = training_loss(logits, teacher_logits(batch_index, batch), labels, settings)
             scaler.scale(loss / max(n_tokens, 1) / accumulation).backward()
             loss_sum, loss_tokens = loss_sum + loss.item(), loss_tokens + n_tokens
             tokens_since += n_tokens + int(batch["attention_mask"].sum())

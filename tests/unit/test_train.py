@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from memkd import train as train_module
-from memkd.data import collate, epoch_order, make_batches, round_up
+from memkd.data import IGNORE_INDEX, collate, epoch_order, make_batches, round_up
 from memkd.losses import label_smoothed_loss
 from memkd.model import build_model, count_parameters
 
@@ -153,7 +153,7 @@ def test_cached_teacher_logits_train_exactly_like_recomputed_ones(tmp_path):
     sources, targets = _data()
     teacher = build_model(PRESET, vocab_size=50, seed=7)
     calls = []
-    teacher.register_forward_hook(lambda module, args, output: calls.append(1))
+    teacher.model.register_forward_hook(lambda module, args, output: calls.append(1))  # the encoder-decoder body
     settings = dict(SETTINGS, epochs=3, distillation={"method": "word_kd", "alpha": 0.5, "temperature": 1.0})
     n_batches = len(make_batches([len(s) for s in sources], [len(t) for t in targets], SETTINGS["max_tokens"]))
 
@@ -183,3 +183,18 @@ def test_teacher_forced_logits_equal_those_of_a_call_with_labels():
     batch = collate(sources, targets)
     with torch.no_grad():
         assert torch.equal(teacher_forced_logits(model, batch), model(**batch).logits)
+
+
+def test_target_logits_are_the_full_logits_at_the_non_padding_positions():
+    from memkd.model import TargetLogits, teacher_forced_logits
+
+    sources, targets = _data(n=6)
+    model = build_model(PRESET, vocab_size=50, seed=0).eval()
+    batch = collate(sources, targets)
+    mask = batch["labels"] != IGNORE_INDEX
+    assert 0 < int(mask.sum()) < mask.numel()  # the batch has padding to leave out
+    with torch.no_grad():
+        rows = TargetLogits(model)(**batch)
+        full = teacher_forced_logits(model, batch)
+    assert rows.shape == (int(mask.sum()), 50)
+    torch.testing.assert_close(rows, full[mask], rtol=1e-5, atol=1e-5)
