@@ -13,8 +13,8 @@ With --seqkd-minutes the script goes on through the SeqKD chain: the trained mod
 training sources greedily, and a baseline (the student preset on the references) and a SeqKD student (the same preset
 on the teacher's translations) train for that long each and are tested the same way.
 
-The run's length is set by --minutes: a short probe (after a warm-up one) measures seconds per step, and the real run takes as many
-steps as fit (an inverse-sqrt schedule with --warmup steps). Prints figures and writes one JSON report; asserts
+The run's length is set by --minutes: a short probe (after a warm-up one) measures seconds per step, and the real
+run takes as many steps as fit (an inverse-sqrt schedule with --warmup steps). Prints figures and writes one JSON report; asserts
 nothing.
 """
 
@@ -44,6 +44,16 @@ def merged(base: dict, overlay: dict) -> dict:
     for key, value in overlay.items():
         out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+def run_settings(config: dict, role: str, args: argparse.Namespace, max_tokens: int | None) -> dict:
+    """The config's training settings of `role` with this script's seed, warm-up and precision, no checkpoints, and
+    `max_tokens` when given."""
+    settings = {**config["training"][role], "seed": args.seed, "warmup_steps": args.warmup,
+                "precision": args.precision, "checkpoint_every": 10**9, "log_every": 50}
+    if max_tokens:
+        settings["max_tokens"] = max_tokens
+    return settings
 
 
 def write_report(path: str, report: dict) -> None:
@@ -81,10 +91,7 @@ def main() -> None:
     test_pairs = read_tsv(args.test, columns=["src", "tgt"])
     sources = encode(processor, train_pairs["src"].tolist(), preset["max_positions"])
     targets = encode(processor, train_pairs["tgt"].tolist(), preset["max_positions"])
-    settings = {**config["training"][args.role], "seed": args.seed, "warmup_steps": args.warmup,
-                "precision": args.precision, "checkpoint_every": 10**9, "log_every": 50}
-    if args.max_tokens:
-        settings["max_tokens"] = args.max_tokens
+    settings = run_settings(config, args.role, args, args.max_tokens)
     build = lambda: build_model(preset, processor.vocab_size(), args.seed)  # noqa: E731
     steps_per_epoch = len(make_batches([len(s) for s in sources], [len(t) for t in targets], settings["max_tokens"]))
     report = {
@@ -130,9 +137,7 @@ def main() -> None:
         print(json.dumps(report["seqkd"]), flush=True)
         del model
         student_preset = config["models"]["student"]
-        student_settings = {**config["training"]["student"], "seed": args.seed, "warmup_steps": args.warmup,
-                            "precision": args.precision, "checkpoint_every": 10**9, "log_every": 50,
-                            "max_tokens": settings["max_tokens"]}
+        student_settings = run_settings(config, "student", args, settings["max_tokens"])
         student_sources = encode(processor, train_pairs["src"].tolist(), student_preset["max_positions"])
         seqkd_targets = encode(processor, teacher_outputs, student_preset["max_positions"])
         reference_targets = encode(processor, train_pairs["tgt"].tolist(), student_preset["max_positions"])
@@ -193,6 +198,7 @@ def test_quality(model, processor, test_pairs, decoding: dict, device: str):
         }
         print(name, json.dumps({k: v for k, v in quality.items() if k != "examples"}), flush=True)
         yield name, quality
+
 
 if __name__ == "__main__":
     main()

@@ -82,10 +82,10 @@ def settings_fingerprint(settings: dict, n_examples: int, extra: str = "") -> st
 
 
 class TeacherLogits:
-    """The teacher's logits at a batch's target positions, computed at their first use and kept for every later epoch (Word-KD,
-    Self-Evolution KD): the teacher is frozen and runs without dropout, and a batch always holds the same pairs, so
-    its logits never change. Batches that would take the cache past `budget_mb` are recomputed at every use; the
-    result is the same either way, only slower."""
+    """The teacher's logits at a batch's target positions, computed at their first use and kept for every later
+    epoch (Word-KD, Self-Evolution KD): the teacher is frozen and runs without dropout, and a batch always holds the
+    same pairs, so its logits never change. Batches that would take the cache past `budget_mb` are recomputed at
+    every use; the result is the same either way, only slower."""
 
     def __init__(self, teacher: torch.nn.Module, budget_mb: float):
         self.teacher, self.budget = TargetLogits(teacher), budget_mb * 2**20
