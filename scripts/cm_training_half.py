@@ -10,7 +10,7 @@ def main():
     pairs = read_tsv(snakemake.input.pairs, columns=["id"])
     role = snakemake.wildcards.role
     if role not in design.columns:
-        raise InputError(f"{snakemake.input.design}: no model {role} in the CM design (models: {list(design.columns[1:])})")
+        raise InputError(f"{snakemake.input.design}: no model {role} in the CM design (models: {[c for c in design.columns if c.startswith('cm')]})")
     if design["id"].tolist() != pairs["id"].tolist():
         raise InputError(f"{snakemake.input.design}: ids differ from {snakemake.input.pairs}; rerun cm_design")
     write_tsv_atomic(snakemake.output[0], pairs[design[role] == "1"])

@@ -14,12 +14,13 @@ from memkd.rulerun import run
 
 
 def main():
-    design_table = read_tsv(snakemake.input.design, columns=["id"])
+    design_table = read_tsv(snakemake.input.design, columns=["id", "group_size", "repetitions"])
     models = list(snakemake.params.models)
     missing = [m for m in models if m not in design_table.columns]
     if missing or len(snakemake.input.scores) != len(models):
+        in_design = [c for c in design_table.columns if c.startswith("cm")]
         raise InputError(
-            f"{snakemake.input.design}: the CM design has models {list(design_table.columns[1:])}, "
+            f"{snakemake.input.design}: the CM design has models {in_design}, "
             f"the config asks for {models} ({len(snakemake.input.scores)} score files)"
         )
     base = math.e if str(snakemake.params.score_base) == "e" else 2.0
@@ -36,6 +37,8 @@ def main():
     table = pd.DataFrame(
         {
             "id": design_table["id"],
+            "group_size": design_table["group_size"].astype(int),
+            "repetitions": design_table["repetitions"].astype(int),
             "in_models": design.sum(0),
             "out_models": (~design).sum(0),
             "p_in": in_mean.round(6),

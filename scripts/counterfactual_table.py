@@ -14,7 +14,7 @@ def main():
     frames = []
     for path, qe_path in zip(snakemake.input.cm, snakemake.input.qe, strict=True):
         corpus, direction, seed = Path(path).parts[-4:-1]
-        table = read_tsv(path, columns=["id", "in_models", "out_models", "p_in", "p_out", "cm", "score"])
+        table = read_tsv(path, columns=["id", "group_size", "repetitions", "in_models", "out_models", "p_in", "p_out", "cm", "score"])
         qe = read_tsv(qe_path, columns=["id", "qe", "qe_method"])
         if qe["id"].tolist() != table["id"].tolist():
             raise InputError(f"{qe_path}: its {len(qe)} rows do not follow {path} ({len(table)}) id by id")

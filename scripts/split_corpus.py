@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 from memkd.io import read_tsv, write_json_atomic, write_tsv_atomic
-from memkd.preprocess import SPLITS, preprocess
+from memkd.preprocess import SPLITS, check_split_sizes, preprocess
 from memkd.rulerun import run
 
 
@@ -18,6 +18,9 @@ def main():
     report["dropped"] = {"undecodable": undecodable, **report["dropped"]}
     report = {"corpus": snakemake.wildcards.corpus, "languages": [lang1, lang2], **report,
               "settings": dict(snakemake.params.settings)}
+    settings = snakemake.params.settings
+    check_split_sizes(report["splits"], report["kept_pairs"], dict(settings["split_permille"]),
+                      dict(settings["min_split_pairs"]))
     for split, path in zip(SPLITS, snakemake.output.splits):
         write_tsv_atomic(path, tables[split])
     write_json_atomic(snakemake.output.report, report)

@@ -4,7 +4,7 @@ import logging
 
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.rulerun import run
-from memkd.study import select_study_pairs
+from memkd.study import check_study_size, select_study_pairs
 from memkd.tokenizer import load
 
 
@@ -15,6 +15,7 @@ def main():
     chosen = select_study_pairs(
         train, lang1, lang2, load(snakemake.input.spm), settings["max_subwords"], settings["max_pairs"], snakemake.params.salt
     )
+    check_study_size(len(chosen), len(train), settings)
     write_tsv_atomic(snakemake.output[0], chosen)
     logging.info("study pairs: %d of %d training pairs (settings %s)", len(chosen), len(train), dict(settings))
 

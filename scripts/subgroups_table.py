@@ -1,7 +1,8 @@
 """Rule subgroups_table: per direction, seed, model and bucket of training pairs (QE of the reference pair, CM,
-teacher confidence top/bottom, a random bucket, duplicated pairs, verses the corpus flags as misaligned, and all
-pairs), the bucket size, replication vs the corpus and vs the teacher, the mean QE of the model's outputs, and BLEU
-and chrF of the outputs against the corpus targets."""
+copies of the pair among the study pairs (1, 2-4, 5+), teacher confidence top/bottom, a random bucket, duplicated
+pairs, verses the corpus flags as misaligned, and all pairs), the bucket size, replication vs the corpus and vs the
+teacher, the mean QE of the model's outputs, the bucket's mean CM, and BLEU and chrF of the outputs against the
+corpus targets."""
 
 from pathlib import Path
 
@@ -9,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from memkd.io import read_tsv, write_tsv_atomic
-from memkd.metrics.subgroups import random_bucket, subgroup_summary, top_bottom, value_buckets
+from memkd.metrics.subgroups import random_bucket, repetition_buckets, subgroup_summary, top_bottom, value_buckets
 from memkd.rulerun import run
 from memkd.tables import aligned, flags, geometric_mean_probability
 
-GROUPS = ["all", "qe_bucket", "cm_bucket", "teacher_confidence", "random", "duplicate", "misaligned"]
+GROUPS = ["all", "qe_bucket", "cm_bucket", "repetitions", "teacher_confidence", "random", "duplicate", "misaligned"]
 
 
 def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
@@ -22,7 +23,7 @@ def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
     pairs = read_tsv(inputs[f"pairs{k}"], columns=["id", "src", "tgt", "flags", "pair_count"])
     ids = pairs["id"].tolist()
     qe = aligned(inputs[f"qe{k}"], read_tsv(inputs[f"qe{k}"], columns=["id", "qe", "qe_method"]), ids)
-    cm = aligned(inputs[f"cm{k}"], read_tsv(inputs[f"cm{k}"], columns=["id", "cm"]), ids)
+    cm = aligned(inputs[f"cm{k}"], read_tsv(inputs[f"cm{k}"], columns=["id", "cm", "repetitions"]), ids)
     scores = aligned(inputs[f"confidence{k}"], read_tsv(inputs[f"confidence{k}"], columns=["id", "tokens", "log_prob"]), ids)
     # teacher confidence: geometric-mean probability of the reference under the teacher
     confidence = geometric_mean_probability(scores)
@@ -31,6 +32,9 @@ def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
         "all": "all",
         "qe_bucket": value_buckets(qe["qe"].astype(float), settings["qe_edges"]),
         "cm_bucket": value_buckets(cm["cm"].astype(float), settings["cm_edges"]),
+        "cm": cm["cm"].astype(float),
+        # copies of the pair among the study's training pairs
+        "repetitions": repetition_buckets(cm["repetitions"].astype(int)),
         "teacher_confidence": top_bottom(confidence.to_numpy(), settings["confidence_fraction"]),
         "random": random_bucket(len(pairs), settings["random_fraction"], seed),
         "duplicate": (pairs["pair_count"].astype(int) > 1).tolist(),
@@ -57,7 +61,7 @@ def main():
                 output_qe=examples["output_qe"].astype(float),
             )
             for group in GROUPS:
-                summary = subgroup_summary(frame, group, ["replication", "replication_vs_teacher"], ["output_qe"], "output", "tgt")
+                summary = subgroup_summary(frame, group, ["replication", "replication_vs_teacher"], ["output_qe", "cm"], "output", "tgt")
                 if role == "teacher":
                     summary["replication_vs_teacher_rate"] = np.nan
                 summary.insert(0, "role", role)
@@ -68,7 +72,7 @@ def main():
                 rows.append(summary)
         k += 1
     table = pd.concat(rows, ignore_index=True)
-    for column in ("replication_rate", "replication_vs_teacher_rate", "output_qe_mean"):
+    for column in ("replication_rate", "replication_vs_teacher_rate", "output_qe_mean", "cm_mean"):
         table[column] = table[column].round(4)
     write_tsv_atomic(snakemake.output[0], table)
 

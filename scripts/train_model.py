@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from functools import partial
@@ -22,9 +23,17 @@ from memkd.tokenizer import load
 from memkd.train import final_learning_rate, train
 
 
+def model_seed(chain_seed: int, role: str) -> int:
+    """The seed of one model's initialisation, dropout and batch order. CM models (cm00, cm01, ...) each get
+    their own, so that the M models differ in training randomness as well as in their halves."""
+    cm_model = re.fullmatch(r"cm([0-9]+)", role)
+    return chain_seed * 1000 + int(cm_model.group(1)) + 1 if cm_model else chain_seed
+
+
 def main():
     torch.set_num_threads(snakemake.threads)
-    preset, seed = dict(snakemake.params.preset), int(snakemake.wildcards.seed)
+    preset = dict(snakemake.params.preset)
+    seed = model_seed(int(snakemake.wildcards.seed), snakemake.wildcards.role)
     settings = {**snakemake.params.settings, "seed": seed}
     processor = load(snakemake.input.spm)
     pairs = read_tsv(snakemake.input.pairs, columns=["src", "tgt"])

@@ -9,11 +9,14 @@ share a group, so identical sources never straddle train/dev/test in either dire
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from collections import Counter
 
 import pandas as pd
+
+from memkd.errors import InputError
 
 SPLITS = ("train", "dev", "test", "probe")
 FILTER_REASONS = ("empty", "too_long", "length_ratio", "identical")
@@ -120,6 +123,25 @@ def subsample(frame: pd.DataFrame, max_rows: int | None, salt: str) -> pd.DataFr
     ranks = frame["id"].map(lambda i: hashlib.sha1((salt + i).encode("utf-8")).hexdigest())
     keep = ranks.sort_values(kind="stable").index[:max_rows]
     return frame.loc[sorted(keep)]
+
+
+def check_split_sizes(sizes: dict[str, int], kept_pairs: int, permille: dict[str, int], minimum: dict[str, int]) -> None:
+    """Raise InputError naming the split, its size and the setting behind it when a split the study reads holds
+    fewer than `minimum[split]` pairs: a user corpus of a few hundred pairs stops here, within seconds, instead of
+    after half an hour of training (an empty probe split used to fail the first translation job)."""
+    for split, needed in minimum.items():
+        if sizes.get(split, 0) >= needed:
+            continue
+        # the split is drawn by hashed groups, so aim for twice the minimum on average
+        advice = math.ceil(2000 * needed / max(kept_pairs, 1))
+        fix = (f"raise preprocess.split_permille.{split} to about {advice}" if advice < 1000 - sum(permille.values())
+               + permille.get(split, 0) else "use a larger corpus")
+        raise InputError(
+            f"split {split!r} holds {sizes.get(split, 0)} pairs, fewer than the {needed} the study needs "
+            f"(preprocess.min_split_pairs.{split}); it is preprocess.split_permille.{split} = "
+            f"{permille.get(split, 0)} per mille of {kept_pairs} pairs kept after filtering. To fix it, {fix}, "
+            f"or lower preprocess.min_split_pairs.{split}."
+        )
 
 
 def preprocess(frame: pd.DataFrame, lang1: str, lang2: str, settings: dict) -> tuple[dict[str, pd.DataFrame], dict]:

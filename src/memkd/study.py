@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from memkd.errors import InputError
 from memkd.preprocess import subsample
 
 
@@ -22,3 +23,16 @@ def select_study_pairs(
         ]
         train = train[short]
     return subsample(train, max_pairs, salt).reset_index(drop=True)
+
+
+def check_study_size(chosen: int, training_pairs: int, settings: dict) -> None:
+    """Raise InputError when too few training pairs pass the study's filters (every model, the CM halves and the
+    predictor's folds train or fit on them)."""
+    if chosen >= settings["min_pairs"]:
+        return
+    raise InputError(
+        f"the study keeps {chosen} of {training_pairs} training pairs, fewer than study.min_pairs = "
+        f"{settings['min_pairs']}; pairs are kept when both sides have at most study.max_subwords = "
+        f"{settings['max_subwords']} SentencePiece pieces. Raise study.max_subwords (null keeps every length), "
+        f"use a larger corpus, or lower study.min_pairs."
+    )

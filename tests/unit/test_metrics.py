@@ -5,7 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from memkd.metrics.counterfactual import balanced_design, counterfactual_memorization, geometric_mean_probability
+from memkd.metrics.counterfactual import (
+    balanced_design,
+    counterfactual_memorization,
+    duplicate_groups,
+    geometric_mean_probability,
+)
 from memkd.metrics.extractive import is_candidate, prefixes, shortest_memorized_prefix
 from memkd.metrics.natural import natural_hallucinations
 from memkd.metrics.oscillation import basic_tokens, is_oscillatory, top_bigram_count
@@ -88,10 +93,37 @@ def test_balanced_design_every_example_in_for_exactly_half():
     design = balanced_design(n_examples=101, n_models=8, seed=3)
     assert design.shape == (8, 101)
     assert (design.sum(0) == 4).all()
-    assert abs(design.sum(1) - 50.5).max() < 15
+    assert set(design.sum(1)) <= {50, 51}  # every model on floor(N/2) or ceil(N/2) pairs
     assert (balanced_design(101, 8, 3) == design).all()
+    assert not (balanced_design(101, 8, 4) == design).all()
+    # the halves differ between complementary pairs of models
+    assert len({design[m].tobytes() for m in range(0, 8, 2)}) == 4
     with pytest.raises(ValueError):
         balanced_design(10, 7, 0)
+
+
+def test_balanced_design_keeps_duplicate_groups_together_and_balances_pairs():
+    # 30 singletons, three pairs repeated 5 times, two repeated 20 times: 85 examples
+    groups = list(range(30)) + [g for g in (100, 101, 102) for _ in range(5)] + [g for g in (200, 201) for _ in range(20)]
+    design = balanced_design(len(groups), 6, seed=1, groups=groups)
+    assert (design.sum(0) == 3).all()
+    assert set(design.sum(1)) <= {42, 43}
+    labels = np.array(groups)
+    for group in set(groups):
+        columns = design[:, labels == group]
+        assert (columns == columns[:, :1]).all(), group  # all copies IN or all OUT, model by model
+    with pytest.raises(ValueError, match="group labels"):
+        balanced_design(5, 2, 0, groups=[1, 2])
+
+
+def test_duplicate_groups_join_identical_pairs_and_preprocessing_groups():
+    sources = ["a", "b", "a", "c", "d"]
+    targets = ["x", "y", "x", "z", "w"]
+    labels = duplicate_groups(sources, targets)
+    assert labels[0] == labels[2] and len(set(labels)) == 4
+    # preprocessing groups join c and d (they share a text elsewhere in the corpus)
+    joined = duplicate_groups(sources, targets, groups=[0, 1, 0, 7, 7])
+    assert joined[3] == joined[4] and joined[0] == joined[2] and len(set(joined)) == 3
 
 
 def test_counterfactual_memorization_by_hand():

@@ -1,8 +1,10 @@
 import pandas as pd
 import pytest
 
+from memkd.errors import InputError
 from memkd.preprocess import (
     assign_splits,
+    check_split_sizes,
     direction_view,
     drop_reason,
     normalise_text,
@@ -11,6 +13,7 @@ from memkd.preprocess import (
     subsample,
     text_groups,
 )
+from memkd.study import check_study_size
 
 SETTINGS = {
     "max_words": 5,
@@ -128,3 +131,22 @@ def test_fixed_splits_are_kept_and_overlapping_training_pairs_dropped():
     assert "r51" not in set(pd.concat(tables.values())["id"])
     assert report["dropped_overlapping_fixed_splits"] == 1
     assert "split" not in tables["train"].columns
+
+
+def test_a_split_too_small_for_the_study_names_the_split_and_the_setting():
+    permille = {"dev": 20, "test": 30, "probe": 10}
+    check_split_sizes({"train": 420, "dev": 9, "test": 14, "probe": 12}, 455, permille, {"test": 10, "probe": 10})
+    with pytest.raises(InputError) as error:
+        check_split_sizes({"train": 440, "dev": 9, "test": 2, "probe": 0}, 456, permille, {"test": 10, "probe": 10})
+    message = str(error.value)
+    assert "split 'test' holds 2 pairs" in message
+    assert "preprocess.split_permille.test = 30 per mille of 456 pairs" in message
+    assert "raise preprocess.split_permille.test to about 44" in message  # 2 x 10 / 456, in per mille
+    with pytest.raises(InputError, match="use a larger corpus"):
+        check_split_sizes({"test": 0, "probe": 0}, 5, permille, {"test": 10, "probe": 10})
+
+
+def test_too_few_study_pairs_name_the_filter():
+    check_study_size(20, 400, {"min_pairs": 20, "max_subwords": 30})
+    with pytest.raises(InputError, match=r"keeps 3 of 400 training pairs.*study.max_subwords = 30"):
+        check_study_size(3, 400, {"min_pairs": 20, "max_subwords": 30})

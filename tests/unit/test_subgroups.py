@@ -5,7 +5,14 @@ import math
 import pandas as pd
 import pytest
 
-from memkd.metrics.subgroups import bucket_labels, random_bucket, subgroup_summary, top_bottom, value_buckets
+from memkd.metrics.subgroups import (
+    bucket_labels,
+    random_bucket,
+    repetition_buckets,
+    subgroup_summary,
+    top_bottom,
+    value_buckets,
+)
 
 
 def test_bucket_labels():
@@ -22,6 +29,12 @@ def test_value_at_an_edge_goes_up_and_nan_is_na():
     values = [0.0, 0.19999, 0.2, 0.4, 0.79, 0.8, 1.0, float("nan")]
     assert value_buckets(values, edges) == ["<0.2", "<0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", ">=0.8", ">=0.8", "n/a"]
     assert value_buckets([-1.0], edges) == ["<0.2"]
+
+
+def test_repetition_buckets():
+    assert repetition_buckets([1, 2, 4, 5, 20]) == ["1", "2-4", "2-4", "5+", "5+"]
+    with pytest.raises(ValueError):
+        repetition_buckets([0])
 
 
 def test_top_bottom_counts_and_ties():

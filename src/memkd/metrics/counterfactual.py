@@ -9,24 +9,69 @@ quirk offered as `base=2`; the default is the true geometric mean, exp(mean log 
 from __future__ import annotations
 
 import math
-import random
 
 import numpy as np
 
 
-def balanced_design(n_examples: int, n_models: int, seed: int) -> np.ndarray:
+def balanced_design(n_examples: int, n_models: int, seed: int, groups=None) -> np.ndarray:
     """Boolean matrix [n_models, n_examples]: True where the example is in the model's training half.
-    Each column has exactly n_models / 2 True values; each model gets about half of the examples."""
+
+    Models come in complementary pairs (2k, 2k + 1): model 2k trains on a random half of the groups and
+    model 2k + 1 on the rest, so every example is IN for exactly n_models / 2 models. `groups` (one label
+    per example; default: every example its own group) keeps identical pairs together: all copies of a
+    pair are IN or OUT together for every model, else an OUT model has trained on another copy and the
+    CM of exactly the most repeated pairs collapses towards 0. The halves are balanced in examples, not
+    groups: groups are dealt largest first to the side with fewer examples, so each model gets
+    floor(N/2) or ceil(N/2) examples whenever the group sizes allow it (singletons fill the gap).
+    """
     if n_models < 2 or n_models % 2:
         raise ValueError(f"the number of CM models must be even and at least 2, got {n_models}")
-    rng = random.Random(seed)
+    labels = np.arange(n_examples) if groups is None else np.asarray(groups)
+    if labels.shape != (n_examples,):
+        raise ValueError(f"{labels.size} group labels for {n_examples} examples")
+    _, members = np.unique(labels, return_inverse=True)
+    sizes = np.bincount(members)
+    rng = np.random.default_rng(seed)
     design = np.zeros((n_models, n_examples), dtype=bool)
-    # A fresh random half of the models per example: columns are exact, rows are half the data on average.
-    order = list(range(n_models))
-    for example in range(n_examples):
-        rng.shuffle(order)
-        design[order[: n_models // 2], example] = True
+    for pair in range(n_models // 2):
+        # a random order, then largest groups first (stable), each to the lighter side; ties at random
+        order = rng.permutation(sizes.size)
+        order = order[np.argsort(-sizes[order], kind="stable")]
+        side_of_group = np.zeros(sizes.size, dtype=bool)
+        load = [0, 0]
+        for group, coin in zip(order, rng.integers(0, 2, size=sizes.size)):
+            side = int(coin) if load[0] == load[1] else int(load[1] < load[0])
+            side_of_group[group] = bool(side)
+            load[side] += sizes[group]
+        design[2 * pair] = side_of_group[members]
+        design[2 * pair + 1] = ~design[2 * pair]
     return design
+
+
+def duplicate_groups(sources, targets, groups=None) -> np.ndarray:
+    """A group label per example for the CM design: identical (source, target) pairs share one, and so do
+    pairs the preprocessing put in one group (`groups`, pairs sharing a text on either side)."""
+    labels = {}
+    pair_label = np.array([labels.setdefault((s, t), len(labels)) for s, t in zip(sources, targets)])
+    if groups is None:
+        return pair_label
+    # union of the two partitions: connected components of "same pair" or "same preprocessing group"
+    parent = list(range(len(pair_label)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for partition in (pair_label, np.asarray(groups)):
+        first = {}
+        for i, label in enumerate(partition):
+            j = first.setdefault(label, i)
+            a, b = find(i), find(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return np.array([find(i) for i in range(len(parent))])
 
 
 def geometric_mean_probability(sum_log_prob: float, n_tokens: int, base: float = math.e) -> float:

@@ -32,6 +32,14 @@ def value_buckets(values, edges: list[float]) -> list[str]:
     return ["n/a" if math.isnan(v) else labels[p] for v, p in zip(array, positions)]
 
 
+def repetition_buckets(counts) -> list[str]:
+    """"1", "2-4" or "5+": how often a pair occurs among the training pairs (duplicates drive memorization)."""
+    array = np.asarray(counts, dtype=int).ravel()
+    if (array < 1).any():
+        raise ValueError("a repetition count is at least 1")
+    return ["1" if c == 1 else "2-4" if c < 5 else "5+" for c in array]
+
+
 def top_bottom(values, fraction: float) -> list[str | None]:
     """"top" for the floor(fraction * n) highest values, "bottom" for as many lowest, else None.
 
