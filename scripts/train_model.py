@@ -20,7 +20,7 @@ from memkd.model import build_model, count_parameters, load as load_model, pick_
 from memkd.prune import magnitude_prune, make_permanent, nonzero_parameters
 from memkd.rulerun import run
 from memkd.tokenizer import load
-from memkd.train import final_learning_rate, train
+from memkd.train import final_learning_rate, pick_precision, train
 
 
 def model_seed(chain_seed: int, role: str) -> int:
@@ -89,6 +89,7 @@ def main():
         "final_loss": records[-1]["loss"] if records else None,
         "train_seconds_this_run": round(seconds, 1),
         "device": device,
+        "precision_used": str(pick_precision(settings["precision"], pick_device()) or "fp32").removeprefix("torch."),
         "preset": preset,
         "settings": settings,
     }
