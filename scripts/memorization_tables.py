@@ -1,6 +1,7 @@
 """Rule memorization_tables: memorization (replication, ExMem), hallucination (OscHal, NatHal), the relative
-change student vs baseline with paired bootstrap intervals, as in the paper's headline comparison, and the
-inheritance sets of every student (hard SeqKD, and the soft variants)."""
+change student vs baseline with paired intervals, as in the paper's headline comparison, and the inheritance sets of
+every student (hard SeqKD, and the soft variants). With several seeds, the first three tables also get rows pooled
+over seeds (seed "pooled": mean +- sd over seeds, two-level bootstrap interval; memkd.tables)."""
 
 import json
 from pathlib import Path
@@ -13,7 +14,16 @@ from memkd.metrics.inheritance import SETS, inheritance_sets, student_kind
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.rulerun import run
 from memkd.stats import bootstrap_rate_ci
-from memkd.tables import ci_label, defined, flags, paired_changes
+from memkd.tables import (
+    ci_label,
+    defined,
+    flags,
+    paired_changes,
+    pooled_changes,
+    pooled_label,
+    pooled_rate_row,
+    same_pairs,
+)
 
 # Paper, S vs B relative change, mean over 5 directions (STUDY.md section 5).
 PAPER_RELATIVE_CHANGE = {"replication": 3.44, "exmem": 57.0, "osc_hal_train": 31.0, "nat_hal": 13.8}
@@ -70,16 +80,15 @@ def hallucination_rows(summary: dict, examples: pd.DataFrame, stats: dict, natur
     return rows
 
 
-def relative_change_rows(unit: dict, student: pd.DataFrame, baseline: pd.DataFrame, stats: dict, qe_method: str) -> list[dict]:
-    if student["id"].tolist() != baseline["id"].tolist():
-        raise InputError(f"student and baseline examples of {unit} cover different pairs")
+def relative_change_rows(unit: dict, changes: list[dict], stats: dict) -> list[dict]:
+    """One seed's relative change S vs B per metric (`changes`: memkd.tables.paired_changes of student and baseline)."""
     return [{
         **unit, "metric": row["metric"], "definition": row["definition"],
         "student_pct": row["model_pct"], "baseline_pct": row["reference_pct"],
         "relative_change_pct": row["relative_change_pct"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
         "paper_relative_change_pct": PAPER_RELATIVE_CHANGE.get(row["metric"]),
         "interval": "paired " + ci_label(stats),
-    } for row in paired_changes(student, baseline, stats, qe_method)]
+    } for row in changes]
 
 
 def inheritance_rows(unit: dict, roles: dict, variants: dict, stats: dict) -> list[dict]:
@@ -107,6 +116,101 @@ def inheritance_rows(unit: dict, roles: dict, variants: dict, stats: dict) -> li
     return rows
 
 
+def memorization_parts(summary: dict, examples: pd.DataFrame) -> dict:
+    """against -> rate column -> (numerator, denominator) per-pair 0/1 arrays behind the memorization row's rates."""
+    everything = np.ones(len(examples), dtype=bool)
+    against = {"corpus": ("exact_match", "exmem_candidate", "exmem")}
+    if summary["role"] != "teacher":
+        against["teacher"] = ("exact_match_teacher", "exmem_teacher_candidate", "exmem_teacher")
+    parts = {}
+    for name, (match, candidate, memorized) in against.items():
+        candidates = flags(examples[candidate])
+        parts[name] = {"replication_pct": (flags(examples[match]), everything),
+                       "exmem_pct": (flags(examples[memorized]) & candidates, candidates)}
+    return parts
+
+
+def hallucination_parts(summary: dict, examples: pd.DataFrame) -> dict:
+    """inputs -> rate column -> (numerator, denominator) 0/1 arrays behind the hallucination row's rates; the
+    probe's flags are rebuilt from its counts, so they are not paired across seeds."""
+    probe = np.zeros(summary["osc_hal_probe_evaluated"], dtype=bool)
+    probe[: summary["osc_hal_probe"]] = True
+    return {
+        "study_train": {"osc_hal_pct": (flags(examples["osc_hal"]), defined(examples["osc_hal"])),
+                        "nat_hal_pct": (flags(examples["nat_hal"]), np.ones(len(examples), dtype=bool))},
+        "probe": {"osc_hal_pct": (probe, np.ones(probe.size, dtype=bool))},
+    }
+
+
+def pooled_tables(memorization: list[dict], hallucination: list[dict], units: dict, stats: dict) -> tuple:
+    """Rows pooled over seeds for the memorization and hallucination tables, one per model and table row kind;
+    `units` maps (corpus, direction, seed) to {role: (summary, examples)}."""
+    models: dict[tuple, list] = {}
+    for (corpus, direction, seed), roles in units.items():
+        for role, (summary, examples) in roles.items():
+            models.setdefault((corpus, direction, role), []).append((summary, examples))
+    pooled_memorization, pooled_hallucination = [], []
+    for (corpus, direction, role), seeds in models.items():
+        paired = same_pairs([examples for _, examples in seeds])
+        mine = lambda rows: [r for r in rows if (r["corpus"], r["direction"], r["role"]) == (corpus, direction, role)]
+        parts = [memorization_parts(summary, examples) for summary, examples in seeds]
+        for against in parts[0]:
+            rows = [r for r in mine(memorization) if r["against"] == against]
+            pooled_memorization.append(pooled_rate_row(
+                rows, [p[against] for p in parts], ["corpus", "direction", "role", "against"],
+                ["pairs", "replication", "exmem_candidates", "exmem"], stats, paired))
+        parts = [hallucination_parts(summary, examples) for summary, examples in seeds]
+        for inputs in parts[0]:
+            rows = [r for r in mine(hallucination) if r["inputs"] == inputs]
+            pooled_hallucination.append(pooled_rate_row(
+                rows, [p[inputs] for p in parts], ["corpus", "direction", "role", "inputs"],
+                ["osc_hal_evaluated", "osc_hal", "nat_hal_candidates", "nat_hal", "nat_hal_unique_outputs"], stats,
+                paired and inputs != "probe"))
+    return pooled_memorization, pooled_hallucination
+
+
+def pooled_change_rows(units: dict, per_seed: dict, stats: dict) -> list[dict]:
+    """Relative change S vs B pooled over the seeds of each direction (`per_seed`: (corpus, direction, seed) ->
+    that seed's `paired_changes` rows)."""
+    directions: dict[tuple, list] = {}
+    for (corpus, direction, seed), roles in units.items():
+        directions.setdefault((corpus, direction), []).append((seed, roles))
+    rows = []
+    for (corpus, direction), seeds in directions.items():
+        if len(seeds) < 2:
+            continue
+        students = [roles["student"][1] for _, roles in seeds]
+        baselines = [roles["baseline"][1] for _, roles in seeds]
+        qe_method = seeds[0][1]["student"][0]["qe_method"]
+        changes = [per_seed[(corpus, direction, seed)] for seed, _ in seeds]
+        for row in pooled_changes(students, baselines, changes, stats, qe_method):
+            rows.append({
+                "corpus": corpus, "direction": direction, "seed": row["seed"], "metric": row["metric"],
+                "definition": row["definition"], "student_pct": row["model_pct"], "student_pct_sd": row["model_pct_sd"],
+                "baseline_pct": row["reference_pct"], "baseline_pct_sd": row["reference_pct_sd"],
+                "relative_change_pct": row["relative_change_pct"], "relative_change_sd": row["relative_change_pct_sd"],
+                "pooled_change_pct": row["pooled_change_pct"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+                "paper_relative_change_pct": PAPER_RELATIVE_CHANGE.get(row["metric"]), "seeds": row["seeds"],
+                "interval": pooled_label(stats),
+            })
+    return rows
+
+
+def sd_beside(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each `<column>_sd` of the pooled rows right after its column (`relative_change_sd` after the change), the
+    change of the pooled rates before its interval, `seeds` after `seed`."""
+    columns = [c for c in frame.columns if not c.endswith("_sd") and c not in ("pooled_change_pct", "seeds")]
+    for sd in [c for c in frame.columns if c.endswith("_sd")]:
+        value = sd.removesuffix("_sd")
+        value = value if value in columns else value + "_pct"
+        columns.insert(columns.index(value) + 1, sd)
+    if "pooled_change_pct" in frame:
+        columns.insert(columns.index("ci_low"), "pooled_change_pct")
+    if "seeds" in frame:
+        columns.insert(columns.index("seed") + 1, "seeds")
+    return frame[columns]
+
+
 def main():
     stats, natural = snakemake.params.statistics, snakemake.params.natural
     summaries = [json.loads(Path(p).read_text()) for p in snakemake.input.summaries]
@@ -119,13 +223,23 @@ def main():
         memorization += memorization_rows(summary, frame, stats)
         hallucination += hallucination_rows(summary, frame, stats, natural)
         by_unit.setdefault((summary["corpus"], summary["direction"], summary["seed"]), {})[summary["role"]] = (summary, frame)
+    per_seed_changes = {}
     for (corpus, direction, seed), roles in by_unit.items():
         unit = {"corpus": corpus, "direction": direction, "seed": seed}
-        changes += relative_change_rows(unit, roles["student"][1], roles["baseline"][1], stats, roles["student"][0]["qe_method"])
+        student, baseline, qe_method = roles["student"][1], roles["baseline"][1], roles["student"][0]["qe_method"]
+        if student["id"].tolist() != baseline["id"].tolist():
+            raise InputError(f"student and baseline examples of {unit} cover different pairs")
+        per_seed_changes[(corpus, direction, seed)] = paired_changes(student, baseline, stats, qe_method)
+        changes += relative_change_rows(unit, per_seed_changes[(corpus, direction, seed)], stats)
         inheritance += inheritance_rows(unit, roles, snakemake.params.variants, stats)
-    write_tsv_atomic(snakemake.output.memorization, pd.DataFrame(memorization))
-    write_tsv_atomic(snakemake.output.hallucination, pd.DataFrame(hallucination))
-    write_tsv_atomic(snakemake.output.relative_change, pd.DataFrame(changes))
+    if len({seed for _, _, seed in by_unit}) > 1:  # one seed is not pooled: a pooled row would only repeat it
+        pooled_memorization, pooled_hallucination = pooled_tables(memorization, hallucination, by_unit, stats)
+        memorization += pooled_memorization
+        hallucination += pooled_hallucination
+        changes += pooled_change_rows(by_unit, per_seed_changes, stats)
+    write_tsv_atomic(snakemake.output.memorization, sd_beside(pd.DataFrame(memorization)))
+    write_tsv_atomic(snakemake.output.hallucination, sd_beside(pd.DataFrame(hallucination)))
+    write_tsv_atomic(snakemake.output.relative_change, sd_beside(pd.DataFrame(changes)))
     write_tsv_atomic(snakemake.output.inheritance, pd.DataFrame(inheritance))
 
 

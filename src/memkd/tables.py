@@ -1,13 +1,15 @@
-"""Helpers shared by the table scripts: per-example flag columns as written by the memorization rules, and the
-paired comparison of two models' memorization on the same pairs."""
+"""Helpers shared by the table scripts: per-example flag columns as written by the memorization rules, the paired
+comparison of two models' memorization on the same pairs, and rows pooled over seeds."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 
 from memkd.errors import InputError
-from memkd.stats import paired_bootstrap_ratio_change
+from memkd.stats import hierarchical_rate_ci, hierarchical_ratio_change, mean_sd, paired_bootstrap_ratio_change
 
 
 def flags(column: pd.Series) -> np.ndarray:
@@ -71,3 +73,97 @@ def paired_changes(model: pd.DataFrame, reference: pd.DataFrame, stats: dict, qe
             "relative_change_pct": round(change, 2), "ci_low": round(low, 2), "ci_high": round(high, 2),
         })
     return rows
+
+
+# Rows pooled over seeds: the seed column says "pooled"; every per-seed value becomes its mean over seeds (the
+# paper's form, mean +- sd, with `<column>_sd` beside the rates) and the interval comes from a two-level bootstrap
+# that resamples seeds and, within each, pairs (memkd.stats).
+POOLED = "pooled"
+
+
+def pooled_label(stats: dict) -> str:
+    """How a pooled row's interval was computed, for its `interval` column."""
+    return (f"two-level percentile bootstrap (seeds, then pairs within each seed) of the value pooled over seeds, "
+            f"{stats['bootstrap_resamples']} resamples, {stats['confidence']:.0%}, seed {stats['seed']}; "
+            "values: mean (and sd) over seeds")
+
+
+def mean_sd_columns(rows: list[dict], columns: list[str], sd: bool = True) -> dict:
+    """Per column, the mean over `rows` (one per seed) and with `sd` its standard deviation as `<column>_sd`; an
+    undefined value (None or NaN, e.g. a rate with no candidates in one seed) is left out of both."""
+    out = {}
+    for column in columns:
+        values = [float(r[column]) for r in rows if r.get(column) is not None and not math.isnan(float(r[column]))]
+        mean, spread = mean_sd(values) if values else (math.nan, math.nan)
+        out[column] = None if math.isnan(mean) else round(mean, 4)
+        if sd:
+            out[f"{column}_sd"] = None if math.isnan(spread) else round(spread, 4)
+    return out
+
+
+def pooled_rate_interval(numerators: list, denominators: list, stats: dict, paired: bool) -> tuple:
+    """Two-level bootstrap interval (%) of the pooled rate sum(numerators) / sum(denominators) over seeds (one
+    per-pair 0/1 array pair per seed); (None, None) when no seed has a denominator."""
+    _, low, high = hierarchical_rate_ci(numerators, denominators, stats["bootstrap_resamples"], stats["seed"],
+                                        stats["confidence"], same_pairs=paired)
+    return _rounded(low), _rounded(high)
+
+
+def pooled_rate_row(rows: list[dict], parts: list[dict], identity: list[str], counts: list[str], stats: dict,
+                    paired: bool) -> dict:
+    """One model's rows of every seed (`rows`, with `parts[k]`: rate column -> (numerator, denominator) per-pair
+    0/1 arrays behind seed k's rate) as one row: `identity` and the text settings kept (distinct values joined),
+    `counts` as their mean over seeds, each rate as its mean and sd over seeds with the two-level bootstrap
+    interval of the rate pooled over seeds (`paired`: every seed's arrays cover the same pairs in one order)."""
+    first = rows[0]
+    row = {column: first[column] for column in identity}
+    row["seed"] = POOLED
+    row.update(mean_sd_columns(rows, [c for c in counts if c in first], sd=False))
+    for rate in parts[0]:
+        base = rate.removesuffix("_pct")
+        low, high = pooled_rate_interval([p[rate][0] for p in parts], [p[rate][1] for p in parts], stats, paired)
+        row.update(mean_sd_columns(rows, [rate]))
+        row.update({f"{base}_ci_low": low, f"{base}_ci_high": high})
+    settings = [c for c in first if isinstance(first[c], str) and c not in identity and c != "interval"]
+    row.update({c: " | ".join(sorted({str(r[c]) for r in rows})) for c in settings})
+    row.update({"seeds": len(rows), "interval": pooled_label(stats)})
+    return row
+
+
+def same_pairs(frames: list[pd.DataFrame]) -> bool:
+    """Whether every seed's examples cover the same pairs in the same order (the study's pairs do not depend on the
+    model seed): the two-level bootstrap then draws one set of pairs for all seeds (memkd.stats)."""
+    return all(frame["id"].tolist() == frames[0]["id"].tolist() for frame in frames)
+
+
+def pooled_changes(models: list[pd.DataFrame], references: list[pd.DataFrame], per_seed: list[list[dict]],
+                   stats: dict, qe_method: str) -> list[dict]:
+    """Per memorization metric over seeds (`models[k]` and `references[k]` are seed k's examples, `per_seed[k]`
+    its `paired_changes` rows): mean and sd over seeds of both rates and of the relative change (the paper's
+    form), and the relative change of the rates pooled over seeds (`pooled_change_pct`) with its two-level
+    bootstrap interval (resample seeds, then pairs, each pair from both models)."""
+    shared = same_pairs(models + references)
+    rows = []
+    for name, (definition, parts) in change_metrics(qe_method).items():
+        seeds = [next(r for r in rows_k if r["metric"] == name) for rows_k in per_seed]
+        model_parts = [parts(m) for m in models]
+        reference_parts = [parts(r) for r in references]
+        point, low, high = hierarchical_ratio_change(
+            [n for n, _ in model_parts], [d for _, d in model_parts],
+            [n for n, _ in reference_parts], [d for _, d in reference_parts],
+            stats["bootstrap_resamples"], stats["seed"], stats["confidence"], same_pairs=shared,
+        )
+        rows.append({
+            "metric": name, "definition": definition,
+            **mean_sd_columns(seeds, ["model_pct", "reference_pct", "relative_change_pct"]),
+            "pooled_change_pct": _rounded(point, 2), "ci_low": _rounded(low, 2), "ci_high": _rounded(high, 2),
+            "seed": POOLED, "seeds": len(seeds),
+        })
+    return rows
+
+
+def _rounded(value: float, digits: int = 4):
+    """None for an undefined value; an infinite limit stays infinite (no bound at these counts)."""
+    if value is None or math.isnan(value):
+        return None
+    return float(value) if math.isinf(value) else round(float(value), digits)

@@ -1,0 +1,95 @@
+"""Rows pooled over seeds (memkd.tables): mean +- sd of the per-seed values and a two-level bootstrap interval, on
+hand-made per-pair flags whose rates are known."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from memkd.stats import hierarchical_rate_ci
+from memkd.tables import POOLED, mean_sd_columns, paired_changes, pooled_changes, pooled_rate_interval, pooled_rate_row
+
+STATS = {"bootstrap_resamples": 400, "confidence": 0.95, "seed": 7}
+
+
+def flags(n: int, ones: list[int]) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    out[ones] = True
+    return out
+
+
+def test_mean_sd_columns_leave_undefined_values_out():
+    rows = [{"a": 1.0, "b": None}, {"a": 3.0, "b": 4.0}, {"a": float("nan"), "b": 6.0}]
+    assert mean_sd_columns(rows, ["a", "b"]) == {"a": 2.0, "a_sd": round(math.sqrt(2), 4), "b": 5.0,
+                                                  "b_sd": round(math.sqrt(2), 4)}
+    assert mean_sd_columns([{"a": 1.0}], ["a"]) == {"a": 1.0, "a_sd": None}  # one seed: no sd
+    assert mean_sd_columns([{"a": None}], ["a"], sd=False) == {"a": None}
+
+
+def test_a_pooled_rate_row_keeps_the_model_and_pools_each_rate():
+    # three seeds of 100 pairs: 2, 4 and 6 exact matches; ExMem 1/2, 1/4, 3/6 of the filtered matches
+    matches = [flags(100, list(range(m))) for m in (2, 4, 6)]
+    candidates = matches
+    memorized = [flags(100, [0]), flags(100, [0]), flags(100, [0, 1, 2])]
+    rows = [{"corpus": "bible", "direction": "en-es", "seed": s, "role": "student", "against": "corpus",
+             "pairs": 100, "replication": m, "replication_pct": float(m), "exmem_pct": 100.0 * e / m,
+             "decoding": f"decode:greedy seed {s}", "interval": "per seed"}
+            for s, m, e in ((1, 2, 1), (2, 4, 1), (3, 6, 3))]
+    parts = [{"replication_pct": (m, np.ones(100, dtype=bool)), "exmem_pct": (e & c, c)}
+             for m, e, c in zip(matches, memorized, candidates)]
+    row = pooled_rate_row(rows, parts, ["corpus", "direction", "role", "against"], ["pairs", "replication"], STATS,
+                          paired=True)
+    assert row["seed"] == POOLED and row["seeds"] == 3 and row["role"] == "student" and row["against"] == "corpus"
+    assert row["pairs"] == 100 and row["replication"] == 4.0
+    assert row["replication_pct"] == 4.0 and row["replication_pct_sd"] == 2.0
+    assert row["exmem_pct"] == round((50 + 25 + 50) / 3, 4)
+    assert row["exmem_pct_sd"] == round(float(np.std([50, 25, 50], ddof=1)), 4)
+    assert 0 <= row["replication_ci_low"] < 4.0 < row["replication_ci_high"] <= 100
+    assert 0 <= row["exmem_ci_low"] < 5 / 12 * 100 < row["exmem_ci_high"] <= 100  # the pooled ExMem rate
+    assert row["decoding"] == "decode:greedy seed 1 | decode:greedy seed 2 | decode:greedy seed 3"
+    assert row["interval"].startswith("two-level percentile bootstrap")
+
+
+def test_the_pooled_rate_interval_is_the_two_level_bootstrap_of_the_rate():
+    numerators = [flags(50, list(range(k))) for k in (5, 10, 15)]
+    denominators = [np.ones(50, dtype=bool)] * 3
+    low, high = pooled_rate_interval(numerators, denominators, STATS, paired=True)
+    _, expected_low, expected_high = hierarchical_rate_ci(numerators, denominators, 400, 7, 0.95, same_pairs=True)
+    assert (low, high) == (round(expected_low, 4), round(expected_high, 4))
+    assert low < 20.0 < high  # the pooled rate: 30 of 150 pairs
+    # a seed-to-seed spread widens it: the same 30 matches spread evenly over the seeds give a narrower interval
+    even = pooled_rate_interval([flags(50, list(range(10)))] * 3, denominators, STATS, paired=True)
+    assert even[1] - even[0] < high - low
+    assert pooled_rate_interval([np.zeros(5, dtype=bool)] * 2, [np.zeros(5, dtype=bool)] * 2, STATS, True) == \
+        (None, None)
+
+
+def examples(n: int, exact: list[int]) -> pd.DataFrame:
+    """An examples table as the memorization rules write it (text cells), with `exact` replicated pairs."""
+    match = flags(n, exact).astype(int).astype(str)
+    return pd.DataFrame({
+        "id": [f"p{i}" for i in range(n)], "exact_match": match, "exact_match_teacher": "0",
+        "exmem_candidate": match, "exmem": match, "osc_hal": "0", "nat_hal": "0",
+    })
+
+
+def test_pooled_changes_give_mean_and_sd_of_the_seeds_and_the_pooled_change_with_its_interval():
+    students = [examples(100, list(range(k))) for k in (6, 8, 10)]
+    baselines = [examples(100, list(range(k))) for k in (4, 4, 5)]
+    per_seed = [paired_changes(s, b, STATS, "dual_xent") for s, b in zip(students, baselines)]
+    rows = {r["metric"]: r for r in pooled_changes(students, baselines, per_seed, STATS, "dual_xent")}
+    replication = rows["replication"]
+    changes = [50.0, 100.0, 100.0]  # 6 vs 4, 8 vs 4, 10 vs 5
+    assert [next(r for r in seed if r["metric"] == "replication")["relative_change_pct"] for seed in per_seed] \
+        == changes
+    assert replication["relative_change_pct"] == pytest.approx(np.mean(changes), abs=1e-4)
+    assert replication["relative_change_pct_sd"] == pytest.approx(np.std(changes, ddof=1), abs=1e-4)
+    assert replication["model_pct"] == 8.0 and replication["reference_pct"] == pytest.approx(13 / 3, abs=1e-4)
+    assert replication["pooled_change_pct"] == pytest.approx(100 * (24 - 13) / 13, abs=0.01)  # pooled rates
+    assert replication["ci_low"] < replication["pooled_change_pct"] < replication["ci_high"]
+    assert replication["seed"] == POOLED and replication["seeds"] == 3
+    # a metric no model shows: rates 0, the change undefined in every seed and pooled
+    oscillation = rows["osc_hal_train"]
+    assert oscillation["model_pct"] == 0.0 and oscillation["relative_change_pct"] is None
+    assert oscillation["pooled_change_pct"] is None
