@@ -7,6 +7,8 @@ import math
 
 import pandas as pd
 
+from memkd.tables import POOLED
+
 
 def fmt(value, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -31,19 +33,46 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 def verdict(change: float, low: float, high: float, paper: float | None) -> str:
-    """Does the student-vs-baseline change agree with the paper? Only an interval that excludes zero counts."""
+    """Does the student-vs-baseline change agree with the paper? Only an interval that excludes zero counts; the
+    caller passes only intervals pooled over seeds (one seed gives no verdict: `ONE_SEED`)."""
     if change is None or math.isnan(change):
         return "undefined (baseline rate 0)"
     if math.isnan(low) or math.isnan(high):
         return "no interval"
-    direction = "higher" if change > 0 else "lower"
     if low <= 0 <= high:
         return "inconclusive: the interval includes 0"
+    direction = "higher" if low > 0 else "lower"  # the side of 0 the whole interval is on
     if paper is None or math.isnan(paper):
         return f"student {direction} (the paper gives no number)"
-    if (change > 0) == (paper > 0):
+    if (low > 0) == (paper > 0):
         return f"agrees in sign: student {direction}, as in the paper"
-    return f"disagrees: student {direction}, the paper found the opposite"
+    return f"disagrees in sign: student {direction}, the paper found the opposite"
+
+
+ONE_SEED = "one seed: an anecdote, no verdict"
+PER_SEED = "per seed: no verdict (see pooled)"
+
+
+def split_seeds(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(per-seed rows, rows pooled over seeds, the seeds as text)."""
+    is_pooled = frame["seed"].astype(str) == POOLED
+    seeds = sorted(set(frame.loc[~is_pooled, "seed"].astype(str)), key=lambda s: (len(s), s))
+    return frame[~is_pooled], frame[is_pooled], seeds
+
+
+def mean_sd_text(mean, sd, digits: int = 2) -> str:
+    """'mean +- sd' of a pooled row ('mean' alone where the sd is undefined)."""
+    if sd is None or (isinstance(sd, float) and math.isnan(sd)):
+        return fmt(mean, digits)
+    return f"{fmt(mean, digits)} +- {fmt(sd, digits)}"
+
+
+def pooled_text(mean, sd, low, high, digits: int = 2) -> str:
+    """'mean +- sd [low, high]': mean and sd over seeds, the two-level bootstrap interval of the pooled value."""
+    text = mean_sd_text(mean, sd, digits)
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
+        return text
+    return f"{text} [{fmt(low, digits)}, {fmt(high, digits)}]"
 
 
 def quality_section(quality: pd.DataFrame) -> str:
@@ -65,6 +94,17 @@ def quality_section(quality: pd.DataFrame) -> str:
             row[f"chrF {d}"] = fmt(wide.loc[key, ("chrf", d)], 1)
         row[f"sent/s {decodings[0]}"] = fmt(wide.loc[key, ("sentences_per_s", decodings[0])], 0)
         rows.append(row)
+    seeds = sorted(set(quality.seed.astype(str)), key=lambda s: (len(s), s))
+    if len(seeds) > 1:  # test quality per model as mean +- sd over seeds
+        for (direction, role), group in quality.groupby(["direction", "role"], sort=True):
+            row = {"direction": direction, "seed": POOLED, "role": role, "parameters": ""}
+            for metric, name in (("bleu", "BLEU"), ("chrf", "chrF")):
+                for d in decodings:
+                    values = group[group.decoding == d][metric].astype(float)
+                    row[f"{name} {d}"] = mean_sd_text(values.mean(), values.std(ddof=1), 1)
+            speed = group[group.decoding == decodings[0]].sentences_per_s.astype(float)
+            row[f"sent/s {decodings[0]}"] = mean_sd_text(speed.mean(), speed.std(ddof=1), 0)
+            rows.append(row)
     signatures = sorted(set(quality.bleu_signature)) if "bleu_signature" in quality else []
     return "\n".join([
         "## Translation quality (test set)", "",
@@ -77,22 +117,31 @@ def quality_section(quality: pd.DataFrame) -> str:
 
 def memorization_section(memorization: pd.DataFrame, hallucination: pd.DataFrame) -> str:
     rows = []
-    halluc = hallucination.set_index(["direction", "seed", "role", "inputs"])
-    for r in memorization.itertuples(index=False):
+    halluc = hallucination.assign(seed=hallucination.seed.astype(str)).set_index(["direction", "seed", "role", "inputs"])
+    for r in memorization.assign(seed=memorization.seed.astype(str)).itertuples(index=False):
         train = halluc.loc[(r.direction, r.seed, r.role, "study_train")]
         probe = halluc.loc[(r.direction, r.seed, r.role, "probe")]
         corpus = r.against == "corpus"
+        if r.seed == POOLED:  # mean +- sd over seeds, the pooled interval; counts are means over seeds
+            rate = lambda row, name: pooled_text(getattr(row, f"{name}_pct"), getattr(row, f"{name}_pct_sd"),
+                                                 getattr(row, f"{name}_ci_low"), getattr(row, f"{name}_ci_high"))
+            exmem_counts = f"({fmt(r.exmem, 1)} / {fmt(r.exmem_candidates, 1)})"
+            nat_count = f"({fmt(train.nat_hal, 1)})"
+        else:
+            rate = lambda row, name: with_interval(getattr(row, f"{name}_pct"), getattr(row, f"{name}_ci_low"),
+                                                   getattr(row, f"{name}_ci_high"))
+            exmem_counts = f"({int(r.exmem)} / {int(r.exmem_candidates)})"
+            nat_count = f"({int(train.nat_hal)})"
         rows.append({
             "direction": r.direction, "seed": r.seed, "model": r.role, "against": r.against,
-            "replication %": with_interval(r.replication_pct, r.replication_ci_low, r.replication_ci_high),
-            "ExMem % (n / candidates)": f"{with_interval(r.exmem_pct, r.exmem_ci_low, r.exmem_ci_high)} "
-                                        f"({r.exmem} / {r.exmem_candidates})",
-            "OscHal train %": with_interval(train.osc_hal_pct, train.osc_hal_ci_low, train.osc_hal_ci_high) if corpus else "",
-            "OscHal probe %": with_interval(probe.osc_hal_pct, probe.osc_hal_ci_low, probe.osc_hal_ci_high) if corpus else "",
-            "NatHal % (n)": f"{with_interval(train.nat_hal_pct, train.nat_hal_ci_low, train.nat_hal_ci_high)} "
-                            f"({int(train.nat_hal)})" if corpus else "",
+            "replication %": rate(r, "replication"),
+            "ExMem % (n / candidates)": f"{rate(r, 'exmem')} {exmem_counts}",
+            "OscHal train %": rate(train, "osc_hal") if corpus else "",
+            "OscHal probe %": rate(probe, "osc_hal") if corpus else "",
+            "NatHal % (n)": f"{rate(train, 'nat_hal')} {nat_count}" if corpus else "",
         })
-    first = memorization.iloc[0]
+    per_seed, pooled, _ = split_seeds(memorization)
+    first = per_seed.iloc[0]
     first_h = hallucination.iloc[0]
     return "\n".join([
         "## Memorization and hallucination (greedy translations of the training sources)", "",
@@ -100,29 +149,54 @@ def memorization_section(memorization: pd.DataFrame, hallucination: pd.DataFrame
         f"- decoding: `{first.decoding}`; language ID: {first.language_id}; QE: {first_h.qe_method}; "
         f"NatHal rule: {first_h.nat_hal_rule}",
         f"- intervals: {first.interval}",
+        *([f"- pooled rows: mean +- sd over seeds (counts: mean); intervals: {pooled.interval.iloc[0]}"]
+          if not pooled.empty else []),
     ])
 
 
 def relative_change_section(changes: pd.DataFrame) -> str:
+    """Per seed, the change with its interval and no verdict; pooled over seeds, mean +- sd (the paper's form),
+    the change of the pooled rates with its two-level interval, and the verdict, which only that interval gives."""
+    per_seed, pooled, seeds = split_seeds(changes)
     rows = []
-    for r in changes.itertuples(index=False):
-        paper = r.paper_relative_change_pct
+    for r in per_seed.itertuples(index=False):
         rows.append({
             "direction": r.direction, "seed": r.seed, "metric": r.metric,
             "student %": fmt(r.student_pct, 3), "baseline %": fmt(r.baseline_pct, 3),
             "change % [interval]": with_interval(r.relative_change_pct, r.ci_low, r.ci_high, 1),
-            "paper %": fmt(paper, 1),
-            "verdict": verdict(float(r.relative_change_pct), float(r.ci_low), float(r.ci_high),
-                               None if pd.isna(paper) else float(paper)),
+            "paper %": fmt(r.paper_relative_change_pct, 1),
+            "verdict": ONE_SEED if len(seeds) < 2 else PER_SEED,
         })
-    return "\n".join([
+    lines = [
         "## Student vs baseline (the paper's headline comparison)", "",
         "Relative change = (student rate - baseline rate) / baseline rate. The paper's numbers are means over five "
-        "WMT20 directions with CometKiwi-22 as QE (STUDY.md section 5); a verdict counts only when the interval "
-        "excludes 0.", "",
-        markdown_table(pd.DataFrame(rows)), "",
-        f"- intervals: {changes.interval.iloc[0]}",
-    ])
+        "WMT20 directions with CometKiwi-22 as QE (STUDY.md section 5). A verdict on the paper's claim comes only "
+        "from an interval pooled over at least two seeds, and only when it excludes 0; a single seed's interval "
+        "covers the pairs, not the training run, so one seed gives no verdict.", "",
+    ]
+    if len(seeds) < 2:
+        lines += [f"**One seed ({', '.join(seeds)}): these changes are an anecdote.** Set `seeds` to two or more "
+                  "for a verdict.", ""]
+    lines += [markdown_table(pd.DataFrame(rows)), "", f"- intervals: {per_seed.interval.iloc[0]}"]
+    if not pooled.empty:
+        pooled_rows = []
+        for r in pooled.itertuples(index=False):
+            paper = r.paper_relative_change_pct
+            pooled_rows.append({
+                "direction": r.direction, "seeds": int(r.seeds), "metric": r.metric,
+                "student % (mean +- sd)": mean_sd_text(r.student_pct, r.student_pct_sd, 3),
+                "baseline % (mean +- sd)": mean_sd_text(r.baseline_pct, r.baseline_pct_sd, 3),
+                "change % (mean +- sd)": mean_sd_text(r.relative_change_pct, r.relative_change_sd, 1),
+                "pooled change % [interval]": with_interval(r.pooled_change_pct, r.ci_low, r.ci_high, 1),
+                "paper %": fmt(paper, 1),
+                "verdict": verdict(float(r.pooled_change_pct), float(r.ci_low), float(r.ci_high),
+                                   None if pd.isna(paper) else float(paper)),
+            })
+        lines += ["", f"Pooled over seeds {', '.join(seeds)}: the mean +- sd of the per-seed values (the paper's "
+                  "form), and the relative change of the rates pooled over seeds with its interval, which gives the "
+                  "verdict.", "", markdown_table(pd.DataFrame(pooled_rows)), "",
+                  f"- intervals: {pooled.interval.iloc[0]}"]
+    return "\n".join(lines)
 
 
 def counterfactual_section(cm: pd.DataFrame, edges: list[float]) -> str:
@@ -188,24 +262,30 @@ def predictor_section(predictor: pd.DataFrame) -> str:
 def adaptive_section(adaptive: pd.DataFrame) -> str:
     """Adaptive-SeqKD students against the SeqKD student, with the paper's numbers and a verdict per metric."""
     rows = []
+    _, pooled, seeds = split_seeds(adaptive)
+    unpooled = ONE_SEED if len(seeds) < 2 else PER_SEED if not pooled.empty else "per seed: no verdict"
     for r in adaptive.itertuples(index=False):
         is_bleu = str(r.metric).startswith("bleu_")
+        is_pooled = str(r.seed) == POOLED
         if is_bleu:
             change = f"{fmt(r.difference, 2)} points"
             judged = "-"
-        else:
-            change = with_interval(r.relative_change_pct, r.ci_low, r.ci_high, 1) + " %"
-            point = float(r.relative_change_pct) if pd.notna(r.relative_change_pct) else float("nan")
-            judged = verdict(point, float(r.ci_low), float(r.ci_high),
+        elif is_pooled:  # mean +- sd over seeds, then the change of the pooled rates with its interval
+            change = (f"{mean_sd_text(r.relative_change_pct, getattr(r, 'relative_change_sd', None), 1)}; pooled "
+                      f"{with_interval(r.pooled_change_pct, r.ci_low, r.ci_high, 1)} %")
+            judged = verdict(float(r.pooled_change_pct), float(r.ci_low), float(r.ci_high),
                              None if pd.isna(r.paper) else float(r.paper))
             judged = judged.replace("student", r.model).replace("baseline rate 0", "SeqKD student rate 0")
+        else:
+            change = with_interval(r.relative_change_pct, r.ci_low, r.ci_high, 1) + " %"
+            judged = unpooled
         rows.append({
             "direction": r.direction, "seed": r.seed, "model": f"{r.model} ({r.arm})", "metric": r.metric,
             "value": fmt(r.model_value, 2), "SeqKD student": fmt(r.reference_value, 2),
             "change [interval]": change, "paper": "-" if pd.isna(r.paper) else fmt(r.paper, 1),
             "verdict": judged,
         })
-    sizes = adaptive.groupby(["direction", "model"]).fine_tuning_pairs.first()
+    sizes = adaptive[adaptive.seed.astype(str) != POOLED].groupby(["direction", "model"]).fine_tuning_pairs.first()
     return "\n".join([
         "## Adaptive-SeqKD", "",
         "The teacher fine-tuned on a selected subset (quality arm) or on a random subset of the same size (random "
@@ -215,17 +295,23 @@ def adaptive_section(adaptive: pd.DataFrame) -> str:
         markdown_table(pd.DataFrame(rows)), "",
         f"- selection: {adaptive.selection.iloc[0]}",
         "- fine-tuning pairs: " + ", ".join(f"{m} {d}: {int(n)}" for (d, m), n in sizes.items()),
-        f"- intervals: {adaptive.interval.dropna().iloc[0] if adaptive.interval.notna().any() else 'n/a'}",
+        *(f"- intervals: {label}" for label in dict.fromkeys(adaptive.interval.dropna())),
     ])
 
 
 def render(tables: dict[str, pd.DataFrame], corpus: str, cm_edges: list[float]) -> str:
     quality = tables["translation_quality"]
+    seeds = sorted(set(quality.seed.astype(str)), key=lambda s: (len(s), s))
+    if len(seeds) < 2:
+        seeds_line = (f"Seed: {', '.join(seeds)}. **One seed: every comparison below is an anecdote**; no verdict on "
+                      "the paper's claims is given from one seed (set `seeds` to two or more).")
+    else:
+        seeds_line = (f"Seeds: {', '.join(seeds)}. Rows with seed `{POOLED}` pool the seeds: mean +- sd over seeds "
+                      "and a two-level bootstrap interval (seeds, then pairs); verdicts come only from those.")
     return "\n\n".join([
         f"# Study summary: {corpus}",
         "Generated by the `study_summary` rule from the tables in `results/tables/" + corpus + "/`; "
-        "the figures are in `results/figures/" + corpus + "/`. Seeds: "
-        + ", ".join(map(str, sorted(set(quality.seed)))) + ".",
+        "the figures are in `results/figures/" + corpus + "/`. " + seeds_line,
         quality_section(quality),
         memorization_section(tables["memorization"], tables["hallucination"]),
         relative_change_section(tables["relative_change"]),
@@ -237,6 +323,7 @@ def render(tables: dict[str, pd.DataFrame], corpus: str, cm_edges: list[float]) 
         "The paper distils WMT20 systems (millions of pairs, Transformer-base/big, GPU training, CometKiwi-22 QE). "
         "This study runs the same measurements on a corpus built offline from Debian packages with CPU-sized models; "
         "absolute rates are not comparable, and the QE here (" + str(tables["hallucination"].qe_method.iloc[0])
-        + ") is on another scale than CometKiwi, so NatHal depends on its own threshold. The verdict column above "
-        "states, metric by metric, whether the direction of the student-vs-baseline change agrees with the paper.",
+        + ") is on another scale than CometKiwi, so NatHal depends on its own threshold. The verdict columns above "
+        "state, metric by metric, whether the direction of a change pooled over seeds agrees with the paper; with "
+        "one seed they give none.",
     ]) + "\n"

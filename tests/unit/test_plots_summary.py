@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from memkd import plots, summary
+from memkd.errors import InputError
 
 DIRECTIONS = ["en-es", "es-en"]
 ROLES = ["teacher", "baseline", "student"]
@@ -198,24 +199,32 @@ def test_summary_has_every_section_and_the_verdicts():
     assert "| en-es | 1 | student | 30 / 100 | 0.800 +- 0.050 | 5 |" in text
     assert "no AUC where: 1 positive and 99 negative pairs: too few for CV" in text
     assert "| en-es | 1 | teacher | 6.7M | 20.0 | 21.5 |" in text
-    assert "agrees in sign" in text and "disagrees" in text and "undefined (baseline rate 0)" in text
+    # one seed: the changes are listed with their intervals, but no verdict on the paper's claim
+    assert "One seed (1): these changes are an anecdote" in text and "**One seed: every comparison" in text
+    assert "| en-es | 1 | replication | 1.000 | 1.000 | 12.0 [2.0, 22.0] | 3.4 | one seed: an anecdote, no verdict |" \
+        in text
+    assert "agrees" not in text.split("## Counterfactual")[0] and "disagrees" not in text
     assert "- BLEU signature: `nrefs:1|bleu-sig`" in text
     assert text.count("| en-es | 1 | 50 | 8 |") == 1
 
 
-def test_distillation_variants_get_their_own_bars_and_legend_entries():
-    quality = quality_table()
-    variant = quality[quality.role == "student"].assign(role="word_kd")
-    memorization = memorization_table()
-    hallucination = hallucination_table()
-    figure = plots.model_comparison(
-        pd.concat([quality, variant]),
-        pd.concat([memorization, memorization[memorization.role == "student"].assign(role="word_kd")]),
-        pd.concat([hallucination, hallucination[hallucination.role == "student"].assign(role="word_kd")]),
-    )
-    assert "word_kd" in legend_texts(figure)
-    bleu = [ax for ax in figure.axes if ax.get_title().startswith("test BLEU")][0]
-    assert len(bleu.patches) == 4 * len(DIRECTIONS)
+def with_variant(frame, name="word_kd"):
+    return pd.concat([frame, frame[frame.role == "student"].assign(role=name)])
+
+
+def test_distillation_variants_get_a_figure_of_their_own_and_the_core_figure_shows_t_b_s_only():
+    tables = [with_variant(quality_table()), with_variant(memorization_table()), with_variant(hallucination_table())]
+    core = plots.model_comparison(*tables)
+    assert "word_kd" not in legend_texts(core)
+    bleu = [ax for ax in core.axes if ax.get_title().startswith("test BLEU")][0]
+    assert len(bleu.patches) == 3 * len(DIRECTIONS)
+    variants = plots.model_comparison(*tables, variants=True)
+    assert {"baseline (B)", "SeqKD student (S)", "word_kd"} <= set(legend_texts(variants))
+    assert "teacher (T)" not in legend_texts(variants)
+    bleu = [ax for ax in variants.axes if ax.get_title().startswith("test BLEU")][0]
+    assert len(bleu.patches) == 3 * len(DIRECTIONS)  # B, S, word_kd
+    with pytest.raises(InputError, match="no distillation variant"):
+        plots.model_comparison(quality_table(), memorization_table(), hallucination_table(), variants=True)
 
 
 def test_an_all_undefined_panel_says_so_instead_of_staying_blank():
@@ -277,9 +286,8 @@ def test_summary_has_an_adaptive_section_when_the_study_has_adaptive_students():
     text = summary.render(tables, "bible", [0.2, 0.3, 0.4])
     assert "## Adaptive-SeqKD" in text
     assert "| en-es | 1 | adaptive_seqkd (quality) | exmem | 1.00 | 1.00 | -30.0 [-50.0, -35.0] % | -23.7 | " \
-           "agrees in sign: adaptive_seqkd lower, as in the paper |" in text
+           "one seed: an anecdote, no verdict |" in text
     assert "| en-es | 1 | adaptive_seqkd (quality) | bleu_greedy | 2.00 | 2.50 | -0.50 points | -0.2 | - |" in text
-    assert "undefined (SeqKD student rate 0)" in text
     assert "## Adaptive-SeqKD" not in summary.render({k: v for k, v in tables.items() if k != "adaptive_seqkd"},
                                                      "bible", [0.2, 0.3, 0.4])
 
@@ -291,7 +299,9 @@ def test_a_model_has_one_colour_in_every_panel_whatever_the_row_order_of_each_ta
     quality = quality_table()
     quality = pd.concat([quality, quality[quality.role == "student"].assign(role="zeta"),
                          quality[quality.role == "student"].assign(role="alpha")])
-    figure = plots.model_comparison(quality, memorization_table(), hallucination_table())
+    memorization = pd.concat([memorization_table(), *(with_variant(memorization_table(), name)[lambda f: f.role == name]
+                                                     for name in ("zeta", "alpha"))])
+    figure = plots.model_comparison(quality, memorization, hallucination_table(), variants=True)
     bleu = [ax for ax in figure.axes if ax.get_title().startswith("test BLEU")][0]
     colours = {c.get_label(): c.patches[0].get_facecolor() for c in bleu.containers}
     assert colours["alpha"] == pytest.approx(matplotlib_colour(plots.VARIANT_COLORS[0]))
@@ -312,3 +322,175 @@ def test_predictor_roc_uses_the_model_comparison_colours():
     assert colours["alpha"] == plots.VARIANT_COLORS[0] and colours["zeta"] == plots.VARIANT_COLORS[2]
     assert colours["word_kd"] == plots.VARIANT_COLORS[1]
     assert colours[plots.ROLE_LABELS["student"]] == plots.ROLE_COLORS["student"]
+
+
+# --- several seeds: per-seed rows and rows pooled over seeds (seed "pooled") --------------------------------------
+
+SEEDS = [1, 2, 3]
+
+
+def seeded(frame, column, step):
+    """The one-seed table once per seed, `column` moved by `step` per seed: seed 1 at -step, 2 unchanged, 3 +step."""
+    return pd.concat([frame.assign(seed=seed, **{column: frame[column] + (seed - 2) * step}) for seed in SEEDS])
+
+
+def pooled_memorization():
+    """Per-seed replication 2+k, 3+k, 4+k for role k: mean 3+k, sd 1; a pooled interval of its own."""
+    rows = seeded(memorization_table(), "replication_pct", 1.0)
+    pooled = memorization_table().assign(seed="pooled", replication_pct_sd=1.0, exmem_pct_sd=0.0, seeds=3,
+                                         interval="two-level percentile bootstrap")
+    pooled["replication_ci_low"] = pooled.replication_pct - 1.5
+    pooled["replication_ci_high"] = pooled.replication_pct + 2.5
+    return pd.concat([rows, pooled])
+
+
+def pooled_hallucination():
+    pooled = hallucination_table().assign(seed="pooled", osc_hal_pct_sd=0.5, nat_hal_pct_sd=0.0, seeds=3,
+                                          interval="two-level percentile bootstrap")
+    return pd.concat([seeded(hallucination_table(), "osc_hal_pct", 0.5), pooled])
+
+
+def pooled_changes(pooled_low=-5.0, pooled_high=30.0, step=10.0):
+    """Per-seed changes 12-step, 12, 12+step (each interval +-10); pooled: mean 12, change of the pooled rates
+    11.5 with the interval [pooled_low, pooled_high]."""
+    rows = seeded(change_table(), "relative_change_pct", step)
+    rows = rows.assign(ci_low=rows.relative_change_pct - 10, ci_high=rows.relative_change_pct + 10)
+    pooled = change_table().assign(seed="pooled", relative_change_sd=step, student_pct_sd=0.1, baseline_pct_sd=0.1,
+                                   seeds=3, interval="two-level percentile bootstrap")
+    pooled["pooled_change_pct"] = pooled.relative_change_pct - 0.5
+    defined = pooled.relative_change_pct.notna()
+    pooled.loc[defined, "ci_low"], pooled.loc[defined, "ci_high"] = pooled_low, pooled_high
+    return pd.concat([rows, pooled])
+
+
+def panel(figure, title):
+    return [ax for ax in figure.axes if ax.get_title().startswith(title)][0]
+
+
+def dots(ax):
+    """x, y of every scatter point of an axes (the single seeds)."""
+    from matplotlib.collections import PathCollection
+    return np.vstack([c.get_offsets() for c in ax.collections
+                      if isinstance(c, PathCollection) and not c.get_label().startswith("paper")])
+
+
+def test_model_comparison_with_seeds_shows_pooled_bars_their_interval_and_a_dot_per_seed():
+    quality = seeded(quality_table(), "bleu", 0.5)
+    figure = plots.model_comparison(quality, pooled_memorization(), pooled_hallucination())
+    replication = panel(figure, "replication")
+    heights = sorted(round(p.get_height(), 6) for p in replication.patches)
+    assert heights == sorted([3.0, 4.0, 5.0] * len(DIRECTIONS))  # the pooled rows (means), not one seed
+    whiskers = [seg for c in replication.collections if hasattr(c, "get_segments") for seg in c.get_segments()]
+    assert any(np.allclose(sorted(seg[:, 1]), [1.5, 5.5]) for seg in whiskers)  # teacher: 3 - 1.5 .. 3 + 2.5
+    points = dots(replication)
+    assert len(points) == len(SEEDS) * len(ROLES) * len(DIRECTIONS)
+    assert sorted(set(np.round(points[:, 1], 6))) == [2.0, 3.0, 4.0, 5.0, 6.0]
+    # test BLEU has no pooled rows: its bar is the mean over seeds, the seeds as dots
+    bleu = panel(figure, "test BLEU")
+    assert sorted(round(p.get_height(), 6) for p in bleu.patches) == sorted([20.0, 15.0, 10.0] * len(DIRECTIONS))
+    assert len(dots(bleu)) == len(SEEDS) * len(ROLES) * len(DIRECTIONS)
+    assert "single seeds" in legend_texts(figure)
+    caption = figure.texts[-1].get_text().replace("\n", " ")
+    assert "seeds 1, 2, 3" in caption and "intervals: two-level percentile bootstrap" in caption
+
+
+def test_relative_change_with_seeds_shows_the_pooled_change_its_interval_and_each_seed():
+    figure = plots.relative_change(pooled_changes())
+    ax = figure.axes[0]
+    texts = legend_texts(figure)
+    assert "en-es (this study, 3 seeds pooled)" in texts and "en-es, single seeds" in texts
+    filled = [c for c in ax.containers]  # one errorbar per direction
+    assert len(filled) == len(DIRECTIONS)
+    xs = sorted(x for c in filled for x in c.lines[0].get_xdata())
+    assert xs == sorted([11.5, -20.5, 4.5] * len(DIRECTIONS))  # pooled_change_pct, osc_hal undefined
+    hollow = dots(ax)
+    # per-seed changes 2, 12, 22 (replication), -30, -20, -10 (exmem), -5, 5, 15 (nat_hal); NaN ones not drawn
+    assert sorted(x for x in hollow[:, 0] if np.isfinite(x)) == sorted([2, 12, 22, -30, -20, -10, -5, 5, 15] * 2)
+    assert "Not shown (baseline rate 0" in figure.texts[-1].get_text()
+
+
+def test_an_interval_without_upper_bound_ends_in_an_arrow_not_at_infinity():
+    changes = change_table().assign(ci_high=float("inf"))
+    figure = plots.relative_change(changes)
+    ax = figure.axes[0]
+    assert np.isfinite(ax.get_xlim()).all() and ax.get_xlim()[1] < 1e6
+    arrows = [c for c in ax.collections if c.get_offsets().shape[0] and c.get_paths()]
+    assert any(len(c.get_offsets()) == 3 for c in arrows)  # three defined changes per direction, each unbounded
+
+
+def test_subgroups_with_seeds_are_t_b_s_only_means_over_seeds_with_size_ranges():
+    table = pd.concat([subgroups_table(), subgroups_table()[lambda f: f.role == "student"].assign(role="word_kd")])
+    rows = seeded(table, "replication_rate", 1.0)
+    rows["size"] = rows["size"] + (rows.seed - 2) * (rows.subgroup == "qe_bucket")
+    figure = plots.subgroup_bars(rows)
+    labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert labels == ["all: all (n=100)", "qe bucket: <0.2 (n=29-31)", "duplicate: yes (n=4)"]
+    assert len(figure.axes[0].patches) == 9 and "word_kd" not in legend_texts(figure)
+    assert sorted({round(p.get_width(), 6) for p in figure.axes[0].patches}) == [1.0, 2.0, 3.0]
+    assert len(dots(figure.axes[0])) == len(SEEDS) * 9
+
+
+def test_memorization_map_with_seeds_has_one_point_per_pair():
+    table = seeded(counterfactual_table(), "p_in", 0.01)
+    figure = plots.memorization_map(table, [0.2, 0.4, 0.6, 0.8])
+    counts = [int(t.rsplit("(", 1)[1].rstrip(")")) for t in legend_texts(figure)[:5]]
+    assert sum(counts) == 50
+    assert "averaged over seeds 1, 2, 3" in figure.texts[-1].get_text().replace("\n", " ")
+
+
+def test_predictor_roc_with_seeds_draws_a_curve_per_seed_and_the_auc_over_seeds():
+    predictor, roc = predictor_tables()
+    predictor = seeded(predictor, "auc_mean", 0.05)
+    roc = pd.concat([roc.assign(seed=seed) for seed in SEEDS])
+    figure = plots.predictor_roc(roc, predictor)
+    texts = legend_texts(figure)
+    assert any("AUC 0.80 +- 0.05 over 3 of 3 seeds" in t for t in texts), texts
+    assert sum(len(line.get_xdata()) == 4 for line in figure.axes[0].lines) == len(SEEDS)
+
+
+def seeded_tables(changes):
+    return {"translation_quality": seeded(quality_table(), "bleu", 0.5), "memorization": pooled_memorization(),
+            "hallucination": pooled_hallucination(), "relative_change": changes,
+            "counterfactual": seeded(counterfactual_table(), "p_in", 0.0), "inheritance": inheritance_table(),
+            "predictor": predictor_tables()[0]}
+
+
+def test_summary_with_seeds_gives_verdicts_from_the_pooled_interval_only():
+    # every seed's replication interval excludes 0 ([-8, 12] is seed 1's: not; seeds 2, 3 exclude it), but the
+    # pooled interval [-5, 30] includes it: inconclusive
+    text = summary.render(seeded_tables(pooled_changes()), "bible", [0.2, 0.3, 0.4])
+    assert "Seeds: 1, 2, 3." in text and "anecdote" not in text
+    assert "| en-es | 2 | replication | 1.000 | 1.000 | 12.0 [2.0, 22.0] | 3.4 | per seed: no verdict (see pooled) |" \
+        in text
+    assert "| en-es | 3 | replication | 1.000 | 1.000 | 12.0 [2.0, 22.0] | 3.4 | per seed: no verdict (see pooled) |" \
+        not in text  # seed 3 is 22 [12, 32]
+    assert ("| en-es | 3 | replication | 1.000 +- 0.100 | 1.000 +- 0.100 | 12.0 +- 10.0 | 11.5 [-5.0, 30.0] | 3.4 | "
+            "inconclusive: the interval includes 0 |") in text
+    assert "agrees in sign" not in text and "disagrees" not in text
+    # a pooled interval above 0 agrees with the paper's positive replication change and disagrees on its ExMem sign
+    text = summary.render(seeded_tables(pooled_changes(pooled_low=1.0, pooled_high=30.0)), "bible", [0.2, 0.3, 0.4])
+    assert "| 11.5 [1.0, 30.0] | 3.4 | agrees in sign: student higher, as in the paper |" in text
+    assert "| -20.5 [1.0, 30.0] | 57.0 | inconclusive" not in text
+    assert "| -20.5 [1.0, 30.0] | 57.0 | agrees in sign: student higher, as in the paper |" in text  # the interval decides
+    text = summary.render(seeded_tables(pooled_changes(pooled_low=-30.0, pooled_high=-1.0)), "bible", [0.2, 0.3, 0.4])
+    assert "| 11.5 [-30.0, -1.0] | 3.4 | disagrees in sign: student lower, the paper found the opposite |" in text
+    assert "| n/a | 31.0 | undefined (baseline rate 0) |" in text
+    # the memorization rows pooled over seeds: mean +- sd [interval]; quality: mean +- sd of BLEU
+    assert "| en-es | pooled | teacher | corpus | 3.00 +- 1.00 [1.50, 5.50] | 50.00 +- 0.00 [0.00, 100.00] (1 / 2) |" \
+        in text
+    assert "| en-es | pooled | teacher |  | 20.0 +- 0.5 | 21.5 +- 0.5 |" in text
+
+
+def test_summary_of_an_adaptive_table_with_pooled_rows_judges_only_those():
+    table = pd.concat([adaptive_table().assign(seed=seed) for seed in SEEDS])
+    pooled = adaptive_table()[lambda f: ~f.metric.str.startswith("bleu_")].assign(
+        seed="pooled", relative_change_sd=4.0, pooled_change_pct=lambda f: f.relative_change_pct + 1)
+    tables = {**seeded_tables(pooled_changes()), "adaptive_seqkd": pd.concat([table, pooled])}
+    text = summary.render(tables, "bible", [0.2, 0.3, 0.4])
+    section = text.split("## Adaptive-SeqKD")[1]
+    assert "| en-es | pooled | adaptive_seqkd (quality) | exmem | 1.00 | 1.00 | -30.0 +- 4.0; pooled -29.0 [-50.0, " \
+           "-35.0] % | -23.7 | agrees in sign: adaptive_seqkd lower, as in the paper |" in section
+    assert "| en-es | 2 | adaptive_seqkd (quality) | exmem | 1.00 | 1.00 | -30.0 [-50.0, -35.0] % | -23.7 | " \
+           "per seed: no verdict (see pooled) |" in section
+    figure = plots.adaptive_seqkd(pd.concat([table, pooled]))
+    assert "single seeds" in legend_texts(figure)

@@ -69,10 +69,14 @@ MEMORIZATION_CODE = library_version(
 CM_CODE = library_version("metrics/counterfactual.py")
 PREDICTOR_CODE = library_version("predictor.py", "metrics/inheritance.py")
 TABLES_CODE = library_version(
-    "stats.py", "metrics/subgroups.py", "metrics/inheritance.py", "evaluate.py"
+    "stats.py",
+    "tables.py",
+    "metrics/subgroups.py",
+    "metrics/inheritance.py",
+    "evaluate.py",
 )
-PLOTS_CODE = library_version("plots.py", "metrics/subgroups.py")
-SUMMARY_CODE = library_version("summary.py")
+PLOTS_CODE = library_version("plots.py", "tables.py", "metrics/subgroups.py")
+SUMMARY_CODE = library_version("summary.py", "tables.py")
 SUMMARY_TABLES = [
     "translation_quality",
     "memorization",
@@ -147,7 +151,9 @@ def figure_targets():
     """Every figure (PNG and PDF) and the study summary, drawn from the cached tables."""
     return [
         f"results/figures/{CORPUS}/{name}.{ext}"
-        for name in FIGURES + (["adaptive_seqkd"] if ADAPTIVE_VARIANTS else [])
+        for name in FIGURES
+        + (["model_comparison_variants"] if VARIANTS else [])
+        + (["adaptive_seqkd"] if ADAPTIVE_VARIANTS else [])
         for ext in ("png", "pdf")
     ] + [f"results/summary/{CORPUS}.md"]
 

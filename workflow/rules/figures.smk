@@ -22,6 +22,33 @@ rule plot_model_comparison:
         mem_mb=1000,
         runtime=5,
     params:
+        variants=False,
+        code=PLOTS_CODE,
+    script:
+        "../../scripts/plot_model_comparison.py"
+
+
+rule plot_model_comparison_variants:
+    input:
+        quality="results/tables/{corpus}/translation_quality.tsv",
+        memorization="results/tables/{corpus}/memorization.tsv",
+        hallucination="results/tables/{corpus}/hallucination.tsv",
+    output:
+        png=report(
+            "results/figures/{corpus}/model_comparison_variants.png",
+            caption="../report/model_comparison_variants.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/{corpus}/model_comparison_variants.pdf",
+    log:
+        "logs/plot_model_comparison_variants/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        variants=True,
         code=PLOTS_CODE,
     script:
         "../../scripts/plot_model_comparison.py"
