@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 import torch
 
-from memkd.decode import decoding_signature, translate
+from memkd.decode import Decoder, length_limit
 from memkd.errors import InputError
 from memkd.io import read_lines, read_tsv, write_json_atomic, write_tsv_atomic
 from memkd.langid import LANGUAGE_ID_MODEL, languages_match
@@ -15,9 +15,7 @@ from memkd.metrics.extractive import is_candidate, prefixes, shortest_memorized_
 from memkd.metrics.natural import natural_hallucinations, shared_outputs
 from memkd.metrics.oscillation import is_oscillatory
 from memkd.metrics.replication import exact_matches
-from memkd.model import load, pick_device
 from memkd.rulerun import run
-from memkd.tokenizer import load as load_tokenizer
 
 
 def lines_for(path: str, n: int, what: str) -> list[str]:
@@ -39,14 +37,13 @@ def exmem_candidates(sources, references, matched, src_lang, tgt_lang, settings)
     return candidate
 
 
-def prefix_lengths(model, processor, sources, outputs, indices, decoding, max_fraction, device) -> dict[int, int | None]:
-    """Shortest memorized prefix per candidate index: all prefixes of all candidates decoded in one batched call."""
+def prefix_lengths(decoder, sources, outputs, indices, decoding, max_fraction) -> dict[int, int | None]:
+    """Shortest memorized prefix per candidate index: all prefixes of all candidates decoded in one batched call,
+    with the length limit of the full sources' translations (a prefix's output is compared with the full one)."""
     jobs = [(i, p) for i in indices for p in prefixes(sources[i])]
-    translated, _ = translate(
-        model, processor, [p for _, p in jobs], beam=1, max_tokens=decoding["max_tokens"],
-        max_len_a=decoding["max_len_a"], max_len_b=decoding["max_len_b"],
-        max_source_len=model.config.max_position_embeddings, device=device,
-    )
+    max_len_a, max_len_b = length_limit(decoding, "study_train", decoder.max_positions)
+    translated, _ = decoder.translate([p for _, p in jobs], beam=1, max_tokens=decoding["max_tokens"],
+                                      max_len_a=max_len_a, max_len_b=max_len_b)
     per_example: dict[int, list[str]] = {i: [] for i in indices}
     for (i, _), hyps in zip(jobs, translated):
         per_example[i].append(hyps[0])
@@ -85,10 +82,8 @@ def main():
         [None] * n if is_teacher else exmem_candidates(sources, teacher_outputs, exact_teacher, w.src, w.tgt, ex)
     )
     to_decode = sorted({i for i in range(n) if candidate[i] or candidate_teacher[i]})
-    device = pick_device()
-    model = load(snakemake.input.model, device)
-    processor = load_tokenizer(f"{snakemake.input.model}/spm.model")
-    shortest = prefix_lengths(model, processor, sources, outputs, to_decode, decoding, ex["max_prefix_fraction"], device)
+    decoder = Decoder(snakemake.input.model, decoding["engine"], threads=snakemake.threads)
+    shortest = prefix_lengths(decoder, sources, outputs, to_decode, decoding, ex["max_prefix_fraction"])
     prefix = [shortest.get(i) for i in range(n)]
     exmem = [bool(candidate[i] and prefix[i] is not None) for i in range(n)]
     exmem_teacher = [None if is_teacher else bool(candidate_teacher[i] and prefix[i] is not None) for i in range(n)]
@@ -150,7 +145,7 @@ def main():
         "nat_hal": sum(natural),
         "nat_hal_pct": percent(sum(natural), n),
         "nat_hal_unique_outputs": len({o.strip() for o, h in zip(outputs, natural) if h}),
-        "decoding": decoding_signature(1, 1, decoding["max_len_a"], decoding["max_len_b"]),
+        "decoding": decoder.signature(1, 1, *length_limit(decoding, "study_train", decoder.max_positions)),
         "language_id": LANGUAGE_ID_MODEL,
         "qe_method": quality["qe_method"].iloc[0] if n else snakemake.params.qe_method,
         "settings": settings,

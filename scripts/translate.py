@@ -6,11 +6,9 @@ from pathlib import Path
 
 import torch
 
-from memkd.decode import decoding_signature, parse_decoding, translate
+from memkd.decode import Decoder, length_limit, parse_decoding
 from memkd.io import read_tsv, write_json_atomic, write_text_atomic
-from memkd.model import load, pick_device
 from memkd.rulerun import run
-from memkd.tokenizer import load as load_tokenizer
 
 
 def as_list(files) -> list[str]:
@@ -21,21 +19,17 @@ def as_list(files) -> list[str]:
 def main():
     torch.set_num_threads(snakemake.threads)
     settings = snakemake.params.settings
-    device = pick_device()
-    model = load(snakemake.input.model, device)
-    processor = load_tokenizer(f"{snakemake.input.model}/spm.model")
+    decoder = Decoder(snakemake.input.model, settings["engine"], threads=snakemake.threads)
     pairs = {Path(path).stem: path for path in as_list(snakemake.input.pairs)}
     outputs = zip(snakemake.params.translations, as_list(snakemake.output.hypotheses), as_list(snakemake.output.timing),
                   strict=True)
     for name, hypotheses_path, timing_path in outputs:
         split, decoding = name.split(".")
         beam = parse_decoding(decoding)
+        max_len_a, max_len_b = length_limit(settings, split, decoder.max_positions)
         sources = read_tsv(pairs[split], columns=["src"])["src"].tolist()
-        hypotheses, seconds = translate(
-            model, processor, sources, beam=beam, max_tokens=settings["max_tokens"],
-            max_len_a=settings["max_len_a"], max_len_b=settings["max_len_b"],
-            max_source_len=model.config.max_position_embeddings, device=device,
-        )
+        hypotheses, seconds = decoder.translate(sources, beam=beam, max_tokens=settings["max_tokens"],
+                                                max_len_a=max_len_a, max_len_b=max_len_b)
         write_text_atomic(hypotheses_path, "".join(h[0] + "\n" for h in hypotheses))
         write_json_atomic(
             timing_path,
@@ -44,11 +38,12 @@ def main():
                 "seconds": round(seconds, 3),
                 "sentences_per_s": round(len(sources) / seconds, 2),
                 "threads": snakemake.threads,
-                "device": device,
-                "decoding": decoding_signature(beam, 1, settings["max_len_a"], settings["max_len_b"]),
+                "device": decoder.device,
+                "decoding": decoder.signature(beam, 1, max_len_a, max_len_b),
             },
         )
-        logging.info("%s: %d sentences in %.1f s (%s)", split, len(sources), seconds, decoding)
+        logging.info("%s: %d sentences in %.1f s (%s)", split, len(sources), seconds,
+                     decoder.signature(beam, 1, max_len_a, max_len_b))
 
 
 run(main, snakemake.log[0])

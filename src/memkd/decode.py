@@ -1,17 +1,27 @@
 """Batched greedy and beam decoding, k-best lists, and teacher-forced scores of given targets.
 
-Inputs are sorted by length for batching and outputs restored to input order.
+Inputs are sorted by length for batching and outputs restored to input order. `translate` (Hugging Face generate)
+is the reference decoder; `Decoder` runs a saved model with the configured engine, CTranslate2 by default
+(memkd.ct2), which gives the same outputs faster (tests/unit/test_ct2.py).
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
+import transformers
 from transformers import GenerationConfig
 
 from memkd.data import IGNORE_INDEX, collate, encode, make_batches
-from memkd.model import EOS_ID, PAD_ID, teacher_forced_logits
+from memkd.model import EOS_ID, PAD_ID, TOKENIZER_FILE, load, pick_device, teacher_forced_logits
+from memkd.tokenizer import load as load_tokenizer
+
+ENGINES = ("ctranslate2", "memkd")
+# Translations of training (and probe) sources are what the memorization metrics read: they get a fixed, generous
+# length limit (memorization_max_len) so that oscillations are not cut short; test-set decoding keeps a * src + b.
+MEMORIZATION_SPLITS = ("study_train", "train", "probe")
 
 
 def parse_decoding(name: str) -> int:
@@ -23,13 +33,34 @@ def parse_decoding(name: str) -> int:
     raise ValueError(f"decoding {name!r}: expected 'greedy' or 'beam<k>' (e.g. beam5)")
 
 
-def decoding_signature(beam: int, n_best: int, max_len_a: float, max_len_b: int) -> str:
-    """States every decoding setting behind a number, sacreBLEU-style."""
+def engine_name(engine: str) -> str:
+    """The engine with its version, as the decoding signature names it."""
+    if engine == "ctranslate2":
+        from memkd.ct2 import ENGINE
+
+        return ENGINE
+    if engine == "memkd":
+        return f"memkd-transformers-{transformers.__version__}"
+    raise ValueError(f"decoding engine {engine!r}: expected one of {', '.join(ENGINES)}")
+
+
+def decoding_signature(beam: int, n_best: int, max_len_a: float, max_len_b: int, engine: str) -> str:
+    """States every decoding setting behind a number, sacreBLEU-style; max_len_a 0 is a fixed limit of max_len_b."""
     kind = "greedy" if beam == 1 else f"beam{beam}"
-    return f"decode:{kind}|nbest:{n_best}|maxlen:{max_len_a:g}*src+{max_len_b}|lenpen:1.0"
+    limit = f"{max_len_b}" if max_len_a == 0 else f"{max_len_a:g}*src+{max_len_b}"
+    return f"decode:{kind}|nbest:{n_best}|maxlen:{limit}|lenpen:1.0|engine:{engine_name(engine)}"
 
 
-def _strip(ids: list[int]) -> list[int]:
+def length_limit(settings: dict, split: str, max_positions: int) -> tuple[float, int]:
+    """(max_len_a, max_len_b) for translating `split`: training and probe sources get the fixed memorization limit
+    (as a = 0, b = limit), bounded by what the model's positions allow; other splits a * source length + b."""
+    if split in MEMORIZATION_SPLITS:
+        return 0, min(settings["memorization_max_len"], max_positions - 1)
+    return settings["max_len_a"], settings["max_len_b"]
+
+
+def strip_ids(ids: list[int]) -> list[int]:
+    """A hypothesis's token ids up to its </s>, without padding."""
     out = []
     for i in ids:
         if i == EOS_ID:
@@ -56,6 +87,9 @@ def translate(
     if n_best > beam:
         raise ValueError(f"n_best ({n_best}) cannot exceed the beam size ({beam})")
     model.eval().to(device)
+    # generate() fills every option left unset from the model's own generation_config, whose forced_eos_token_id
+    # (MarianConfig's) would force </s> at the length limit; a hypothesis that reaches the limit stays truncated
+    model.generation_config.forced_eos_token_id = None
     encoded = encode(processor, sources, max_source_len)
     # beam search holds `beam` hypotheses per sentence: budget the batch accordingly
     batches = make_batches([len(s) for s in encoded], [len(s) for s in encoded], max(max_tokens // beam, 64))
@@ -78,10 +112,48 @@ def translate(
             forced_eos_token_id=None,
         )
         output = model.generate(**batch, generation_config=config)
-        texts = [processor.decode(_strip(row.tolist())) for row in output]
+        texts = [processor.decode(strip_ids(row.tolist())) for row in output]
         for position, i in enumerate(indices):
             results[i] = texts[position * n_best : (position + 1) * n_best]
     return results, time.perf_counter() - started
+
+
+class Decoder:
+    """A saved model folder ready to translate with `engine` (ctranslate2: converted on load, see memkd.ct2; memkd:
+    `translate` above); `translate` returns what memkd.decode.translate returns, whichever the engine."""
+
+    def __init__(self, model_dir: str | Path, engine: str, threads: int = 1, device: str | None = None):
+        engine_name(engine)  # an unknown engine fails here, before the model loads
+        self.engine, self.device = engine, device or pick_device()
+        self.model = load(model_dir, "cpu" if engine == "ctranslate2" else self.device)
+        self.processor = load_tokenizer(Path(model_dir) / TOKENIZER_FILE)
+        self.max_positions = self.model.config.max_position_embeddings
+        self.translator = None
+        if engine == "ctranslate2":
+            from memkd import ct2
+
+            self.translator = ct2.translator(self.model, self.processor, threads, self.device)
+
+    def translate(self, sources: list[str], beam: int = 1, n_best: int = 1, max_tokens: int = 4000,
+                  max_len_a: float = 1.5, max_len_b: int = 10) -> tuple[list[list[str]], float]:
+        if self.translator is not None:
+            from memkd import ct2
+
+            return ct2.translate(self.translator, self.processor, sources, beam=beam, n_best=n_best,
+                                 max_tokens=max_tokens, max_len_a=max_len_a, max_len_b=max_len_b,
+                                 max_source_len=self.max_positions, max_positions=self.max_positions,
+                                 translate_empty=self._translate_empty)
+        return translate(self.model, self.processor, sources, beam=beam, n_best=n_best, max_tokens=max_tokens,
+                         max_len_a=max_len_a, max_len_b=max_len_b, max_source_len=self.max_positions,
+                         device=self.device)
+
+    def _translate_empty(self, beam: int, n_best: int, max_len: int) -> list[str]:
+        """An empty source's hypotheses from memkd's decoder (CTranslate2 does not decode one)."""
+        return translate(self.model, self.processor, [""], beam=beam, n_best=n_best, max_len_a=0, max_len_b=max_len,
+                         max_source_len=self.max_positions, device="cpu")[0][0]
+
+    def signature(self, beam: int, n_best: int, max_len_a: float, max_len_b: int) -> str:
+        return decoding_signature(beam, n_best, max_len_a, max_len_b, self.engine)
 
 
 def _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, per_position) -> list[tuple[int, float]]:

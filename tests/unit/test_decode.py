@@ -68,9 +68,40 @@ def test_score_matches_a_hand_computation(trained):
     assert n == tgt.shape[1] and math.isclose(logp, expected, rel_tol=1e-4)
 
 
-def test_decoding_signature_names_the_settings():
-    assert decoding_signature(1, 1, 1.5, 10) == "decode:greedy|nbest:1|maxlen:1.5*src+10|lenpen:1.0"
-    assert decoding_signature(5, 1, 1.5, 10).startswith("decode:beam5")
+def test_decoding_signature_names_the_settings_and_the_engine():
+    import ctranslate2
+    import transformers
+
+    assert decoding_signature(1, 1, 1.5, 10, "ctranslate2") == (
+        f"decode:greedy|nbest:1|maxlen:1.5*src+10|lenpen:1.0|engine:ctranslate2-{ctranslate2.__version__}"
+    )
+    assert decoding_signature(5, 1, 1.5, 10, "memkd").startswith("decode:beam5")
+    assert decoding_signature(5, 1, 1.5, 10, "memkd").endswith(f"|engine:memkd-transformers-{transformers.__version__}")
+    assert "|maxlen:127|" in decoding_signature(1, 1, 0, 127, "memkd")  # a fixed limit
+    with pytest.raises(ValueError, match="ctranslate2, memkd"):
+        decoding_signature(1, 1, 1.5, 10, "marian")
+
+
+def test_length_limit_is_fixed_for_memorization_splits_and_bounded_by_the_positions():
+    from memkd.decode import length_limit
+
+    settings = {"max_len_a": 1.5, "max_len_b": 10, "memorization_max_len": 256}
+    assert length_limit(settings, "test", 128) == (1.5, 10)
+    assert length_limit(settings, "dev", 512) == (1.5, 10)
+    for split in ("study_train", "train", "probe"):
+        assert length_limit(settings, split, 128) == (0, 127)
+        assert length_limit(settings, split, 512) == (0, 256)
+
+
+def test_a_hypothesis_at_the_length_limit_is_truncated_not_ended_by_a_forced_eos(trained):
+    """The model's generation_config forces </s> at the limit (MarianConfig's forced_eos_token_id); decoding must
+    not, or the two engines differ in the last token of every truncated output."""
+    model, processor, texts = trained
+    source = texts[0]
+    limit = 3  # shorter than the copy the model was trained to produce
+    (hypothesis,), _ = translate(model, processor, [source], beam=1, max_len_a=0, max_len_b=limit)
+    full = processor.encode(translate(model, processor, [source], beam=1)[0][0][0])
+    assert len(full) > limit and processor.encode(hypothesis[0]) == full[:limit]
 
 
 def test_parse_decoding_names_the_beam_size_and_rejects_other_names():

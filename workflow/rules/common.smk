@@ -52,7 +52,7 @@ PREPROCESS_CODE = library_version("preprocess.py")
 TOKENIZER_CODE = library_version("tokenizer.py")
 STUDY_CODE = library_version("study.py", "preprocess.py")
 MODEL_CODE = library_version("model.py", "data.py", "train.py", "losses.py", "prune.py")
-DECODE_CODE = library_version("model.py", "data.py", "decode.py")
+DECODE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py")
 EVALUATE_CODE = library_version("evaluate.py")
 SCORE_CODE = library_version("model.py", "data.py", "decode.py")
 QE_CODE = library_version("model.py", "data.py", "decode.py", "metrics/quality.py")
@@ -60,6 +60,7 @@ MEMORIZATION_CODE = library_version(
     "model.py",
     "data.py",
     "decode.py",
+    "ct2.py",
     "langid.py",
     "metrics/replication.py",
     "metrics/extractive.py",

@@ -115,6 +115,6 @@ rule seq_inter_data:
         gpu=config["gpus"]["decoding"],
     params:
         settings=config["decoding"],
-        code=library_version("model.py", "data.py", "decode.py", "losses.py"),
+        code=library_version("model.py", "data.py", "decode.py", "ct2.py", "losses.py"),
     script:
         "../../scripts/seq_inter_data.py"

@@ -1,0 +1,145 @@
+"""CTranslate2 (memkd.ct2) against memkd's reference decoder: identical outputs, greedy, beam and k-best, on a tiny
+model trained here for real on English-Spanish pairs, with both length limits (outputs that end and outputs that
+run to the limit)."""
+
+import json
+
+import pytest
+import torch
+
+from memkd import ct2
+from memkd import train as train_module
+from memkd.data import encode
+from memkd.decode import Decoder, decoding_signature
+from memkd.model import PAD_ID, build_model, save
+from memkd.tokenizer import load as load_tokenizer
+from memkd.tokenizer import train_sentencepiece
+
+PAIRS = [
+    ("In the beginning God created the heavens and the earth.", "En el principio creó Dios los cielos y la tierra."),
+    ("And God said, Let there be light: and there was light.", "Y dijo Dios: Sea la luz: y fué la luz."),
+    ("And God saw the light, that it was good.", "Y vió Dios que la luz era buena."),
+    ("And God called the light Day, and the darkness he called Night.", "Y llamó Dios á la luz Día, y á las tinieblas llamó Noche."),
+    ("And the evening and the morning were the first day.", "Y fué la tarde y la mañana un día."),
+    ("Jesus wept.", "Y lloró Jesús."),
+    ("Rejoice always.", "Estad siempre gozosos."),
+    ("Pray without ceasing.", "Orad sin cesar."),
+    ("The Lord is my shepherd; I shall not want.", "Jehová es mi pastor; nada me faltará."),
+    ("He makes me lie down in green pastures.", "En lugares de delicados pastos me hará yacer."),
+    ("Yahweh spoke to Moses, saying,", "Y habló Jehová á Moisés, diciendo:"),
+    ("Speak to the children of Israel, and say to them,", "Habla á los hijos de Israel, y diles:"),
+    ("Love is patient and is kind.", "La caridad es sufrida, es benigna."),
+    ("Blessed are the meek, for they shall inherit the earth.", "Bienaventurados los mansos: porque ellos recibirán la tierra por heredad."),
+    ("Blessed are the merciful, for they shall obtain mercy.", "Bienaventurados los misericordiosos: porque ellos alcanzarán misericordia."),
+    ("You are the light of the world.", "Vosotros sois la luz del mundo."),
+    ("The words of the Preacher, the son of David, king in Jerusalem.", "Palabras del Predicador, hijo de David, rey en Jerusalem."),
+    ("One generation goes, and another generation comes.", "Generación va, y generación viene."),
+    ("The sun also rises, and the sun goes down.", "Y sale el sol, y pónese el sol."),
+    ("All the rivers run into the sea, yet the sea is not full.", "Los ríos todos van á la mar, y la mar no se hinche."),
+    ("A good name is better than fine perfume.", "Mejor es la buena fama que el buen ungüento."),
+    ("There is a time for everything.", "Todo tiene su tiempo."),
+    ("A time to be born, and a time to die.", "Tiempo de nacer, y tiempo de morir."),
+    ("A time to weep, and a time to laugh.", "Tiempo de llorar, y tiempo de reir."),
+    ("Give us today our daily bread.", "Danos hoy nuestro pan cotidiano."),
+    ("Your kingdom come. Your will be done.", "Venga tu reino. Sea hecha tu voluntad."),
+    ("He who has ears to hear, let him hear.", "El que tiene oídos para oir, oiga."),
+    ("The harvest indeed is plentiful, but the laborers are few.", "A la verdad la mies es mucha, mas los obreros pocos."),
+    ("Ask, and it will be given you.", "Pedid, y se os dará."),
+    ("Seek, and you will find.", "Buscad, y hallaréis."),
+    ("Knock, and it will be opened for you.", "Llamad, y se os abrirá."),
+    ("The grass withers, the flower fades.", "Sécase la hierba, cáese la flor."),
+    ("Comfort, comfort my people, says your God.", "Consolaos, consolaos, pueblo mío, dice vuestro Dios."),
+    ("Every valley shall be exalted.", "Todo valle sea alzado."),
+    ("I am the vine. You are the branches.", "Yo soy la vid, vosotros los pámpanos."),
+    ("I am the good shepherd.", "Yo soy el buen pastor."),
+    ("The wind blows where it wants to.", "El viento de donde quiere sopla."),
+    ("Peace I leave with you.", "La paz os dejo."),
+    ("Don't let your heart be troubled.", "No se turbe vuestro corazón."),
+    ("In my Father's house are many homes.", "En la casa de mi Padre muchas moradas hay."),
+]
+UNSEEN = ["And God said to Moses,", "The light of the sun.", "Blessed are the children.", "I am the light.",
+          "A time to speak.", "the the the the the the", "Jesus", ""]
+PRESET = {"d_model": 64, "encoder_layers": 2, "decoder_layers": 2, "heads": 4, "ffn_dim": 128, "dropout": 0.1,
+          "max_positions": 48}
+
+
+def _train(folder, steps, seed):
+    sources, targets = [s for s, _ in PAIRS], [t for _, t in PAIRS]
+    train_sentencepiece(sources + targets, folder / "spm.model",
+                        {"vocab_size": 200, "model_type": "unigram", "character_coverage": 1.0}, seed=1)
+    processor = load_tokenizer(folder / "spm.model")
+    model = build_model(PRESET, vocab_size=200, seed=seed)
+    settings = {"seed": seed, "max_tokens": 300, "epochs": 1000, "max_steps": steps, "lr": 3e-3, "warmup_steps": 30,
+                "label_smoothing": 0.1, "grad_accumulation": 1, "clip_norm": 1.0, "precision": "fp32",
+                "log_every": 1000, "checkpoint_every": 10**9}
+    train_module.train(model, encode(processor, sources, 48), encode(processor, targets, 48), settings,
+                       folder / "checkpoint.pt")
+    save(model, folder / "model", folder / "spm.model")
+    return folder / "model"
+
+
+@pytest.fixture(scope="module", params=[(120, 1), (400, 2)], ids=["120_steps", "400_steps"])
+def model_dir(request, tmp_path_factory):
+    """A model early in training (oscillating outputs, "la la la ...", that run to the length limit) and one that
+    has learnt most pairs (outputs that end, k-best lists of real alternatives)."""
+    torch.set_num_threads(1)
+    steps, seed = request.param
+    return _train(tmp_path_factory.mktemp(f"ct2_{steps}_steps"), steps, seed)
+
+
+@pytest.fixture(scope="module")
+def decoders(model_dir):
+    return Decoder(model_dir, "memkd", device="cpu"), Decoder(model_dir, "ctranslate2", threads=1, device="cpu")
+
+
+def _sources():
+    prefixes = [" ".join(s.split()[:n]) for s, _ in PAIRS[:10] for n in range(1, len(s.split()) - 1)]
+    return [s for s, _ in PAIRS] + UNSEEN + prefixes
+
+
+@pytest.mark.parametrize("beam,n_best", [(1, 1), (2, 2), (5, 1), (5, 5)])
+@pytest.mark.parametrize("limit", [(1.5, 10), (1.2, 5), (0, 47)], ids=["a1.5b10", "a1.2b5", "fixed47"])
+def test_ctranslate2_gives_memkds_outputs(decoders, beam, n_best, limit):
+    memkd, ctranslate2 = decoders
+    sources = _sources()
+    expected, _ = memkd.translate(sources, beam=beam, n_best=n_best, max_tokens=400, max_len_a=limit[0],
+                                  max_len_b=limit[1])
+    got, seconds = ctranslate2.translate(sources, beam=beam, n_best=n_best, max_tokens=400, max_len_a=limit[0],
+                                         max_len_b=limit[1])
+    assert seconds > 0 and all(len(h) == n_best for h in got)
+    differing = [(s, e, g) for s, e, g in zip(sources, expected, got) if e != g]
+    assert not differing, f"{len(differing)}/{len(sources)} differ, e.g. {differing[:2]}"
+
+
+def test_the_comparison_covers_ended_and_truncated_outputs(model_dir, decoders):
+    """Not vacuous: the trained model reproduces training targets, the early one runs outputs to the limit."""
+    memkd, _ = decoders
+    sources = [s for s, _ in PAIRS]
+    outputs = [h[0] for h in memkd.translate(sources, max_len_a=0, max_len_b=47)[0]]
+    lengths = [len(memkd.processor.encode(o)) for o in outputs]
+    if model_dir.parent.name.startswith("ct2_400_steps"):
+        assert sum(o == t for o, (_, t) in zip(outputs, PAIRS)) >= len(PAIRS) // 4
+    else:
+        # "la la la ...": re-encoding the text can merge a piece or two
+        assert sum(n >= 47 - 4 for n in lengths) >= 3
+
+
+def test_the_converted_model_keeps_every_vocabulary_row_and_starts_from_pad(model_dir, tmp_path):
+    out = ct2.convert(model_dir, tmp_path / "ct2")
+    assert (out / ct2.MODEL_FILE).exists() and (out / "spm.model").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["ct2"]  # the temporary build folder is gone
+    vocabulary = json.loads((out / "shared_vocabulary.json").read_text())
+    processor = load_tokenizer(model_dir / "spm.model")
+    assert vocabulary == [processor.id_to_piece(i) for i in range(processor.vocab_size())]
+    config = json.loads((out / "config.json").read_text())
+    assert config["decoder_start_token"] == processor.id_to_piece(PAD_ID) == vocabulary[0]
+    # converting again replaces the folder in place
+    assert ct2.convert(model_dir, out) == out and (out / ct2.MODEL_FILE).exists()
+
+
+def test_decoder_signatures_name_their_engine(decoders):
+    memkd, ctranslate2 = decoders
+    assert memkd.signature(1, 1, 0, 47) == decoding_signature(1, 1, 0, 47, "memkd")
+    assert ctranslate2.signature(5, 5, 1.5, 10).endswith(f"|engine:{ct2.ENGINE}")
+    with pytest.raises(ValueError, match="decoding engine 'fairseq'"):
+        Decoder("unused", "fairseq")
