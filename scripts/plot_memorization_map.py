@@ -6,7 +6,7 @@ from memkd.rulerun import run
 
 
 def main():
-    figure = memorization_map(read_table(snakemake.input[0]), list(snakemake.params.qe_edges))
+    figure = memorization_map(read_table(snakemake.input[0]), snakemake.params.qe_edges)
     save(figure, snakemake.output.png, snakemake.output.pdf)
 
 

@@ -7,13 +7,16 @@ import numpy as np
 import pandas as pd
 
 from memkd.io import read_tsv, write_tsv_atomic
-from memkd.metrics.subgroups import bucket_labels, value_buckets
+from memkd.metrics.subgroups import bucket_labels, resolve_edges, value_buckets
 from memkd.rulerun import run
 from memkd.stats import bootstrap_mean_ci
 
 
 def main():
-    stats, edges = snakemake.params.statistics, list(snakemake.params.edges)
+    stats = snakemake.params.statistics
+    # "quantiles": quintiles of the study pairs' QE (the references), pooled like the subgroup table's
+    references = [read_tsv(p, columns=["qe"])["qe"].astype(float) for p in snakemake.input if Path(p).parts[-2] == "reference"]
+    edges = resolve_edges(snakemake.params.edges, pd.concat(references) if references else [])
     rows = []
     for path in snakemake.input:
         # results/quality/<corpus>/<direction>/seed<seed>/<texts>/study_train.tsv

@@ -1,4 +1,5 @@
-"""Rule subgroups_table: per direction, seed, model and bucket of training pairs (QE of the reference pair, CM,
+"""Rule subgroups_table: per direction, seed, model and bucket of training pairs (QE of the reference pair, in
+quintiles of the study pairs' QE unless subgroups.qe_edges gives numbers; CM,
 copies of the pair among the study pairs (1, 2-4, 5+), teacher confidence top/bottom, a random bucket, duplicated
 pairs, verses the corpus flags as misaligned, and all pairs), the bucket size, replication vs the corpus and vs the
 teacher, the mean QE of the model's outputs, the bucket's mean CM, and BLEU and chrF of the outputs against the
@@ -10,11 +11,28 @@ import numpy as np
 import pandas as pd
 
 from memkd.io import read_tsv, write_tsv_atomic
-from memkd.metrics.subgroups import random_bucket, repetition_buckets, subgroup_summary, top_bottom, value_buckets
+from memkd.metrics.subgroups import (random_bucket, repetition_buckets, resolve_edges, subgroup_summary, top_bottom,
+                                     value_buckets)
 from memkd.rulerun import run
 from memkd.tables import aligned, flags, geometric_mean_probability
 
 GROUPS = ["all", "qe_bucket", "cm_bucket", "repetitions", "teacher_confidence", "random", "duplicate", "misaligned"]
+
+
+def reference_qe(k: int) -> pd.DataFrame:
+    inputs = snakemake.input
+    ids = read_tsv(inputs[f"pairs{k}"], columns=["id"])["id"].tolist()
+    return aligned(inputs[f"qe{k}"], read_tsv(inputs[f"qe{k}"], columns=["id", "qe", "qe_method"]), ids)
+
+
+def qe_edges(settings: dict) -> list[float]:
+    """QE bucket edges: the configured numbers, or quintiles of the study pairs' QE pooled over every direction and
+    seed (one set of edges, so that buckets mean the same in every row)."""
+    units = 0
+    while f"pairs{units}" in snakemake.input.keys():
+        units += 1
+    pooled = pd.concat([reference_qe(k)["qe"].astype(float) for k in range(units)]) if units else []
+    return resolve_edges(settings["qe_edges"], pooled)
 
 
 def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
@@ -22,7 +40,7 @@ def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
     inputs = snakemake.input
     pairs = read_tsv(inputs[f"pairs{k}"], columns=["id", "src", "tgt", "flags", "pair_count"])
     ids = pairs["id"].tolist()
-    qe = aligned(inputs[f"qe{k}"], read_tsv(inputs[f"qe{k}"], columns=["id", "qe", "qe_method"]), ids)
+    qe = reference_qe(k)
     cm = aligned(inputs[f"cm{k}"], read_tsv(inputs[f"cm{k}"], columns=["id", "cm", "repetitions"]), ids)
     scores = aligned(inputs[f"confidence{k}"], read_tsv(inputs[f"confidence{k}"], columns=["id", "tokens", "log_prob"]), ids)
     # teacher confidence: geometric-mean probability of the reference under the teacher
@@ -44,7 +62,10 @@ def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
 
 
 def main():
-    settings, seed = snakemake.params.settings, snakemake.params.seed
+    settings, seed = dict(snakemake.params.settings), snakemake.params.seed
+    settings["qe_edges"] = qe_edges(settings)
+    edges_text = ("quintiles " if snakemake.params.settings["qe_edges"] == "quantiles" else "") + ", ".join(
+        f"{edge:g}" for edge in settings["qe_edges"])
     rows = []
     k = 0
     while f"pairs{k}" in snakemake.input.keys():
@@ -69,6 +90,7 @@ def main():
                 summary.insert(0, "direction", direction)
                 summary.insert(0, "corpus", corpus)
                 summary["qe_method"] = groups["qe_method"].iloc[0]
+                summary["qe_edges"] = edges_text
                 rows.append(summary)
         k += 1
     table = pd.concat(rows, ignore_index=True)

@@ -33,7 +33,9 @@ def model_seed(chain_seed: int, role: str) -> int:
 def main():
     torch.set_num_threads(snakemake.threads)
     preset = dict(snakemake.params.preset)
-    seed = model_seed(int(snakemake.wildcards.seed), snakemake.wildcards.role)
+    # a QE model (rule train_qe_model, one per corpus) has no seed or role wildcard: its rule passes them as params
+    role = snakemake.params.get("role") or snakemake.wildcards.role
+    seed = model_seed(int(snakemake.params.get("seed") or snakemake.wildcards.seed), role)
     settings = {**snakemake.params.settings, "seed": seed}
     processor = load(snakemake.input.spm)
     pairs = read_tsv(snakemake.input.pairs, columns=["src", "tgt"])
@@ -50,7 +52,7 @@ def main():
     pruning, initial = settings.get("prune"), snakemake.input.get("initial")
     if gpus > 1 and (teacher is not None or initial):
         raise InputError(f"gpus: data-parallel training of distilled, pruned or fine-tuned variants is not supported; "
-                         f"give role {snakemake.wildcards.role!r} one GPU (gpus.student: 1)")
+                         f"give role {role!r} one GPU (gpus.student: 1)")
     if initial and settings["lr"] == "final":  # Adaptive-SeqKD: go on at the learning rate the start model ended with
         start = json.loads((Path(initial) / "training_summary.json").read_text())
         settings["lr"] = final_learning_rate(start["settings"], start["steps"])
@@ -80,7 +82,7 @@ def main():
     save(model.cpu(), staging, snakemake.input.spm)
     pd.DataFrame(records).to_csv(staging / "training_log.tsv", sep="\t", index=False)
     summary = {
-        "role": snakemake.wildcards.role,
+        "role": role,
         "seed": seed,
         "parameters": count_parameters(model),
         "nonzero_parameters": nonzero_parameters(model),

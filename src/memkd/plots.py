@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 
 from memkd.errors import InputError  # noqa: E402
 from memkd.io import atomic_path  # noqa: E402
-from memkd.metrics.subgroups import bucket_labels, value_buckets  # noqa: E402
+from memkd.metrics.subgroups import bucket_labels, resolve_edges, value_buckets  # noqa: E402
 from memkd.stats import mean_sd  # noqa: E402
 from memkd.tables import POOLED  # noqa: E402
 
@@ -328,9 +328,11 @@ def adaptive_seqkd(table: pd.DataFrame) -> plt.Figure:
     return figure
 
 
-def memorization_map(counterfactual: pd.DataFrame, qe_edges: list[float]) -> plt.Figure:
+def memorization_map(counterfactual: pd.DataFrame, qe_edges) -> plt.Figure:
     """Per training pair, mean probability of its reference under the models that trained on it (IN) against
-    those that did not (OUT); distance above the diagonal is counterfactual memorization. Colour: QE bucket."""
+    those that did not (OUT); distance above the diagonal is counterfactual memorization. Colour: QE bucket
+    (qe_edges: numbers, or "quantiles": quintiles of the pairs' QE, the subgroup table's edges)."""
+    qe_edges = resolve_edges(qe_edges, counterfactual.qe.astype(float))
     directions = sorted(counterfactual.direction.unique())
     # several seeds (each its own CM models and teachers): one point per pair, its values averaged over seeds
     _, pooled, seeds = seed_split(counterfactual, ["direction", "id"])

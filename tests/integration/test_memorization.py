@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 TINY = ROOT / "tests" / "config" / "tiny.yaml"
 TABLES = ["memorization", "hallucination", "quality_estimates", "counterfactual", "subgroups", "relative_change",
-          "inheritance", "predictor"]
+          "inheritance", "predictor", "qe_validity"]
 
 
 def table(workdir, name):
@@ -54,6 +54,42 @@ def test_every_table_covers_every_model_and_direction(tiny_study):
     for row in predictor.itertuples():
         assert (row.folds >= 2 and 0 <= row.auc_mean <= 1) or (row.folds == 0 and "too few" in row.note), row
     assert predictor.features.str.contains("kl_teacher_baseline").all()
+
+
+def read(path):
+    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+
+
+def test_the_qe_models_never_trained_on_a_study_pair_and_their_validity_is_reported(tiny_study):
+    data, qe = tiny_study / "results" / "data" / "bible", tiny_study / "results" / "qe" / "bible"
+    study, train, held_out = read(data / "study_train.tsv"), read(data / "train.tsv"), read(qe / "train_pairs.tsv")
+    assert len(held_out) == 300 and set(held_out.id) <= set(train.id)  # quality_estimation.train_pairs in tiny.yaml
+    assert not set(held_out.id) & set(study.id)
+    assert not set(held_out.group) & set(study.group)  # nor a duplicate of one
+    for language in ("en", "es"):
+        assert not set(held_out[language]) & set(study[language]), language
+    for direction in ("en-es", "es-en"):
+        summary = json.loads((qe / direction / "model" / "training_summary.json").read_text())
+        assert summary["role"] == "qe" and summary["training_pairs"] == 300
+        assert read(qe / direction / "train.tsv").id.tolist() == held_out.id.tolist()
+    # one QE per pair whatever the seed: every table names the held-out models
+    for name in ("hallucination", "quality_estimates", "subgroups", "counterfactual"):
+        assert (table(tiny_study, name).qe_method == "dual_xent(qe models, 300 held-out pairs)").all(), name
+    validity = table(tiny_study, "qe_validity")
+    assert list(validity.direction) == ["en-es", "es-en"]
+    pairs = read(qe / "validity_pairs.tsv")
+    assert not set(pairs.group) & set(held_out.group)
+    assert (validity.positives == (pairs.misaligned == "True").sum()).all()
+    assert (validity.positives == validity.negatives).all()
+    if validity.positives.iloc[0] > 0:  # the 2,000 sampled training pairs hold a few flagged verses
+        assert validity.auc.between(0, 1).all()
+    else:
+        assert validity.note.str.startswith("n/a").all()
+    # QE buckets: quintiles of the study pairs' QE
+    buckets = table(tiny_study, "subgroups").query("subgroup == 'qe_bucket' and role == 'teacher'")
+    assert buckets.qe_edges.str.startswith("quintiles").all()
+    assert buckets.groupby(["direction", "seed"])["size"].sum().eq(300).all()
+    assert buckets["size"].between(45, 75).all(), buckets
 
 
 def test_cm_is_estimated_for_every_study_pair_from_a_balanced_design(tiny_study):

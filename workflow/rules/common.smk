@@ -56,6 +56,7 @@ DECODE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py")
 EVALUATE_CODE = library_version("evaluate.py")
 SCORE_CODE = library_version("model.py", "data.py", "decode.py")
 QE_CODE = library_version("model.py", "data.py", "decode.py", "metrics/quality.py")
+QE_DATA_CODE = library_version("metrics/quality.py", "preprocess.py")
 MEMORIZATION_CODE = library_version(
     "model.py",
     "data.py",
@@ -137,6 +138,7 @@ def memorization_targets():
         "memorization",
         "hallucination",
         "quality_estimates",
+        "qe_validity",
         "counterfactual",
         "subgroups",
         "relative_change",
@@ -212,18 +214,45 @@ def training_inputs(wildcards):
     return inputs
 
 
+def qe_models(corpus, src, tgt, seed):
+    """The forward and backward models of dual cross-entropy: the QE models trained on held-out pairs once per
+    corpus (quality_estimation.models: heldout), or this seed's teachers of both directions (teachers).
+    """
+    if config["quality_estimation"]["method"] != "dual_xent":
+        return {}
+    if config["quality_estimation"]["models"] == "heldout":
+        return {
+            "forward": f"results/qe/{corpus}/{src}-{tgt}/model",
+            "backward": f"results/qe/{corpus}/{tgt}-{src}/model",
+        }
+    return {
+        "forward": f"results/models/{corpus}/{src}-{tgt}/seed{seed}/teacher",
+        "backward": f"results/models/{corpus}/{tgt}-{src}/seed{seed}/teacher",
+    }
+
+
 def quality_inputs(wildcards):
-    """Dual cross-entropy needs both directions' teachers; a model's outputs are estimated, or the references."""
+    """Dual cross-entropy needs a forward and a backward model; a model's outputs are estimated, or the references."""
     w = wildcards
     inputs = {
         "pairs": f"results/data/{w.corpus}/{w.src}-{w.tgt}/study_train.tsv",
-        "forward": f"results/models/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/teacher",
-        "backward": f"results/models/{w.corpus}/{w.tgt}-{w.src}/seed{w.seed}/teacher",
+        **qe_models(w.corpus, w.src, w.tgt, w.seed),
     }
     if w.texts != "reference":
         inputs["hypotheses"] = (
             f"results/translations/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/{w.texts}/study_train.greedy.txt"
         )
+    return inputs
+
+
+def qe_validity_inputs(wildcards):
+    """The QE-validity pairs and, per direction (keys carry its index), the QE's models (with teachers: the first
+    seed's)."""
+    inputs = {"validity": f"results/qe/{wildcards.corpus}/validity_pairs.tsv"}
+    seed = config["seeds"][0]
+    for k, (src, tgt) in enumerate(PAIR_DIRECTIONS):
+        for key, path in qe_models(wildcards.corpus, src, tgt, seed).items():
+            inputs[f"{key}{k}"] = path
     return inputs
 
 

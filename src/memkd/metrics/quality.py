@@ -3,15 +3,32 @@
 For a pair (x, y), H_fwd = per-token cross-entropy of y given x under a forward model and H_bwd = of x
 given y under a backward model. Pairs the two models agree are likely translations of each other
 score low on |H_fwd - H_bwd| + (H_fwd + H_bwd) / 2; the estimate exp(-score) lies in (0, 1], higher
-is better. The models here are the study's own teachers, so the estimate is in-sample for training
-pairs (a memorized pair looks good); tables say so by naming the method.
+is better.
+
+Which models: by default (quality_estimation.models: heldout) two QE models of their own preset, trained
+once per corpus on training-split pairs outside the study (no pair that shares a text with a study pair),
+so that the estimate of a training pair measures how translation-like it is, not how well a model fits it.
+With `teachers` the study's own teachers score the pairs they learned (in-sample: a memorized pair looks
+good). Tables name the models in the method label. QE validity: the ROC AUC of the estimate separating the
+verses the corpus check flags as misaligned from unflagged ones, none of them seen by the QE models.
 """
 
 from __future__ import annotations
 
 import math
 
-QE_METHODS = {"dual_xent": "dual conditional cross-entropy, exp(-(|Hf-Hb| + (Hf+Hb)/2)), teachers {fwd} and {bwd}"}
+import numpy as np
+import pandas as pd
+import torch
+
+from memkd.decode import score
+from memkd.errors import InputError
+from memkd.model import load
+from memkd.preprocess import subsample
+from memkd.tokenizer import load as load_tokenizer
+
+# corpus-check flags that mark a pair as misaligned (memkd.corpora: versification shifts, low lexical overlap)
+MISALIGNED_FLAGS = ("shift", "lowoverlap")
 
 
 def cross_entropy(sum_log_prob: float, n_tokens: int) -> float:
@@ -28,3 +45,110 @@ def dual_xent_score(forward_xent: float, backward_xent: float) -> float:
 def dual_xent_quality(forward_xent: float, backward_xent: float) -> float:
     """exp(-score) in (0, 1]; 1 only for two certain, agreeing models."""
     return math.exp(-dual_xent_score(forward_xent, backward_xent))
+
+
+def method_label(method: str, models: str, pairs: int | None = None, directions: tuple[str, str] = ("", ""),
+                 cometkiwi_model: str = "") -> str:
+    """The QE signature every table carries: which estimator and, for dual_xent, which models."""
+    if method == "cometkiwi":
+        return f"cometkiwi({cometkiwi_model})"
+    if models == "heldout":
+        return f"dual_xent(qe models, {pairs} held-out pairs)"
+    forward, backward = directions
+    return f"dual_xent(teacher {forward}, teacher {backward}, in-sample)"
+
+
+def misaligned(flags: pd.Series) -> pd.Series:
+    """True where the corpus check flagged the pair as misaligned (a flag `shift` or `lowoverlap`)."""
+    parts = flags.fillna("").astype(str).str.split(",")
+    return parts.map(lambda names: any(name.strip() in MISALIGNED_FLAGS for name in names)).astype(bool)
+
+
+def outside(train: pd.DataFrame, used: pd.DataFrame) -> pd.Series:
+    """True for training pairs that share neither an id nor a text group with a pair of `used`. The
+    preprocessing's groups join pairs with an identical (normalised) text on either side, so a pair outside
+    every group of `used` repeats none of its sources or targets."""
+    return ~(train["id"].isin(set(used["id"])) | train["group"].isin(set(used["group"])))
+
+
+def qe_training_sample(train: pd.DataFrame, study: pd.DataFrame, pairs: int, salt: str) -> pd.DataFrame:
+    """The QE models' training pairs: a deterministic sample (lowest id hashes under `salt`, corpus order) of at
+    most `pairs` training pairs outside the study's pairs and their text groups; misaligned pairs are left out so
+    that the QE models learn translations and the validity set keeps every flagged verse."""
+    pool = train[outside(train, study) & ~misaligned(train["flags"])]
+    return subsample(pool, pairs, salt).reset_index(drop=True)
+
+
+def validity_set(train: pd.DataFrame, qe_training: pd.DataFrame, salt: str) -> pd.DataFrame:
+    """QE-validity pairs, none sharing a text group with a QE training pair: every misaligned training pair and as
+    many unflagged ones (deterministic sample under `salt`), corpus order, with a boolean column `misaligned`."""
+    pool = train[outside(train, qe_training)].copy()
+    pool["misaligned"] = misaligned(pool["flags"]).to_numpy()
+    positives = pool[pool["misaligned"]]
+    negatives = subsample(pool[~pool["misaligned"]], len(positives), salt) if len(positives) else pool.iloc[:0]
+    return pd.concat([positives, negatives]).sort_index().reset_index(drop=True)
+
+
+def check_qe_pool(chosen: int, requested: int, study_pairs: int, training_pairs: int) -> None:
+    """Raise InputError when no training pair is left for the QE models."""
+    if chosen > 0:
+        return
+    raise InputError(
+        f"quality_estimation.models is heldout, but none of the {training_pairs} training pairs lies outside the "
+        f"study's {study_pairs} pairs and their duplicates (quality_estimation.train_pairs = {requested}): the QE "
+        f"models need pairs the study does not train on. Set study.max_pairs below the training split's size, or "
+        f"quality_estimation.models: teachers (in-sample, labelled so), or quality_estimation.method: cometkiwi."
+    )
+
+
+def roc_auc(scores, labels) -> float:
+    """ROC AUC of `scores` ranking the True `labels` above the False ones (Mann-Whitney U / (n1 n0); ties count
+    one half); NaN when either class is empty."""
+    scores = np.asarray(scores, dtype=float).ravel()
+    labels = np.asarray(labels, dtype=bool).ravel()
+    if scores.shape != labels.shape:
+        raise ValueError(f"{scores.size} scores for {labels.size} labels")
+    if np.isnan(scores).any():
+        raise ValueError("scores must not contain NaN")
+    positives, negatives = int(labels.sum()), int((~labels).sum())
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = pd.Series(scores).rank(method="average").to_numpy()  # midranks for ties
+    u = ranks[labels].sum() - positives * (positives + 1) / 2
+    return float(u / (positives * negatives))
+
+
+def model_xent(model_dir: str, sources: list[str], targets: list[str], max_tokens: int, device: str) -> list[float]:
+    """Per-token cross-entropy of every target given its source under a saved model (teacher-forced)."""
+    model = load(model_dir, device)
+    processor = load_tokenizer(f"{model_dir}/spm.model")
+    scores = score(model, processor, sources, targets, max_tokens=max_tokens,
+                   max_len=model.config.max_position_embeddings, device=device)
+    return [cross_entropy(log_prob, tokens) for tokens, log_prob in scores]
+
+
+def dual_xent_estimates(forward_dir: str, backward_dir: str, sources: list[str], texts: list[str], max_tokens: int,
+                        device: str) -> pd.DataFrame:
+    """Columns forward_xent, backward_xent and qe per (source, text) pair: the forward model scores the text given
+    the source, the backward model the source given the text."""
+    forward = model_xent(forward_dir, sources, texts, max_tokens, device)
+    backward = model_xent(backward_dir, texts, sources, max_tokens, device)
+    return pd.DataFrame({
+        "forward_xent": np.round(forward, 6),
+        "backward_xent": np.round(backward, 6),
+        "qe": [round(dual_xent_quality(f, b), 6) for f, b in zip(forward, backward)],
+    })
+
+
+def cometkiwi_estimates(sources: list[str], texts: list[str], model_name: str) -> list[float]:
+    """CometKiwi through unbabel-comet, when the user has installed it and has the model."""
+    try:
+        from comet import download_model, load_from_checkpoint
+    except ImportError:
+        raise InputError(
+            "quality_estimation.method is cometkiwi, but unbabel-comet is not installed "
+            "(pip install unbabel-comet, and accept the model's licence on the Hugging Face hub)"
+        ) from None
+    model = load_from_checkpoint(model_name if model_name.endswith(".ckpt") else download_model(model_name))
+    data = [{"src": s, "mt": t} for s, t in zip(sources, texts)]
+    return list(model.predict(data, batch_size=32, gpus=1 if torch.cuda.is_available() else 0).scores)

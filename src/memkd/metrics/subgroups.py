@@ -23,6 +23,28 @@ def bucket_labels(edges: list[float]) -> list[str]:
     return [f"<{edges[0]:g}", *inner, f">={edges[-1]:g}"]
 
 
+def quantile_edges(values, buckets: int = 5) -> list[float]:
+    """Edges of `buckets` equal-count buckets of the finite values (quintiles by default), rounded to 3 significant
+    digits so that labels stay readable; ties that would repeat an edge are merged (fewer buckets)."""
+    array = np.asarray(values, dtype=float).ravel()
+    array = array[np.isfinite(array)]
+    if array.size == 0:
+        raise ValueError("quantile edges need at least one finite value")
+    if buckets < 2:
+        raise ValueError(f"quantile edges need at least 2 buckets, got {buckets}")
+    cuts = np.quantile(array, np.arange(1, buckets) / buckets)
+    return sorted({float(f"{c:.3g}") for c in cuts})
+
+
+def resolve_edges(setting, values) -> list[float]:
+    """Bucket edges from a config setting: "quantiles" (quintiles of `values`) or the edges themselves."""
+    if isinstance(setting, str):
+        if setting != "quantiles":
+            raise ValueError(f"bucket edges are a list of numbers or 'quantiles', got {setting!r}")
+        return quantile_edges(values)
+    return [float(edge) for edge in setting]
+
+
 def value_buckets(values, edges: list[float]) -> list[str]:
     """Bucket label per value; a value at an edge goes to the upper bucket, NaN to "n/a"."""
     labels = bucket_labels(edges)
