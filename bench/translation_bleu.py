@@ -191,7 +191,7 @@ def test_quality(model, processor, test_pairs, decoding: dict, device: str):
         hypotheses = [o[0] for o in outputs]
         quality = {
             **corpus_quality(hypotheses, references),
-            "decoding_signature": decoding_signature(beam, 1, decoding["max_len_a"], decoding["max_len_b"]),
+            "decoding_signature": decoding_signature(beam, 1, decoding["max_len_a"], decoding["max_len_b"], "memkd"),
             "sentences_per_s": round(len(hypotheses) / seconds, 1),
             "examples": [{"src": s, "ref": r, "hyp": h} for s, r, h in
                          list(zip(test_pairs["src"], references, hypotheses))[:3]],
