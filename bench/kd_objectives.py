@@ -1,11 +1,16 @@
 """Token-level distillation objectives side by side: one student per objective, trained from a finished run's teacher
-on that run's study pairs, and how many of its training targets (and of the teacher's outputs) its greedy translation
-reproduces. Used to read why the Self-Evolution KD student replicates almost nothing (README, "Variants").
+on that run's study pairs: how many of its training targets (and of the teacher's outputs) its greedy translation
+reproduces, how many of its training-source translations oscillate (STUDY.md section 3) and its greedy test BLEU/chrF.
+Used to read why the Self-Evolution KD reconstruction replicated almost nothing and to choose its defaults
+(bench/results/kd_objectives.md).
 
     python bench/kd_objectives.py --study . --direction en-es --workers 2 --out kd_objectives.jsonl \\
         --objective '{"method": "word_kd", "alpha": 1.0, "temperature": 1.0}' \\
         --objective '{"method": "self_evolution", "prior_weight": 0.5, "difficulty_threshold": "q0.8",
-                      "max_difficulty": 5.0, "nll_weight": 1.0}'
+                      "max_difficulty": 5.0, "nll_weight": 1.0, "max_proxy_weight": 0.5}'
+
+A teacher for it, cheaply (data stage and the en-es teacher of the default workflow only; a few minutes on one core):
+    snakemake --directory /tmp/sekd --configfile config.yaml --cores 1 results/models/bible/en-es/seed1/teacher
 
 Each student uses the student preset and training settings of --config (seed 1 unless --seed), one thread per
 worker. Prints one JSON line per objective and appends it to --out; asserts nothing.
@@ -25,7 +30,9 @@ import yaml
 
 from memkd.data import encode
 from memkd.decode import translate
+from memkd.evaluate import corpus_quality
 from memkd.io import read_tsv
+from memkd.metrics.oscillation import is_oscillatory
 from memkd.model import build_model, load as load_model
 from memkd.tokenizer import load
 from memkd.train import train
@@ -48,9 +55,23 @@ def run(objective: dict, study: str, direction: str, config_path: str, seed: int
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         records = train(student, sources, targets, settings, f"{folder}/student.pt", teacher=teacher)
-    outputs, _ = translate(student, processor, pairs["src"].tolist())
-    teacher_outputs, _ = translate(teacher, processor, pairs["src"].tolist())
+    decoding = config["decoding"]
+    # As the workflow decodes: training sources with a fixed, generous limit (oscillations are not cut short),
+    # the test set with a * source length + b.
+    train_a, train_b = 0, min(decoding.get("memorization_max_len", 256), preset["max_positions"] - 1)
+    test_a, test_b = decoding["max_len_a"], decoding["max_len_b"]
+    outputs, _ = translate(student, processor, pairs["src"].tolist(), max_len_a=train_a, max_len_b=train_b,
+                           max_source_len=preset["max_positions"])
+    teacher_outputs, _ = translate(teacher, processor, pairs["src"].tolist(), max_len_a=train_a, max_len_b=train_b,
+                                   max_source_len=preset["max_positions"])
     hypotheses = [o[0].strip() for o in outputs]
+    judged = [is_oscillatory(s, h) for s, h in zip(pairs["src"], hypotheses)]
+    judged = [j for j in judged if j is not None]
+    source_lang, target_lang = direction.split("-")
+    test = read_tsv(corpus / "data/bible/test.tsv", columns=[source_lang, target_lang])
+    test_outputs, _ = translate(student, processor, test[source_lang].tolist(), max_len_a=test_a, max_len_b=test_b,
+                                max_source_len=preset["max_positions"])
+    quality = corpus_quality([o[0] for o in test_outputs], test[target_lang].tolist())
     return {
         "objective": objective,
         "direction": direction,
@@ -60,6 +81,9 @@ def run(objective: dict, study: str, direction: str, config_path: str, seed: int
         "replication_pct": round(100 * sum(h == t.strip() for h, t in zip(hypotheses, pairs["tgt"])) / len(pairs), 2),
         "equals_teacher_pct": round(100 * sum(h == t[0].strip() for h, t in zip(hypotheses, teacher_outputs))
                                     / len(pairs), 2),
+        "oscillatory_pct": round(100 * sum(judged) / len(judged), 2) if judged else None,
+        "test_greedy_bleu": quality["bleu"],
+        "test_greedy_chrf": quality["chrf"],
         "final_loss": round(records[-1]["loss"], 4),
         "train_s": round(time.perf_counter() - started),
     }

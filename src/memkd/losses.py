@@ -37,7 +37,8 @@ def training_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, la
                             settings["label_smoothing"])
     if kd["method"] == "self_evolution":
         loss, n_tokens, _ = self_evolution_kd_loss(student_logits, teacher_logits, labels, kd["prior_weight"],
-                                                   kd["difficulty_threshold"], kd["max_difficulty"], kd["nll_weight"])
+                                                   kd["difficulty_threshold"], kd["max_difficulty"], kd["nll_weight"],
+                                                   kd["max_proxy_weight"])
         return loss, n_tokens
     raise ValueError(f"unknown distillation method {kd['method']!r}")
 
@@ -106,18 +107,31 @@ def self_evolution_kd_loss(
     difficulty_threshold: float | str,
     max_difficulty: float,
     nll_weight: float = 0.0,
+    max_proxy_weight: float = 1.0,
 ) -> tuple[torch.Tensor, int, float]:
     """Self-Evolution KD, OUR RECONSTRUCTION (the paper's exact loss is not public; STUDY.md section 6).
 
     Prior q_t = b * onehot(y_t) + (1 - b) * p_T; difficulty d_t = KL(q_t || p_S), detached. Hard tokens (d_t > tau)
-    see the student through the proxy p~_S = (1 - l_t) * p_S + l_t * q_t, l_t = min(1, d_t / d_max), which moves the
-    target the student must match towards what it already knows; easy tokens use p_S itself.
+    see the student through the proxy p~_S = (1 - l_t) * p_S + l_t * q_t, l_t = min(l_max, d_t / d_max), which
+    moves what the student is compared with towards the prior; easy tokens use p_S itself.
     Loss = sum_t KL(p_T || p~_S) + nll_weight * NLL(y). Returns (loss sum, number of target tokens, share of hard
-    tokens). A token with l_t = 1 contributes no gradient to the student except through the NLL term."""
+    tokens).
+
+    What the proxy teaches a hard token (bench/results/kd_objectives.md): KL(p_T || p~_S) is smallest at
+    p_S = (p_T - l_t q_t) / (1 - l_t), i.e. p_S(y) = p_T(y) - l_t b (1 - p_T(y)) / (1 - l_t), floored at 0. The prior
+    already holds l_t b of the reference token's mass, so the student is taught to give the reference LESS than the
+    teacher does, nothing at all once p_T(y) <= l_t b / (1 - l_t (1 - b)); and its gradient shrinks like 1 - l_t. A
+    lower p_S(y) raises d_t and with it l_t: the hardest tokens drift away from the reference. l_max < 1 bounds both
+    effects (p_S(y) stays above p_T(y) - l_max b / (1 - l_max) and the gradient keeps a share >= 1 - l_max);
+    the NLL term pulls the reference token back up. With l_max = 1, tokens at d_t >= d_max learn from NLL only."""
     if not 0.0 <= prior_weight <= 1.0:
         raise ValueError(f"prior_weight must lie in [0, 1], got {prior_weight}")
     if max_difficulty <= 0:
         raise ValueError(f"max_difficulty must be positive, got {max_difficulty}")
+    if not 0.0 <= max_proxy_weight <= 1.0:
+        raise ValueError(f"max_proxy_weight must lie in [0, 1], got {max_proxy_weight}")
+    if nll_weight < 0:
+        raise ValueError(f"nll_weight must not be negative, got {nll_weight}")
     student, teacher, targets = _target_rows(student_logits, teacher_logits, labels)
     n_tokens = targets.numel()
     if n_tokens == 0:
@@ -133,12 +147,15 @@ def self_evolution_kd_loss(
         difficulty = (torch.xlogy(q, q) - q * log_s).sum(-1)
         tau = parse_threshold(difficulty_threshold, difficulty)
         hard = difficulty > tau
-        mix = torch.where(hard, (difficulty / max_difficulty).clamp(max=1.0), torch.zeros_like(difficulty))[:, None]
+        weight = (difficulty / max_difficulty).clamp(max=max_proxy_weight)
+        mix = torch.where(hard, weight, torch.zeros_like(difficulty))[:, None]
 
-    # Easy tokens keep the exact log_softmax; hard ones take the log of the mixture with a floor (see PROXY_FLOOR).
+    # The proxy mixes probabilities (not log-probabilities), as the definition says; p_S keeps its graph, q and
+    # l_t are constants. Easy tokens keep the exact log_softmax; hard ones take the log of the mixture with a floor
+    # (see PROXY_FLOOR).
     log_proxy = ((1.0 - mix) * log_s.exp() + mix * q).clamp(min=PROXY_FLOOR).log()
     log_proxy = torch.where(hard[:, None], log_proxy, log_s)
-    loss = (p_t * (log_t - log_proxy)).sum()
+    loss = (p_t * (log_t - log_proxy)).sum()  # KL(p_T || p~_S): the teacher is the reference distribution
     if nll_weight:
         loss = loss + nll_weight * F.nll_loss(log_s, targets, reduction="sum")
     return loss, n_tokens, float(hard.float().mean())

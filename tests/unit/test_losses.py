@@ -212,6 +212,78 @@ def test_self_evolution_nll_weight_adds_the_label_loss():
     assert (with_nll - without).item() == pytest.approx(0.3 * nll.item(), rel=1e-5)
 
 
+def _proxy_kl(student, teacher, y, b, l_t):
+    proxy = [(1 - l_t) * ps + l_t * q for ps, q in zip(_softmax(student), _prior(teacher, y, b))]
+    return _kl(_softmax(teacher), proxy)
+
+
+@pytest.mark.parametrize("cap", [0.0, 0.3, 0.8, 1.0])
+def test_self_evolution_proxy_weight_is_capped(cap):
+    b = 0.5
+    d = _difficulties(b)
+    # Both tokens hard with d_t / d_max >= 10: uncapped l_t would be 1 for both; the cap sets l_t = cap.
+    expected = sum(_proxy_kl(s, t, y, b, cap) for s, t, y in zip(STUDENT, TEACHER, LABELS))
+    loss, _, share = self_evolution_kd_loss(*_tensors(), prior_weight=b, difficulty_threshold=0.0,
+                                            max_difficulty=min(d) / 10, max_proxy_weight=cap)
+    assert share == 1.0
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_self_evolution_cap_zero_is_kl_teacher_student_even_for_hard_tokens():
+    expected = sum(_kl(_softmax(t), _softmax(s)) for s, t in zip(STUDENT, TEACHER))
+    loss, _, share = self_evolution_kd_loss(*_tensors(), prior_weight=0.5, difficulty_threshold=0.0,
+                                            max_difficulty=1e-6, max_proxy_weight=0.0)
+    assert share == 1.0
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def _student_gradient(student, teacher, y, **settings):
+    logits = torch.tensor([[student]], requires_grad=True)
+    loss, _, share = self_evolution_kd_loss(logits, torch.tensor([[teacher]]), torch.tensor([[y]]),
+                                            difficulty_threshold=0.0, **settings)
+    loss.backward()
+    assert share == 1.0
+    return logits.grad[0, 0]
+
+
+def test_self_evolution_saturated_hard_token_learns_only_below_the_cap():
+    # A very hard token (d_t far above d_max): l_t = 1 leaves the KL term without any gradient; a cap keeps one.
+    student, teacher = [3.0, -2.0, 0.0], [-1.0, 2.0, 0.5]
+    settings = dict(prior_weight=0.5, max_difficulty=1e-3)
+    saturated = _student_gradient(student, teacher, 1, max_proxy_weight=1.0, **settings)
+    capped = _student_gradient(student, teacher, 1, max_proxy_weight=0.5, **settings)
+    assert saturated.abs().max() < 1e-6
+    assert capped.abs().max() > 1e-2
+    assert capped[1] < 0  # descent raises the reference, which the teacher prefers here too
+
+
+def test_self_evolution_proxy_is_stationary_below_the_teacher_on_the_reference():
+    # Why the uncapped reconstruction without NLL stops replicating: KL(p_T || (1 - l) p_S + l q) is minimal at
+    # p_S = (p_T - l q) / (1 - l), which gives the reference token less than the teacher does (here 0.4 < 0.6, and
+    # another token more: the argmax flips).
+    b, l_t, y = 0.5, 0.5, 0
+    p_t = [0.6, 0.3, 0.1]
+    q = [b * (k == y) + (1 - b) * p for k, p in enumerate(p_t)]
+    p_star = [(p - l_t * qk) / (1 - l_t) for p, qk in zip(p_t, q)]
+    assert p_star == pytest.approx([0.4, 0.45, 0.15])
+    teacher = [math.log(p) for p in p_t]
+    settings = dict(prior_weight=b, max_difficulty=1e-6, max_proxy_weight=l_t)
+    at_optimum = _student_gradient([math.log(p) for p in p_star], teacher, y, **settings)
+    assert at_optimum.abs().max() < 1e-5
+    at_teacher = _student_gradient(teacher, teacher, y, **settings)
+    assert at_teacher[y] > 1e-2  # matching the teacher is not a fixed point: descent lowers the reference
+    # The NLL term (weight 1) outweighs that pull at the teacher's distribution: descent raises the reference.
+    with_nll = _student_gradient(teacher, teacher, y, nll_weight=1.0, **settings)
+    assert with_nll[y] < -1e-2
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_self_evolution_rejects_a_cap_outside_0_1(bad):
+    with pytest.raises(ValueError, match="max_proxy_weight"):
+        self_evolution_kd_loss(*_tensors(), prior_weight=0.5, difficulty_threshold=0.0, max_difficulty=1.0,
+                               max_proxy_weight=bad)
+
+
 def test_self_evolution_all_padding_gives_zero():
     student, teacher, labels = _random_batch()
     labels[:] = IGNORE_INDEX
