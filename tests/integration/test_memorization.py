@@ -182,7 +182,7 @@ def test_distillation_variants_are_trained_from_the_teacher_and_measured_like_th
         "seqkd_word_kd": {"data": "seqkd", "distillation": {"method": "word_kd", "alpha": 0.5, "temperature": 1.0}},
         "self_evolution": {"data": "corpus", "distillation": {
             "method": "self_evolution", "prior_weight": 0.5, "difficulty_threshold": "q0.8", "max_difficulty": 5.0,
-            "nll_weight": 0.0}},
+            "nll_weight": 0.0, "max_proxy_weight": 1.0}},
         "seqkd_beam2": {"data": "seqkd", "seqkd_decoding": "beam2"},  # plain SeqKD from beam search
         "pruned": {"data": "seqkd", "prune": {"from": "student", "sparsity": 0.5, "epochs": 2}},
         "seq_inter": {"data": "seq_inter", "seq_inter_k": 2, "finetune": {"from": "student", "epochs": 1}},
