@@ -24,6 +24,7 @@ include: "workflow/rules/counterfactual.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/predictor.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/lm.smk"
 
 
 rule all:
