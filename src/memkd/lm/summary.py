@@ -48,15 +48,15 @@ def verdict_ratio(low: float, high: float) -> str:
     return "reproduced" if low > 1 else "contradicted" if high < 1 else "inconclusive"
 
 
-def verdict_predictor(auc_low: float, removal_high: float) -> str:
+def verdict_predictor(auc_low: float, auc_high: float, removal_low: float, removal_high: float) -> str:
     """Paper: near-perfect AUC and removal of nearly all memorization. Reproduced when the AUC interval lies above
     0.9 and the removal change interval below -50%; contradicted when the AUC interval lies below 0.9 or the removal
     interval above -50%."""
-    if any(map(math.isnan, (auc_low, removal_high))):
+    if any(map(math.isnan, (auc_low, auc_high, removal_low, removal_high))):
         return "inconclusive"
     if auc_low > 0.9 and removal_high < -50:
         return "reproduced"
-    return "inconclusive"
+    return "contradicted" if auc_high < 0.9 or removal_low > -50 else "inconclusive"
 
 
 def _interval(row, point="change_pct", low="low", high="high", unit="%") -> str:
@@ -95,18 +95,19 @@ def render(settings: dict, memorization: pd.DataFrame, change: pd.DataFrame, inh
     for _, r in pred.iterrows():
         removed = rem[rem["student"] == r.student] if not rem.empty else rem
         if removed.empty:
-            text, rem_high = "no removal run", float("nan")
+            text, rem_low, rem_high = "no removal run", float("nan"), float("nan")
         else:
             m = removed.iloc[0]
             text = (f"removal {m.memorized_before:g} -> {m.memorized_after:g} ({m.flagged:g} flagged): "
                     f"{_interval(m)}")
-            rem_high = m.high
+            rem_low, rem_high = m.low, m.high
         auc = "no AUC: " + str(r.reason) if pd.isna(r.auc) else f"AUC {r.auc:.3f} [{r.auc_low:.3f}, {r.auc_high:.3f}]"
         lines.append(f"| predictor and removal, {r.student} student | {PAPER['predictor']} | {auc}; {text} | "
-                     f"{verdict_predictor(r.auc_low, rem_high)} |")
+                     f"{verdict_predictor(r.auc_low, r.auc_high, rem_low, rem_high)} |")
     lines += ["", "Verdict rules: student vs baseline reproduced when the change interval lies below -50% "
               "(contradicted above -50%); easy share reproduced when its interval lies above 50% (contradicted "
               "below); hard/soft ratio reproduced when its interval lies above 1 (contradicted below 1); predictor "
-              "reproduced when the AUC interval lies above 0.9 and the removal change interval below -50%. "
+              "reproduced when the AUC interval lies above 0.9 and the removal change interval below -50% "
+              "(contradicted when the AUC interval lies below 0.9 or the removal interval above -50%). "
               "Anything else is inconclusive.", ""]
     return "\n".join(lines)
