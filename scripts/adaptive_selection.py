@@ -1,16 +1,22 @@
 """Rule adaptive_selection: per study pair the Adaptive-SeqKD criteria (sentence chrF of the teacher's greedy output
-against the reference, teacher confidence, QE of the reference pair, source words), the high-quality selection and
-its random control of the same size, and both as training files for the teacher's fine-tuning."""
+against the reference, teacher confidence of that output or of the reference, QE of the reference pair, source
+words), the high-quality selection and its random control of the same size, and both as training files for the
+teacher's fine-tuning."""
 
 import logging
+from functools import partial
 
 import numpy as np
+import torch
 
-from memkd.adaptive import CRITERIA, eligible, select_high_quality, select_random, sentence_chrf
+from memkd.adaptive import CRITERIA, eligible, select_high_quality, select_random, sentence_chrf, teacher_confidence
+from memkd.decode import score
 from memkd.errors import InputError
 from memkd.io import read_lines, read_tsv, write_tsv_atomic
+from memkd.model import load, pick_device
 from memkd.rulerun import run
-from memkd.tables import aligned, geometric_mean_probability
+from memkd.tables import aligned
+from memkd.tokenizer import load as load_tokenizer
 
 
 def main():
@@ -20,32 +26,43 @@ def main():
     hypotheses = read_lines(inputs.hypotheses)
     if len(hypotheses) != len(pairs):
         raise InputError(f"{inputs.hypotheses}: {len(hypotheses)} lines for {len(pairs)} pairs in {inputs.pairs}")
-    scores = aligned(inputs.scores, read_tsv(inputs.scores, columns=["id", "tokens", "log_prob"]), ids)
     qe = aligned(inputs.qe, read_tsv(inputs.qe, columns=["id", "qe", "qe_method"]), ids)
+    torch.set_num_threads(snakemake.threads)
+    device = pick_device()
+    teacher = load(inputs.teacher, device)
+    scorer = partial(score, teacher, load_tokenizer(f"{inputs.teacher}/spm.model"),
+                     max_tokens=snakemake.params.max_tokens, max_len=teacher.config.max_position_embeddings,
+                     device=device)
+    sources, references = pairs["src"].tolist(), pairs["tgt"].tolist()
     features = pairs[["id"]].assign(
-        chrf=np.round(sentence_chrf(hypotheses, pairs["tgt"].tolist()), 4),
-        # the same teacher confidence as the subgroup table: geometric-mean probability of the reference
-        confidence=np.round(geometric_mean_probability(scores), 6),
+        chrf=np.round(sentence_chrf(hypotheses, references), 4),
+        confidence=np.round(teacher_confidence(scorer, sources, references, hypotheses, settings), 6),
         qe=qe["qe"].astype(float),
         source_words=pairs["src"].str.split().str.len(),
     )
+    chain = int(snakemake.wildcards.seed)
     passes = eligible(features, settings)
-    quality = select_high_quality(features, settings)
+    # own streams for the shuffle of the passing pairs and the random control's draw (as before)
+    quality = select_high_quality(features, settings, seed=[settings["seed"], chain, 1])
     if not quality.any():
         raise InputError(
             f"config key adaptive_seqkd: no study pair of {inputs.pairs} passes the thresholds "
-            f"({', '.join(f'{key} {settings[key]}' for key in CRITERIA.values())}); best chrF {features['chrf'].max():.1f}, best confidence "
-            f"{features['confidence'].max():.3f}: lower the thresholds"
+            f"({', '.join(f'{key} {settings[key]}' for key in CRITERIA.values())}); best chrF {features['chrf'].max():.1f}, "
+            f"best confidence {features['confidence'].max():.3f} (of the {settings['confidence_of']}): lower the thresholds"
         )
-    random = select_random(len(pairs), int(quality.sum()), [settings["seed"], int(snakemake.wildcards.seed)])
+    random = select_random(len(pairs), int(quality.sum()), [settings["seed"], chain])
     write_tsv_atomic(snakemake.output.selection, features.assign(
         eligible=passes.astype(int), quality=quality.astype(int), random=random.astype(int),
-        qe_method=qe["qe_method"],
+        confidence_of=settings["confidence_of"], qe_method=qe["qe_method"],
     ))
     write_tsv_atomic(snakemake.output.quality, pairs[quality])
     write_tsv_atomic(snakemake.output.random, pairs[random])
-    logging.info("Adaptive-SeqKD: %d of %d pairs pass the thresholds, %d selected; random control %d (%d shared)",
-                 passes.sum(), len(pairs), quality.sum(), random.sum(), (quality & random).sum())
+    logging.info("Adaptive-SeqKD: %d of %d pairs pass the thresholds, %d selected (%s, at most %d); random control %d "
+                 "(%d shared)", passes.sum(), len(pairs), quality.sum(), settings["rank_by"], settings["max_pairs"],
+                 random.sum(), (quality & random).sum())
+    if quality.sum() < settings["min_pairs"]:
+        logging.warning("only %d pairs selected, fewer than adaptive_seqkd.min_pairs %d: both arms train, but the "
+                        "adaptive_seqkd table gives them no verdict", quality.sum(), settings["min_pairs"])
 
 
 run(main, snakemake.log[0])

@@ -1,13 +1,16 @@
 """Rule adaptive_seqkd_table: each Adaptive-SeqKD student (high-quality arm and random control) against the SeqKD
 student: test BLEU difference per decoding, and the relative change of replication, ExMem and hallucinations on the
 same training pairs with paired bootstrap intervals, beside the paper's numbers (STUDY.md section 5). With several
-seeds, rows pooled over seeds (seed "pooled": mean +- sd over seeds, two-level bootstrap interval; memkd.tables)."""
+seeds, rows pooled over seeds (seed "pooled": mean +- sd over seeds, two-level bootstrap interval; memkd.tables).
+Every row says how its arm's teacher was fine-tuned (pairs, optimizer steps, learning rate) and, in
+no_verdict_reason, why its comparison carries no verdict (too few pairs or steps; empty when it may carry one)."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from memkd.adaptive import CRITERIA
+from memkd.adaptive import CRITERIA, no_verdict_reason
 from memkd.io import read_table, read_tsv, write_tsv_atomic
 from memkd.rulerun import run
 from memkd.tables import ci_label, paired_changes, pooled_changes, pooled_label
@@ -21,8 +24,18 @@ PAPER = {
 
 def selection_label(settings: dict) -> str:
     kept = [f"{key} {settings[key]}" for key in CRITERIA.values() if settings[key] is not None]
-    return (f"{', '.join(kept) or 'no threshold'}; at most {settings['max_pairs']} by {settings['rank_by']}; "
-            f"{settings['epochs']} epoch(s) at lr {settings['lr']} (constant)")
+    base = "2 ** (mean ln p)" if str(settings["confidence_base"]) == "2" else "exp(mean ln p)"
+    return (f"{', '.join(kept) or 'no threshold'} (more than); confidence {base} of the teacher's "
+            f"{settings['confidence_of'].replace('_', ' ')}; at most {settings['max_pairs']} by {settings['rank_by']}; "
+            f"{settings['epochs']} epoch(s), at least {settings['min_steps']} steps, at lr {settings['lr']} (constant)")
+
+
+def fine_tuning(model_dir: str, pairs: int, settings: dict) -> dict:
+    """How one arm's teacher was fine-tuned, from its training summary, and whether the arm may carry a verdict."""
+    summary = json.loads((Path(model_dir) / "training_summary.json").read_text())
+    return {"fine_tuning_pairs": pairs, "fine_tuning_steps": int(summary["steps"]),
+            "fine_tuning_lr": float(summary["settings"]["lr"]),
+            "no_verdict_reason": no_verdict_reason(pairs, int(summary["steps"]), settings["min_pairs"])}
 
 
 def main():
@@ -44,7 +57,7 @@ def main():
         for variant, spec in params.variants.items():
             arm = spec["selection"]
             common = {**unit, "model": variant, "arm": arm, "compared_with": "student",
-                      "fine_tuning_pairs": int(selection[arm].astype(int).sum()),
+                      **fine_tuning(inputs[f"teacher_{arm}{k}"], int(selection[arm].astype(int).sum()), settings),
                       "selection": selection_label(settings)}
             for decoding in params.decodings:
                 bleu = quality[(quality.direction == direction) & (quality.seed.astype(int) == seed)
@@ -71,9 +84,13 @@ def main():
         if len(per_seed) < 2:  # one seed is not pooled
             continue
         arm, common = params.variants[variant]["selection"], per_seed[0][3]
+        # pooled over seeds: no verdict when any seed's arm has none
+        reasons = [f"seed {p[3]['seed']}: {p[3]['no_verdict_reason']}" for p in per_seed if p[3]["no_verdict_reason"]]
         for change in pooled_changes([p[0] for p in per_seed], [p[1] for p in per_seed], [p[2] for p in per_seed],
                                      stats, per_seed[0][4]):
-            rows.append({**common, "seed": change["seed"], "fine_tuning_pairs": None, "metric": change["metric"],
+            rows.append({**common, "seed": change["seed"], "fine_tuning_pairs": None, "fine_tuning_steps": None,
+                         "fine_tuning_lr": None, "no_verdict_reason": "; ".join(reasons) or None,
+                         "metric": change["metric"],
                          "definition": change["definition"] + " (relative change %; mean over seeds)",
                          "model_value": change["model_pct"], "reference_value": change["reference_pct"],
                          "relative_change_pct": change["relative_change_pct"],
@@ -83,7 +100,8 @@ def main():
                          "seeds": change["seeds"], "interval": pooled_label(stats)})
     columns = ["corpus", "direction", "seed", "model", "arm", "compared_with", "metric", "definition", "model_value",
                "reference_value", "difference", "relative_change_pct", "relative_change_sd", "pooled_change_pct",
-               "ci_low", "ci_high", "paper", "fine_tuning_pairs", "selection", "seeds", "interval"]
+               "ci_low", "ci_high", "paper", "fine_tuning_pairs", "fine_tuning_steps", "fine_tuning_lr",
+               "no_verdict_reason", "selection", "seeds", "interval"]
     write_tsv_atomic(snakemake.output[0], pd.DataFrame(rows).reindex(columns=columns))
 
 

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -12,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from memkd.data import encode
+from memkd.adaptive import fine_tuning_steps
+from memkd.data import encode, make_batches
 from memkd.distributed import train_data_parallel
 from memkd.io import read_tsv
 from memkd.errors import InputError
@@ -53,10 +55,17 @@ def main():
     if gpus > 1 and (teacher is not None or initial):
         raise InputError(f"gpus: data-parallel training of distilled, pruned or fine-tuned variants is not supported; "
                          f"give role {role!r} one GPU (gpus.student: 1)")
-    if initial and settings["lr"] == "final":  # Adaptive-SeqKD: go on at the learning rate the start model ended with
+    if initial and settings["lr"] == "final":  # go on at the learning rate the start model ended with
         start = json.loads((Path(initial) / "training_summary.json").read_text())
         settings["lr"] = final_learning_rate(start["settings"], start["steps"])
-        logging.info("fine-tuning at the final learning rate of %s: %.3g", initial, settings["lr"])
+        logging.info("fine-tuning at the final learning rate of %s: %.3g (%s)", initial, settings["lr"],
+                     settings.get("schedule", "inverse_sqrt"))
+    if settings.get("min_steps"):  # Adaptive-SeqKD teachers: more passes over a small selection, up to min_steps
+        batches = make_batches([len(s) for s in sources], [len(t) for t in targets], settings["max_tokens"])
+        per_epoch = math.ceil(len(batches) / settings["grad_accumulation"])
+        settings["max_steps"] = fine_tuning_steps(per_epoch, settings["epochs"], settings["min_steps"])
+        logging.info("%d pairs in %d batches: %d optimizer steps (%d epoch(s) of %d steps, at least %d)", len(pairs),
+                     len(batches), settings["max_steps"], settings["epochs"], per_epoch, settings["min_steps"])
     if initial:  # start from a trained model (pruned first, or fine-tuned as it is)
         model = load_model(initial, "cpu").train()
         if pruning:  # retraining keeps the pruned weights at zero

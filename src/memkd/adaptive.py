@@ -1,9 +1,11 @@
 """Adaptive-SeqKD (Dankers & Raunak): which training pairs the teacher is briefly fine-tuned on before it
 translates the sources again for its student, and the random control of the same size.
 
-The official code keeps pairs whose teacher output has a high sentence chrF against the reference, whose teacher
-confidence is high and whose source is longer than 5 words, then a fixed number of them; the paper describes the
-selection by a quality estimator. Every criterion here is optional (a threshold of None is not applied)."""
+The default follows the official code: the teacher's confidence is 2 ** (mean ln p) of its *own greedy output*; a pair
+is kept when the sentence chrF of that output against the reference is above 85, the confidence above 0.85 and the
+source longer than 5 words; the passing pairs are shuffled (seeded) and capped at a fixed number. The paper describes
+the selection by a quality estimator; the earlier choices (confidence of the reference, ranking by a score) stay as
+options. Every threshold is optional (None: not applied)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import sacrebleu
 
 ARMS = ("quality", "random")
 CRITERIA = {"chrf": "min_chrf", "confidence": "min_confidence", "qe": "min_qe", "source_words": "min_source_words"}
+# An arm fine-tuned for fewer optimizer steps than this carries no verdict: at the first default (6 pairs, one
+# batch, one pass) each arm was a single step of a fresh Adam, a push of every weight by about lr whatever the pairs.
+VERDICT_MIN_STEPS = 20
 
 
 def sentence_chrf(hypotheses: list[str], references: list[str]) -> np.ndarray:
@@ -22,24 +27,53 @@ def sentence_chrf(hypotheses: list[str], references: list[str]) -> np.ndarray:
     return np.array([sacrebleu.sentence_chrf(h, [r]).score for h, r in zip(hypotheses, references)], dtype=float)
 
 
+def confidence(log_prob, tokens, base: str | int = 2) -> np.ndarray:
+    """Teacher confidence per pair from teacher-forced scores (summed natural-log probability, token count):
+    base ** (mean ln p). Base 2 is the official code's quirk (higher than the true geometric mean, exp, for every
+    p < 1); base "e" is the true geometric-mean token probability."""
+    mean = np.asarray(log_prob, dtype=float) / np.asarray(tokens, dtype=float)
+    if str(base) == "e":
+        return np.exp(mean)
+    if str(base) == "2":
+        return np.power(2.0, mean)
+    raise ValueError(f"confidence base must be 2 or 'e', not {base!r}")
+
+
+def teacher_confidence(scorer, sources: list[str], references: list[str], hypotheses: list[str],
+                       settings: dict) -> np.ndarray:
+    """Per pair, the teacher's confidence in its own greedy output (`confidence_of: greedy_output`, the official
+    code) or in the reference. `scorer(sources, targets)` gives (tokens, summed ln p) per pair, teacher-forced
+    (memkd.decode.score with the teacher)."""
+    targets = {"greedy_output": hypotheses, "reference": references}[settings["confidence_of"]]
+    if len(targets) != len(sources):
+        raise ValueError(f"{len(targets)} {settings['confidence_of']} lines for {len(sources)} sources")
+    scored = scorer(sources, targets)
+    return confidence([lp for _, lp in scored], [n for n, _ in scored], settings["confidence_base"])
+
+
 def eligible(features: pd.DataFrame, settings: dict) -> np.ndarray:
-    """Pairs that meet every threshold set in `settings` (min_chrf, min_confidence, min_qe, min_source_words).
-    `min_source_words` asks for more words than the threshold, as "longer than 5 words" in the official code."""
+    """Pairs above every threshold set in `settings` (min_chrf, min_confidence, min_qe: more than the value;
+    min_source_words: more words than the value, "longer than 5 words" in the official code)."""
     keep = np.ones(len(features), dtype=bool)
     for column, key in CRITERIA.items():
         threshold = settings.get(key)
         if threshold is None:
             continue
-        values = features[column].astype(float).to_numpy()
-        keep &= values > threshold if column == "source_words" else values >= threshold
+        keep &= features[column].astype(float).to_numpy() > threshold
     return keep
 
 
-def select_high_quality(features: pd.DataFrame, settings: dict) -> np.ndarray:
-    """The quality arm: eligible pairs, at most `max_pairs` of them, the highest by `rank_by` (ties keep the
-    corpus order). Returns a boolean mask over `features`."""
+def select_high_quality(features: pd.DataFrame, settings: dict, seed: int | list[int] | None = None) -> np.ndarray:
+    """The quality arm: eligible pairs, at most `max_pairs` of them. rank_by `shuffle` (the official code) keeps the
+    first `max_pairs` of a seeded shuffle; `chrf`, `confidence` or `qe` keep the highest (ties in corpus order).
+    Returns a boolean mask over `features`."""
     keep = eligible(features, settings)
-    order = np.argsort(-features[settings["rank_by"]].astype(float).to_numpy(), kind="stable")
+    if settings["rank_by"] == "shuffle":
+        if seed is None:
+            raise ValueError("rank_by shuffle needs a seed")
+        order = np.random.default_rng(seed).permutation(len(features))
+    else:
+        order = np.argsort(-features[settings["rank_by"]].astype(float).to_numpy(), kind="stable")
     chosen = [i for i in order if keep[i]][: settings["max_pairs"]]
     mask = np.zeros(len(features), dtype=bool)
     mask[chosen] = True
@@ -53,3 +87,22 @@ def select_random(n_pairs: int, size: int, seed: int | list[int]) -> np.ndarray:
     mask = np.zeros(n_pairs, dtype=bool)
     mask[np.random.default_rng(seed).choice(n_pairs, size=size, replace=False)] = True
     return mask
+
+
+def fine_tuning_steps(steps_per_epoch: int, epochs: int, min_steps: int | None) -> int:
+    """Optimizer steps of a teacher's fine-tuning: `epochs` passes over the selected pairs, and more passes when
+    that is fewer than `min_steps` (a few pairs fill one batch, so one pass would be one step)."""
+    if steps_per_epoch < 1:
+        raise ValueError(f"a fine-tuning epoch of {steps_per_epoch} steps")
+    return max(epochs * steps_per_epoch, min_steps or 0)
+
+
+def no_verdict_reason(pairs: int, steps: int, min_pairs: int) -> str | None:
+    """Why an arm's comparison with the SeqKD student carries no verdict (None when it may carry one): fewer
+    fine-tuning pairs than `min_pairs` (adaptive_seqkd.min_pairs), or fewer than VERDICT_MIN_STEPS optimizer steps."""
+    reasons = []
+    if pairs < min_pairs:
+        reasons.append(f"only {pairs} fine-tuning pairs (adaptive_seqkd.min_pairs: {min_pairs})")
+    if steps < VERDICT_MIN_STEPS:
+        reasons.append(f"only {steps} optimizer steps (fewer than {VERDICT_MIN_STEPS})")
+    return "; ".join(reasons) or None

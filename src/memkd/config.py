@@ -46,6 +46,54 @@ def check_config(config: dict) -> None:
                              f"(data: {variant['data']})")
         if "prune" in variant and "finetune" in variant:
             raise InputError(f"config key variants.{key}: prune and finetune both name a starting model; give one")
+        start = variant.get("prune") or variant.get("finetune")
+        if start and fine_tuning_rate(start) == {"lr": "final", "schedule": "inverse_sqrt"}:
+            raise InputError(f"config key variants.{key}.{start_key(variant)}.lr: 'final' is the start model's last "
+                             f"learning rate, held constant; with schedule inverse_sqrt give the peak as a number")
+        if "control" in variant:
+            check_control(key, variant, config["variants"])
+    adaptive = config.get("adaptive_seqkd")
+    if adaptive and adaptive["min_pairs"] > adaptive["max_pairs"]:
+        raise InputError(f"config key adaptive_seqkd.min_pairs: {adaptive['min_pairs']} is above max_pairs "
+                         f"{adaptive['max_pairs']}, so no Adaptive-SeqKD arm could carry a verdict")
+
+
+def start_key(variant: dict) -> str:
+    return "prune" if "prune" in variant else "finetune"
+
+
+def fine_tuning_rate(start: dict) -> dict:
+    """Learning rate and schedule of a variant's retraining or fine-tuning (its `prune` or `finetune` entry). By
+    default the start model's final learning rate, held constant: a smaller rate than the student's peak (STUDY.md),
+    so that the extra epochs go on where the start model stopped instead of restarting its schedule."""
+    return {"lr": start.get("lr", "final"), "schedule": start.get("schedule", "constant")}
+
+
+def check_control(key: str, variant: dict, variants: dict) -> None:
+    """A variant that trains a trained model further (pruning with retraining, Seq-Inter fine-tuning) names its
+    equal-budget control: the same start model trained the same extra epochs at the same rate on its own data, with
+    no method of its own. Stop when the control is off or differs in budget."""
+    name = variant["control"]
+    where = f"config key variants.{key}.control"
+    if "prune" not in variant and "finetune" not in variant:
+        raise InputError(f"{where}: only a variant with prune or finetune has an equal-budget control")
+    control = variants.get(name)
+    if name == key or not control:
+        raise InputError(f"{where}: {name!r} is not a variant that is switched on "
+                         f"(switch it on, or remove the control key)")
+    start, own = variant[start_key(variant)], control.get("finetune")
+    if own is None or "prune" in control or "distillation" in control or "control" in control:
+        raise InputError(f"{where}: {name!r} must be plain fine-tuning (finetune, no prune, distillation or control)")
+    wanted_data = {"student": "seqkd", "baseline": "corpus"}[own["from"]]
+    if control["data"] != wanted_data or "seqkd_decoding" in control:
+        raise InputError(f"{where}: {name!r} must train {own['from']} on its own data (data: {wanted_data}, no "
+                         f"seqkd_decoding), not data: {control['data']}")
+    for field, mine, theirs in (("from", start["from"], own["from"]), ("epochs", start["epochs"], own["epochs"]),
+                                ("lr", fine_tuning_rate(start)["lr"], fine_tuning_rate(own)["lr"]),
+                                ("schedule", fine_tuning_rate(start)["schedule"], fine_tuning_rate(own)["schedule"])):
+        if mine != theirs:
+            raise InputError(f"{where}: {name!r} is not an equal-budget control: its finetune.{field} is {theirs!r}, "
+                             f"this variant's {start_key(variant)}.{field} is {mine!r}; give both the same")
 
 
 def bible_modules(entry: dict) -> list[str]:

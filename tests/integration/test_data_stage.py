@@ -60,7 +60,7 @@ def test_every_default_variant_is_planned_and_null_variants_are_switched_off(tmp
     file that sets them to null (configs/no_variants.yaml, tiny.yaml) drops their jobs."""
     default = run_snakemake(tmp_path, "--dry-run")
     variants = yaml.safe_load((ROOT / "config.yaml").read_text())["variants"]
-    assert len(variants) == 9
+    assert len(variants) == 10
     for role in [*variants, "teacher_quality", "teacher_random"]:
         assert f"role={role}," in default.stdout, role
     for config in (ROOT / "configs" / "no_variants.yaml", ROOT / "tests" / "config" / "tiny.yaml"):

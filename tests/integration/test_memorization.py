@@ -184,21 +184,25 @@ def test_distillation_variants_are_trained_from_the_teacher_and_measured_like_th
             "method": "self_evolution", "prior_weight": 0.5, "difficulty_threshold": "q0.8", "max_difficulty": 5.0,
             "nll_weight": 0.0, "max_proxy_weight": 1.0}},
         "seqkd_beam2": {"data": "seqkd", "seqkd_decoding": "beam2"},  # plain SeqKD from beam search
-        "pruned": {"data": "seqkd", "prune": {"from": "student", "sparsity": 0.5, "epochs": 2}},
-        "seq_inter": {"data": "seq_inter", "seq_inter_k": 2, "finetune": {"from": "student", "epochs": 1}},
+        # the equal-budget control of the two below: the student, 2 more epochs at its final rate on its own targets
+        "more_epochs": {"data": "seqkd", "finetune": {"from": "student", "epochs": 2}},
+        "pruned": {"data": "seqkd", "prune": {"from": "student", "sparsity": 0.5, "epochs": 2}, "control": "more_epochs"},
+        "seq_inter": {"data": "seq_inter", "seq_inter_k": 2, "finetune": {"from": "student", "epochs": 2},
+                      "control": "more_epochs"},
     }})
     base = "bible/en-es/seed1"
-    roles = ("seqkd_word_kd", "self_evolution", "seqkd_beam2", "pruned", "seq_inter")
+    roles = ("seqkd_word_kd", "self_evolution", "seqkd_beam2", "more_epochs", "pruned", "seq_inter")
     targets = [f"results/{kind}/{base}/{role}/{name}" for role in roles
                for kind, name in (("memorization", "summary.json"), ("metrics", "test.greedy.json"))]
     planned = run_snakemake(study_copy, *targets, "--dry-run", configs=[TINY, variants])
     jobs = scheduled_jobs(planned.stdout)
-    assert jobs["train_model"] == 5, jobs  # the five variants; teacher, student and greedy SeqKD data are reused
+    assert jobs["train_model"] == 6, jobs  # the six variants; teacher, student and greedy SeqKD data are reused
     assert jobs["seqkd_data"] == 1 and jobs["seq_inter_data"] == 1, jobs  # beam-2 SeqKD data; 2-best Seq-Inter data
     run_snakemake(study_copy, *targets, configs=[TINY, variants])
     for role, data in (("seqkd_word_kd", "results/seqkd/bible/en-es/seed1/greedy/train.tsv"),
                        ("self_evolution", "results/data/bible/en-es/study_train.tsv"),
                        ("seqkd_beam2", "results/seqkd/bible/en-es/seed1/beam2/train.tsv"),
+                       ("more_epochs", "results/seqkd/bible/en-es/seed1/greedy/train.tsv"),
                        ("pruned", "results/seqkd/bible/en-es/seed1/greedy/train.tsv"),
                        ("seq_inter", "results/seqinter/bible/en-es/seed1/k2/train.tsv")):
         summary = json.loads((study_copy / f"results/models/{base}/{role}/training_summary.json").read_text())
@@ -213,6 +217,22 @@ def test_distillation_variants_are_trained_from_the_teacher_and_measured_like_th
         memorization = json.loads((study_copy / f"results/memorization/{base}/{role}/summary.json").read_text())
         assert memorization["role"] == role and memorization["pairs"] == 300
         assert memorization["replication_vs_teacher"] is not None
+    # retraining, fine-tuning and their control go on at the student's final learning rate, held constant, for the
+    # same number of epochs (the tiny training log has a record every 5 steps and at the last)
+    student = json.loads((study_copy / f"results/models/{base}/student/training_summary.json").read_text())
+    final = student["settings"]["lr"] * min(student["steps"] / student["settings"]["warmup_steps"],
+                                            (student["settings"]["warmup_steps"] / student["steps"]) ** 0.5)
+    steps = {}
+    for role in ("more_epochs", "pruned", "seq_inter"):
+        model = study_copy / f"results/models/{base}/{role}"
+        summary = json.loads((model / "training_summary.json").read_text())
+        assert summary["settings"]["lr"] == pytest.approx(final) and summary["settings"]["schedule"] == "constant"
+        assert summary["settings"]["epochs"] == 2 and summary["settings"]["max_steps"] is None
+        logged = pd.read_csv(model / "training_log.tsv", sep="\t")
+        assert logged.lr.to_numpy() == pytest.approx([final] * len(logged))  # below the student's peak throughout
+        assert final < student["settings"]["lr"]
+        steps[role] = summary["steps"]
+    assert steps["pruned"] == steps["more_epochs"]  # the same pairs, the same epochs: the same budget
     kbest = pd.read_csv(study_copy / "results/seqinter/bible/en-es/seed1/k2/kbest.tsv", sep="\t", keep_default_na=False)
     assert kbest.id.nunique() == 300 and set(kbest["rank"]) <= {1, 2}
     seq_inter = pd.read_csv(study_copy / "results/seqinter/bible/en-es/seed1/k2/train.tsv", sep="\t", keep_default_na=False)
@@ -224,7 +244,7 @@ def test_adaptive_seqkd_fine_tunes_the_teacher_on_the_selection_and_compares_bot
     adaptive = write_config(tmp_path / "adaptive.yaml", {"variants": {
         "adaptive_seqkd": {"data": "adaptive_seqkd", "selection": "quality"},
         "adaptive_seqkd_random": {"data": "adaptive_seqkd", "selection": "random"},
-    }})
+    }, "adaptive_seqkd": {"rank_by": "shuffle"}})  # the default's shuffle and cap (tiny.yaml: no chrF/confidence threshold)
     planned = run_snakemake(study_copy, "--dry-run", configs=[TINY, adaptive])
     jobs = scheduled_jobs(planned.stdout)
     # per direction two fine-tuned teachers and two students; teacher, baseline, student and CM are reused
@@ -235,18 +255,22 @@ def test_adaptive_seqkd_fine_tunes_the_teacher_on_the_selection_and_compares_bot
     selection = pd.read_csv(study_copy / "results/adaptive/bible/en-es/seed1/selection.tsv", sep="\t")
     assert len(selection) == 300 and selection.quality.sum() == selection["random"].sum() == 30  # max_pairs 30
     chosen, passed_over = selection[selection.quality == 1], selection[(selection.quality == 0) & (selection.eligible == 1)]
-    assert (chosen.source_words > 5).all() and chosen.chrf.min() >= passed_over.chrf.max()  # the best 30 by chrF
+    assert (chosen.eligible == 1).all() and (chosen.source_words > 5).all() and len(passed_over) > 30
+    assert chosen.chrf.min() < passed_over.chrf.max()  # a shuffle of the passing pairs, not the best by chrF
+    # the teacher's confidence in its own greedy output, 2 ** (mean ln p)
+    assert (selection.confidence_of == "greedy_output").all() and selection.confidence.between(0, 1).all()
     teacher = json.loads((models / "teacher/training_summary.json").read_text())
     for arm in ("quality", "random"):
         tuned = json.loads((models / f"teacher_{arm}/training_summary.json").read_text())
         fine_tuning = pd.read_csv(study_copy / f"results/adaptive/bible/en-es/seed1/{arm}.tsv", sep="\t")
         assert sorted(fine_tuning.id) == sorted(selection[selection[arm] == 1].id)
         assert tuned["training_pairs"] == 30 and tuned["settings"]["schedule"] == "constant"
-        # one pass at the teacher's final learning rate
+        # at the teacher's final learning rate; 30 pairs fill 1-2 batches, so passes repeat up to min_steps 20
         assert tuned["settings"]["lr"] == pytest.approx(teacher["settings"]["lr"] * min(
             teacher["steps"] / teacher["settings"]["warmup_steps"],
             (teacher["settings"]["warmup_steps"] / teacher["steps"]) ** 0.5))
-        assert 1 <= tuned["steps"] <= 30
+        assert tuned["steps"] == tuned["settings"]["max_steps"] >= 20 and tuned["settings"]["min_steps"] == 20
+        fine_tuning_lr = tuned["settings"]["lr"]
         student = json.loads((models / f"adaptive_seqkd{'_random' if arm == 'random' else ''}/training_summary.json").read_text())
         assert student["training_pairs"] == 300
         hypotheses = (study_copy / f"results/translations/bible/en-es/seed1/teacher_{arm}/study_train.greedy.txt").read_text()
@@ -258,6 +282,11 @@ def test_adaptive_seqkd_fine_tunes_the_teacher_on_the_selection_and_compares_bot
     assert set(zip(compared.direction, compared.arm)) == {(d, a) for d in ("en-es", "es-en") for a in ("quality", "random")}
     assert set(compared.metric) >= {"bleu_greedy", "bleu_beam2", "replication", "exmem", "osc_hal_train", "nat_hal"}
     assert (compared.compared_with == "student").all() and (compared.fine_tuning_pairs == 30).all()
+    # per arm what the summary needs for a verdict: pairs, optimizer steps, learning rate, and no reason against one
+    assert (compared.fine_tuning_steps >= 20).all() and compared.no_verdict_reason.isna().all()
+    en_es = compared[compared.direction == "en-es"]
+    assert en_es.fine_tuning_lr.to_numpy() == pytest.approx([fine_tuning_lr] * len(en_es))
+    assert "2 ** (mean ln p) of the teacher's greedy output" in compared.selection.iloc[0]
     assert compared.set_index(["direction", "arm", "metric"]).loc[("en-es", "quality", "exmem"), "paper"] == -23.7
     assert (study_copy / "results/figures/bible/adaptive_seqkd.png").stat().st_size > 10_000
     summary = (study_copy / "results/summary/bible.md").read_text()

@@ -8,7 +8,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from memkd.config import check_config, corpus_inputs, download_name, wmt20_download_url
+from memkd.config import check_config, corpus_inputs, download_name, fine_tuning_rate, wmt20_download_url
 from memkd.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +37,10 @@ def test_the_embedded_default_is_valid(config):
         (lambda c: c.update(directions=["english-spanish"]), "english-spanish"),
         (lambda c: c["adaptive_seqkd"].update(lr="last"), "last"),  # 'final' or a number
         (lambda c: c["adaptive_seqkd"].update(rank_by="bleu"), "bleu"),
+        (lambda c: c["adaptive_seqkd"].update(confidence_of="source"), "source"),
+        (lambda c: c["adaptive_seqkd"].pop("min_steps"), "min_steps"),
+        (lambda c: c["variants"]["seq_inter"]["finetune"].update(lr="last"), "last"),
+        (lambda c: c["variants"]["student_pruned50"]["prune"].update(schedule="linear"), "linear"),
         (lambda c: c["variants"].update(teacher_quality={"data": "corpus"}), "teacher_quality"),  # a reserved role
     ],
 )
@@ -68,6 +72,26 @@ def test_schema_errors_name_the_key(config, mutate, named):
                                                  "finetune": {"from": "student", "epochs": 1}}),
             "variants.both: prune and finetune",
         ),
+        # the start model's final rate is meant to be held, not to be a peak
+        (lambda c: c["variants"]["seq_inter"]["finetune"].update(schedule="inverse_sqrt"),
+         "variants.seq_inter.finetune.lr: 'final'"),
+        (lambda c: c["adaptive_seqkd"].update(min_pairs=50), "adaptive_seqkd.min_pairs: 50 is above max_pairs 40"),
+        # equal-budget controls: switched on, plain fine-tuning of the same start model, same epochs, lr and schedule
+        (lambda c: c["variants"].update(student_more_epochs=None),
+         "variants.student_pruned50.control: 'student_more_epochs' is not a variant that is switched on"),
+        (lambda c: c["variants"]["seq_inter"].update(control="seq_inter"), "variants.seq_inter.control: 'seq_inter'"),
+        (lambda c: c["variants"]["seq_inter"]["finetune"].update(epochs=20),
+         "variants.seq_inter.control: 'student_more_epochs' is not an equal-budget control: its finetune.epochs is 10, "
+         "this variant's finetune.epochs is 20"),
+        (lambda c: c["variants"]["student_pruned50"]["prune"].update(lr=1e-4),
+         "its finetune.lr is 'final', this variant's prune.lr is 0.0001"),
+        (lambda c: c["variants"]["student_more_epochs"].update(data="corpus"),
+         "must train student on its own data \\(data: seqkd"),
+        (lambda c: c["variants"]["student_more_epochs"].update(distillation={"method": "word_kd", "alpha": 0.5,
+                                                                           "temperature": 1.0}),
+         "must be plain fine-tuning"),
+        (lambda c: c["variants"]["word_kd"].update(control="student_more_epochs"),
+         "variants.word_kd.control: only a variant with prune or finetune"),
     ],
 )
 def test_check_config_names_the_key(config, mutate, message):
@@ -133,3 +157,23 @@ def test_a_variant_may_be_null_or_plain_seqkd_from_beam_search(config):
     config["variants"]["pruned"] = {"data": "seqkd", "prune": {"from": "teacher", "sparsity": 0.5, "epochs": 2}}
     with pytest.raises(WorkflowError, match="teacher"):  # a pruned variant keeps the student architecture
         validate(copy.deepcopy(config), schema=SCHEMA)
+
+
+def test_fine_tuning_and_retraining_default_to_the_start_models_final_rate_held_constant(config):
+    assert fine_tuning_rate({"from": "student", "epochs": 10}) == {"lr": "final", "schedule": "constant"}
+    assert fine_tuning_rate({"from": "student", "epochs": 10, "lr": 1e-4, "schedule": "inverse_sqrt"}) == {
+        "lr": 1e-4, "schedule": "inverse_sqrt"}
+    variants = config["variants"]
+    # the default's pruned and Seq-Inter students each name the equal-budget control, which trains as long
+    for name in ("student_pruned50", "seq_inter", "seq_inter_word_kd"):
+        start = variants[name].get("prune") or variants[name]["finetune"]
+        assert variants[name]["control"] == "student_more_epochs"
+        assert start["epochs"] == variants["student_more_epochs"]["finetune"]["epochs"]
+        assert fine_tuning_rate(start) == {"lr": "final", "schedule": "constant"}
+    # a number with the student's warm-up and decay is a consistent choice too
+    for name in ("seq_inter", "student_more_epochs"):
+        variants[name]["finetune"].update(lr=2e-4, schedule="inverse_sqrt")
+    variants["student_pruned50"]["prune"].update(lr=2e-4, schedule="inverse_sqrt")
+    variants["seq_inter_word_kd"]["finetune"].update(lr=2e-4, schedule="inverse_sqrt")
+    validate(copy.deepcopy(config), schema=SCHEMA)
+    check_config(config)

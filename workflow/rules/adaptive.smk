@@ -1,14 +1,16 @@
 # Adaptive-SeqKD (Dankers & Raunak): pick the training pairs the teacher translates well and confidently, fine-tune
-# the teacher on them briefly (train_model, roles teacher_quality and teacher_random), let it translate every source
-# again, and train a student on those translations. The control fine-tunes on a random subset of the same size.
+# the teacher on them briefly (train_model, roles teacher_quality and teacher_random; at least
+# adaptive_seqkd.min_steps optimizer steps), let it translate every source again, and train a student on those
+# translations. The control fine-tunes on a random subset of the same size.
 
 
 rule adaptive_selection:
     input:
         pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
         hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/teacher/study_train.greedy.txt",
-        scores="results/scores/{corpus}/{src}-{tgt}/seed{seed}/teacher/study_train.tsv",
         qe="results/quality/{corpus}/{src}-{tgt}/seed{seed}/reference/study_train.tsv",
+        # scores its own greedy output (confidence_of: greedy_output, the official code) or the reference
+        teacher="results/models/{corpus}/{src}-{tgt}/seed{seed}/teacher",
     output:
         selection="results/adaptive/{corpus}/{src}-{tgt}/seed{seed}/selection.tsv",
         quality="results/adaptive/{corpus}/{src}-{tgt}/seed{seed}/quality.tsv",
@@ -17,12 +19,15 @@ rule adaptive_selection:
         "logs/adaptive_selection/{corpus}/{src}-{tgt}/seed{seed}.log",
     conda:
         "../../envs/memkd.yaml"
+    threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=4000,
+        runtime=15,
+        gpu=config["gpus"]["decoding"],
     params:
         settings=config["adaptive_seqkd"],
-        code=library_version("adaptive.py"),
+        max_tokens=config["decoding"]["max_tokens"],
+        code=library_version("adaptive.py", "decode.py", "model.py", "data.py"),
     script:
         "../../scripts/adaptive_selection.py"
 

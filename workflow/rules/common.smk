@@ -4,6 +4,7 @@ from memkd.adaptive import ARMS
 from memkd.config import (
     check_config,
     corpus_inputs,
+    fine_tuning_rate,
     library_version,
     wmt20_download_url,
 )
@@ -291,11 +292,14 @@ def predictor_inputs(wildcards):
 
 
 def adaptive_table_inputs(wildcards):
-    """Per direction and seed (keys carry the unit index): the selection, the SeqKD student's and every
-    Adaptive-SeqKD student's per-example flags; and the test quality of all models."""
+    """Per direction and seed (keys carry the unit index): the selection, the fine-tuned teachers (steps and
+    learning rate), the SeqKD student's and every Adaptive-SeqKD student's per-example flags; and the test quality
+    of all models."""
     inputs = {"quality": f"results/tables/{wildcards.corpus}/translation_quality.tsv"}
     for k, (base, direction, seed) in enumerate(model_units(wildcards.corpus)):
         inputs[f"selection{k}"] = f"results/adaptive/{base}/selection.tsv"
+        for arm in sorted({spec["selection"] for spec in ADAPTIVE_VARIANTS.values()}):
+            inputs[f"teacher_{arm}{k}"] = f"results/models/{base}/teacher_{arm}"
         for role in ["student", *ADAPTIVE_VARIANTS]:
             inputs[f"{role}{k}"] = f"results/memorization/{base}/{role}/examples.tsv"
     return inputs
@@ -331,23 +335,28 @@ def training_settings(wildcards):
         settings = {**settings, "distillation": variant["distillation"]}
     if (
         wildcards.role in ADAPTIVE_TEACHERS
-    ):  # one pass (by default) at a constant learning rate
+    ):  # one pass (by default) at a constant learning rate, repeated up to min_steps optimizer steps
         adaptive = config["adaptive_seqkd"]
         finetune = {"from": "teacher", "epochs": adaptive["epochs"]}
         return {
             **settings,
             "epochs": adaptive["epochs"],
+            "min_steps": adaptive["min_steps"],
             "max_steps": None,
             "lr": adaptive["lr"],
             "schedule": "constant",
             "finetune": finetune,
         }
+    # retraining or fine-tuning: by default at the start model's final rate, held constant
     for start in ("prune", "finetune"):
         if start in variant:
+            rate = fine_tuning_rate(variant[start])
             settings = {
                 **settings,
                 "epochs": variant[start]["epochs"],
-                start: variant[start],
+                "max_steps": None,
+                **rate,
+                start: {**variant[start], **rate},
             }
     return settings
 
