@@ -7,14 +7,15 @@ from sklearn.metrics import roc_curve
 
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.metrics.inheritance import student_kind
-from memkd.predictor import FEATURES, cross_validated_auc, zlib_ratio
+from memkd.metrics.counterfactual import duplicate_groups
+from memkd.predictor import FEATURES, cross_validated_auc, flag_auc, zlib_ratio
 from memkd.rulerun import run
 from memkd.tables import aligned, flags
 
 
 def features(k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     inputs = snakemake.input
-    pairs = read_tsv(inputs[f"pairs{k}"], columns=["id", "src", "tgt"])
+    pairs = read_tsv(inputs[f"pairs{k}"], columns=["id", "src", "tgt", "group"])
     ids = pairs["id"].tolist()
     scores = {name: aligned(inputs[f"{name}{k}"], read_tsv(inputs[f"{name}{k}"], columns=["id", "tokens", "log_prob"]), ids)
               for name in ("teacher", "baseline")}
@@ -23,7 +24,7 @@ def features(k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         "zlib_ratio": [zlib_ratio(s, t) for s, t in zip(pairs["src"], pairs["tgt"])],
         **{f"{name}_log_ppl": -scores[name]["log_prob"].astype(float) / scores[name]["tokens"].astype(int)
            for name in ("teacher", "baseline")},
-        "kl_teacher_baseline": kl["kl_sum"].astype(float) / kl["tokens"].astype(int),
+        "kl_teacher_baseline": kl["kl_sum"].astype(float),  # summed over the target tokens (STUDY.md)
     })
     return pairs, table[list(FEATURES)]
 
@@ -34,13 +35,18 @@ def main():
     k = 0
     while f"pairs{k}" in snakemake.input.keys():
         pairs, table = features(k)
+        groups = duplicate_groups(pairs["src"].tolist(), pairs["tgt"].tolist(), pairs["group"].tolist())
+        baseline_path = snakemake.input[f"baseline_flags{k}"]
+        baseline_flags = flags(aligned(baseline_path, read_tsv(baseline_path, columns=["id", "exact_match"]),
+                                       pairs["id"].tolist())["exact_match"])
         for role in snakemake.params.students:
             path = snakemake.input[f"{role}{k}"]
             # results/memorization/<corpus>/<direction>/seed<seed>/<role>/examples.tsv
             corpus, direction, seed_dir = path.split("/")[-5:-2]
             examples = aligned(path, read_tsv(path, columns=["id", "exact_match"]), pairs["id"].tolist())
             labels = flags(examples["exact_match"])
-            result = cross_validated_auc(table.to_numpy(), labels, settings["folds"], settings["seed"])
+            result = cross_validated_auc(table.to_numpy(), labels, settings["folds"], settings["seed"], groups)
+            reference = flag_auc(labels, baseline_flags)
             unit = {"corpus": corpus, "direction": direction, "seed": int(seed_dir.removeprefix("seed")),
                     "student": role, "kind": student_kind(role, snakemake.params.variants)}
             aucs = result["fold_aucs"]
@@ -50,10 +56,13 @@ def main():
                 "auc_mean": round(float(np.mean(aucs)), 4) if aucs else None,
                 "auc_std": round(float(np.std(aucs)), 4) if aucs else None,
                 "fold_aucs": ";".join(f"{a:.4f}" for a in aucs),
+                # the reference the features must beat: the baseline's own replication flag as the score
+                "baseline_flag_auc": None if reference is None else round(reference, 4),
                 **{f"coef_{name}": round(c, 4) for name, c in zip(FEATURES, result["coefficients"] or [None] * len(FEATURES))
                    if c is not None},
                 "intercept": None if result["intercept"] is None else round(result["intercept"], 4),
-                "classifier": f"logistic regression on standardized features, stratified {result['folds']}-fold CV, seed {settings['seed']}",
+                "classifier": f"logistic regression on standardized features, stratified {result['folds']}-fold CV "
+                              f"with duplicate groups kept in one fold, seed {settings['seed']}",
                 "features": ", ".join(FEATURES), "note": result["reason"],
             })
             if result["out_of_fold"] is not None:  # pooled out-of-fold ROC curve

@@ -75,6 +75,9 @@ def test_oscillation_skips_short_and_long_sources():
     assert is_oscillatory("word", eleven) is None
     assert is_oscillatory(" ".join(["w"] * 50), eleven) is None
     assert is_oscillatory(" ".join(f"w{i}" for i in range(49)), eleven) is True
+    # fewer than 2 whitespace tokens on either side: skipped before tokenizing ("Amen." has 2 basic tokens)
+    assert is_oscillatory("Amen.", eleven) is None
+    assert is_oscillatory("w1 w2", "a,b,a,b,a,b,a,b,a,b,a,b,a,b,a,b,a,b,a,b,a,b,a,b,a,b") is None
 
 
 def test_natural_hallucination_needs_five_distinct_sources_and_low_quality():

@@ -1,9 +1,10 @@
 import numpy as np
 import torch
+from sklearn.model_selection import StratifiedGroupKFold
 
 from memkd.decode import divergence
 from memkd.model import build_model
-from memkd.predictor import cross_validated_auc, zlib_ratio
+from memkd.predictor import cross_validated_auc, flag_auc, zlib_ratio
 
 from .test_train import PRESET
 
@@ -61,3 +62,34 @@ def test_folds_shrink_to_the_minority_class():
     labels[:3] = True
     result = cross_validated_auc(np.random.default_rng(0).normal(size=(60, 2)), labels, folds=5, seed=1)
     assert result["folds"] == 3
+
+
+def test_duplicates_stay_in_one_fold_so_a_copy_cannot_give_its_twin_away():
+    # 40 distinct pairs, each twice (same label, same features): every copy lands in the fold of its twin
+    rng = np.random.default_rng(3)
+    pair_labels = rng.random(40) < 0.5
+    groups = np.repeat(np.arange(40), 2)
+    labels = pair_labels[groups]
+    features = rng.normal(size=(40, 2))[groups]
+    result = cross_validated_auc(features, labels, folds=5, seed=1, groups=groups)
+    assert result["folds"] == 5
+    fold_of = {}
+    for fold, (_, test) in enumerate(StratifiedGroupKFold(5, shuffle=True, random_state=1).split(features, labels, groups)):
+        for group in groups[test]:
+            fold_of.setdefault(group, set()).add(fold)
+    assert all(len(folds) == 1 for folds in fold_of.values())
+    # twins were predicted by the same fold's model: identical out-of-fold probabilities (different models otherwise)
+    out = result["out_of_fold"].reshape(40, 2)
+    assert np.allclose(out[:, 0], out[:, 1])
+    rows_only = cross_validated_auc(features, labels, folds=5, seed=1)["out_of_fold"].reshape(40, 2)
+    assert not np.allclose(rows_only[:, 0], rows_only[:, 1])
+    # with only 2 groups of positives, folds shrink to 2 whatever the number of positive rows
+    few = np.zeros(80, dtype=bool)
+    few[groups < 2] = True
+    assert cross_validated_auc(features, few, folds=5, seed=1, groups=groups)["folds"] == 2
+
+
+def test_the_baseline_flag_reference_auc():
+    assert flag_auc([True, True, False, False], [1, 1, 0, 0]) == 1.0
+    assert flag_auc([True, False, True, False], [1, 1, 0, 0]) == 0.5
+    assert flag_auc([True, True], [1, 0]) is None

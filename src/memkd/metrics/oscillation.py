@@ -35,11 +35,14 @@ def top_bigram_count(tokens: list[str]) -> int:
 def is_oscillatory(
     source: str, output: str, min_count: int = 10, min_excess: int = 4, max_source_tokens: int = 50
 ) -> bool | None:
-    """True/False, or None when the pair is skipped (a side empty or under 2 tokens, or a source
-    of max_source_tokens tokens or more). Hallucinated: the output's most frequent bigram occurs
-    more than min_count times and more than min_excess times more than the source's."""
+    """True/False, or None when the pair is skipped: a side with fewer than 2 whitespace tokens (checked before
+    tokenizing, as the paper's code does: "Amen." is skipped although it has two basic tokens), or a source of
+    max_source_tokens basic tokens or more. Hallucinated: the output's most frequent bigram occurs more than
+    min_count times and more than min_excess times more than the source's."""
+    if len(source.split()) < 2 or len(output.split()) < 2:
+        return None
     source_tokens, output_tokens = basic_tokens(source), basic_tokens(output)
-    if len(source_tokens) < 2 or len(output_tokens) < 2 or len(source_tokens) >= max_source_tokens:
+    if len(source_tokens) >= max_source_tokens:
         return None
     top_output, top_source = top_bigram_count(output_tokens), top_bigram_count(source_tokens)
     return top_output > min_count and top_output - top_source > min_excess
