@@ -1,6 +1,7 @@
 """Rule qe_training_pairs: the QE models' training pairs (a deterministic sample of training-split pairs outside the
 study's pairs and their text groups, none flagged misaligned) and the QE-validity set (every flagged training pair
-and as many unflagged ones, none sharing a text group with a QE training pair)."""
+and as many unflagged ones, none sharing a text group with a pair the QE's models learned: the QE sample, or with
+quality_estimation.models: teachers, the study's pairs)."""
 
 import logging
 
@@ -14,10 +15,14 @@ def main():
     columns = ["id", lang1, lang2, "flags", "group"]
     train = read_tsv(snakemake.input.train, columns=columns)
     study = read_tsv(snakemake.input.study, columns=columns)
-    requested, salt = snakemake.params.settings["train_pairs"], snakemake.params.salt
+    settings, salt = snakemake.params.settings, snakemake.params.salt
+    requested = settings["train_pairs"]
     chosen = qe_training_sample(train, study, requested, f"{salt}:qe-train")
-    check_qe_pool(len(chosen), requested, len(study), len(train))
-    validity = validity_set(train, chosen, f"{salt}:qe-validity")
+    heldout = settings["method"] == "dual_xent" and settings["models"] == "heldout"
+    if heldout:
+        check_qe_pool(len(chosen), requested, len(study), len(train))
+    # the validity pairs stay clear of whatever the QE's models learned: the QE sample, or the teachers' study pairs
+    validity = validity_set(train, chosen if heldout else study, f"{salt}:qe-validity")
     write_tsv_atomic(snakemake.output.train, chosen)
     write_tsv_atomic(snakemake.output.validity, validity)
     logging.info("QE models: %d of %d training pairs (requested %d; the study's %d pairs and their text groups left "
