@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score
 from memkd.errors import InputError
 from memkd.metrics.quality import (check_qe_pool, method_label, misaligned, outside, qe_training_sample, roc_auc,
                                    validity_set)
-from memkd.metrics.subgroups import quantile_edges, resolve_edges, value_buckets
+from memkd.metrics.subgroups import bucket_labels, quantile_edges, resolve_edges, value_buckets
 
 
 def _train(n: int = 60) -> pd.DataFrame:
@@ -94,3 +94,21 @@ def test_quantile_edges_cut_equal_shares_and_numbers_pass_through():
         resolve_edges("quartiles", values)
     with pytest.raises(ValueError, match="finite"):
         quantile_edges([float("nan")])
+
+
+def test_the_memorization_map_colours_by_quintiles_of_the_pairs_qe():
+    from memkd import plots
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"corpus": "bible", "direction": np.repeat(["en-es", "es-en"], 50), "seed": 1,
+                          "id": [str(i) for i in range(50)] * 2, "p_in": rng.uniform(size=100),
+                          "p_out": rng.uniform(size=100), "qe": rng.uniform(0, 0.02, 100), "cm_models": 4,
+                          "score": "geometric mean", "qe_method": "dual_xent(qe models, 300 held-out pairs)"})
+    table["cm"] = table.p_in - table.p_out
+    figure = plots.memorization_map(table, "quantiles")
+    edges = quantile_edges(table.qe)
+    for ax in figure.axes:
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert [label.split(" (")[0] for label in labels] == [f"QE {bucket}" for bucket in bucket_labels(edges)]
+    counts = [int(t.get_text().rsplit("(", 1)[1].rstrip(")")) for ax in figure.axes for t in ax.get_legend().get_texts()]
+    assert sum(counts) == 100 and len(counts) == 10
