@@ -46,7 +46,8 @@ def train(model: torch.nn.Module, rows: np.ndarray, settings: dict, seed: int, t
     log.info("training %d parameters on %d rows x %d tokens: %d epochs, %d steps, %s",
              sum(p.numel() for p in model.parameters()), len(rows), rows.shape[1], settings["epochs"], total,
              f"soft KD at T={temperature}" if teacher is not None else "cross-entropy")
-    records, start = [], time.perf_counter()
+    records, start, step = [], time.perf_counter(), 0
+    progress_every = max(1, total // 10)  # ten progress lines per run, whatever the epochs
     for epoch in range(settings["epochs"]):
         order, loss_sum = epoch_order(len(rows), seed, epoch), 0.0
         for i in range(0, len(rows), batch_size):
@@ -64,6 +65,9 @@ def train(model: torch.nn.Module, rows: np.ndarray, settings: dict, seed: int, t
             optimizer.step()
             scheduler.step()
             loss_sum += loss.item() * len(batch)
+            step += 1
+            if step % progress_every == 0:
+                log.info("step %d/%d loss %.4f (%.1f s)", step, total, loss.item(), time.perf_counter() - start)
         record = {"epoch": epoch + 1, "loss": loss_sum / len(rows), "seconds": round(time.perf_counter() - start, 1)}
         records.append(record)
         log.info("epoch %(epoch)d loss %(loss).4f (%(seconds).1f s)", record)
