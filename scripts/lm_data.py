@@ -4,7 +4,6 @@ an aligned corpus."""
 import logging
 
 import numpy as np
-import pandas as pd
 
 from memkd.errors import InputError
 from memkd.io import atomic_path, read_tsv, write_json_atomic, write_tsv_atomic

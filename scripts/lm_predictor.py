@@ -1,5 +1,6 @@
-"""Rule lm_predictor: KL(teacher || baseline) per example; then per student kind, a logistic regression on features known before distillation predicts which
-fine-tuning examples the student memorizes; its out-of-fold flags feed the removal experiment."""
+"""Rule lm_predictor: KL(teacher || baseline) per example; then per student kind, a logistic regression on
+features known before distillation predicts which fine-tuning examples the student memorizes; its out-of-fold
+flags feed the removal experiment."""
 
 import pandas as pd
 import torch

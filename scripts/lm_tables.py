@@ -10,7 +10,8 @@ from memkd.rulerun import run
 def main():
     stats = snakemake.params.stats
     seeds, roles = snakemake.params.seeds, snakemake.params.roles
-    scores = {(s, r): read_table(p) for (s, r), p in zip([(s, r) for s in seeds for r in roles], snakemake.input.scores)}
+    keys = [(s, r) for s in seeds for r in roles]  # the order of the rule's expand()
+    scores = {key: read_table(path) for key, path in zip(keys, snakemake.input.scores)}
     flagged = {}
     for s, path in zip(seeds, snakemake.input.flagged):
         frame = read_table(path)
@@ -25,7 +26,7 @@ def main():
         "removal": analysis.removal_table(scores, flagged, stats),
     }
     predictor = tables["predictor"]
-    if len(seeds) > 1:  # the pooled AUC: mean over seeds, interval from the seeds' spread of their point AUCs
+    if len(seeds) > 1:  # pooled: the mean over seeds of each seed's AUC and interval limits (not a two-level interval)
         pooled = predictor.groupby("student", as_index=False)[["auc", "auc_low", "auc_high", "positives"]].mean()
         tables["predictor"] = pd.concat([predictor, pooled.assign(seed=analysis.POOLED)], ignore_index=True)
     for name, frame in tables.items():

@@ -1,6 +1,5 @@
 """The LM track's data cutting: chapters to parts, windows, blocks, duplicates."""
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -105,7 +105,8 @@ def inheritance_table(scores: dict, stats: dict) -> pd.DataFrame:
                          "baseline_memorized": int(b.sum()), "student_memorized": int(st.sum()),
                          "teacher_specific": int((t & ~b).sum()), "inherited": int(sets["inherited"].sum()),
                          "easy": int(sets["easy"].sum()), "student_easy": int(easy_student.sum()),
-                         "teacher_only": int(sets["teacher_only"].sum()), "student_only": int(sets["student_only"].sum()),
+                         "teacher_only": int(sets["teacher_only"].sum()),
+                         "student_only": int(sets["student_only"].sum()),
                          "easy_share_pct": point, "low": low, "high": high})
         if len(seeds) > 1:
             point, low, high = hierarchical_rate_ci(easy_s, student_s, **_stats(stats), same_pairs=True)
@@ -129,9 +130,8 @@ def soft_vs_hard_table(scores: dict, stats: dict) -> pd.DataFrame:
     rows = _change_rows({"student": "hard", "reference": "soft"}, [inherited_flags(scores, s, "hard") for s in seeds],
                         [inherited_flags(scores, s, "soft") for s in seeds], seeds, stats)
     frame = pd.DataFrame(rows).rename(columns={"count": "hard_inherited", "reference_count": "soft_inherited"})
-    for column in ("change_pct", "low", "high"):
-        frame[column.replace("change_pct", "ratio").replace("low", "ratio_low").replace("high", "ratio_high")] = \
-            1 + frame[column] / 100
+    for change, ratio in (("change_pct", "ratio"), ("low", "ratio_low"), ("high", "ratio_high")):
+        frame[ratio] = 1 + frame[change] / 100
     return frame
 
 
