@@ -42,6 +42,7 @@ def rates(memorization: pd.DataFrame, settings: dict) -> plt.Figure:
             if seeds.seed.nunique() > 1 else None
         _bars(ax, [LABELS.get(r, r) for r in rows.role], rows.rate_pct, rows.low, rows.high,
               [COLORS.get(r, "#999999") for r in rows.role], dots)
+        ax.set_ylim(0, max(1.0, float(np.nanmax(rows.high)) if len(rows) else 1.0) * 1.1)
         ax.set_ylabel("extractable memorization (%)", fontsize=8)
         ax.set_title({"finetune": "fine-tuning examples", "heldout": "held-out examples (never trained on)"}[split],
                      fontsize=9)
@@ -65,8 +66,9 @@ def inheritance(table: pd.DataFrame, settings: dict) -> plt.Figure:
         ax.bar(students, values, bottom=bottom, label=label, color=color)
         bottom += values
     for i, row in enumerate(head.itertuples()):
-        ax.text(i, bottom[i], f"easy share {row.easy_share_pct:.0f}%\n[{row.low:.0f}, {row.high:.0f}]",
-                ha="center", va="bottom", fontsize=7)
+        label = ("no memorized example" if np.isnan(row.easy_share_pct) else
+                 f"easy share {row.easy_share_pct:.0f}%\n[{row.low:.0f}, {row.high:.0f}]")
+        ax.text(i, bottom[i], label, ha="center", va="bottom", fontsize=7)
     ax.set_ylabel("memorized fine-tuning examples", fontsize=8)
     ax.set_ylim(0, max(1.0, bottom.max()) * 1.3)
     ax.legend(fontsize=7, frameon=False)
@@ -109,8 +111,9 @@ def removal(table: pd.DataFrame) -> plt.Figure:
     ax.bar(x - 0.2, head.memorized_before, width=0.4, label="trained on all", color="#55a868")
     ax.bar(x + 0.2, head.memorized_after, width=0.4, label="flagged removed", color="#c44e52")
     for i, row in enumerate(head.itertuples()):
-        ax.text(i, max(row.memorized_before, row.memorized_after), f"{row.change_pct:+.0f}%\n[{row.low:+.0f}, "
-                f"{row.high:+.0f}]", ha="center", va="bottom", fontsize=7)
+        label = ("none memorized before" if np.isnan(row.change_pct) else
+                 f"{row.change_pct:+.0f}%\n[{row.low:+.0f}, {row.high:+.0f}]")
+        ax.text(i, max(row.memorized_before, row.memorized_after), label, ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, head.student)
     ax.set_ylabel("memorized fine-tuning examples", fontsize=8)
     ax.set_ylim(0, max(1.0, float(head[["memorized_before", "memorized_after"]].to_numpy().max())) * 1.35)
