@@ -35,6 +35,8 @@ def user_config(path, tsv, **extra):
         "corpus": "my_pairs",
         "corpora": {"my_pairs": {"kind": "tsv", "languages": ["en", "es"], "path": str(tsv), "on_undecodable": "error"}},
         "study": {"max_subwords": None, "max_pairs": None},
+        # the study trains on every training pair: no held-out pairs are left for QE models of their own
+        "quality_estimation": {"models": "teachers"},
         **extra,
     })
 
