@@ -286,7 +286,9 @@ def predictor_inputs(wildcards):
         inputs[f"teacher{k}"] = f"results/scores/{base}/teacher/study_train.tsv"
         inputs[f"baseline{k}"] = f"results/scores/{base}/baseline/study_train.tsv"
         inputs[f"kl{k}"] = f"results/scores/{base}/kl_teacher_baseline.tsv"
-        inputs[f"baseline_flags{k}"] = f"results/memorization/{base}/baseline/examples.tsv"
+        inputs[f"baseline_flags{k}"] = (
+            f"results/memorization/{base}/baseline/examples.tsv"
+        )
         for role in STUDENT_ROLES:
             inputs[f"{role}{k}"] = f"results/memorization/{base}/{role}/examples.tsv"
     return inputs
