@@ -12,7 +12,7 @@ from memkd.errors import InputError
 from memkd.io import read_lines, read_tsv, write_json_atomic, write_tsv_atomic
 from memkd.langid import LANGUAGE_ID_MODEL, languages_match
 from memkd.metrics.extractive import is_candidate, prefixes, shortest_memorized_prefix
-from memkd.metrics.natural import natural_hallucinations, shared_outputs
+from memkd.metrics.natural import natural_hallucinations, shared_outputs, unique_pair_units
 from memkd.metrics.oscillation import is_oscillatory
 from memkd.metrics.replication import exact_matches
 from memkd.rulerun import run
@@ -50,6 +50,17 @@ def prefix_lengths(decoder, sources, outputs, indices, decoding, max_fraction) -
     return {i: shortest_memorized_prefix(sources[i], outputs[i], per_example[i], max_fraction) for i in indices}
 
 
+def teacher_targets(path: str, ids: list[str]) -> list[str]:
+    """The teacher outputs a model is compared with: a SeqKD-style training file (the targets a student learned
+    from, e.g. the teacher's beam-5 translations) or the teacher's greedy translation file, in study order."""
+    if not path.endswith(".tsv"):
+        return lines_for(path, len(ids), "study pairs")
+    table = read_tsv(path, columns=["id", "tgt"])
+    if table["id"].tolist() != ids:
+        raise InputError(f"{path}: its {len(table)} rows do not follow the study pairs ({len(ids)}) id by id")
+    return table["tgt"].tolist()
+
+
 def as_flag(values) -> list:
     return ["" if v is None else int(v) for v in values]
 
@@ -65,7 +76,7 @@ def main():
     pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
     sources, references, n = pairs["src"].tolist(), pairs["tgt"].tolist(), len(pairs)
     outputs = lines_for(snakemake.input.hypotheses, n, "study pairs")
-    teacher_outputs = lines_for(snakemake.input.teacher_hypotheses, n, "study pairs")
+    teacher_outputs = teacher_targets(snakemake.input.teacher_hypotheses, pairs["id"].tolist())
     probe_sources = read_tsv(snakemake.input.probe, columns=["src"])["src"].tolist()
     probe_outputs = lines_for(snakemake.input.probe_hypotheses, len(probe_sources), "probe sources")
     quality = read_tsv(snakemake.input.output_quality, columns=["id", "qe", "qe_method"])
@@ -97,6 +108,9 @@ def main():
     nat = settings["natural"]
     nat_candidate = shared_outputs(sources, outputs, nat["min_sources"])
     natural = natural_hallucinations(sources, outputs, output_qe, nat["min_sources"], nat["qe_threshold"])
+    # the rate's units: distinct non-empty (source, output) pairs, each counted once
+    nat_unit = unique_pair_units(sources, outputs)
+    nat_counted = [h and u for h, u in zip(natural, nat_unit)]
 
     examples = pd.DataFrame(
         {
@@ -112,6 +126,7 @@ def main():
             "osc_hal": as_flag(oscillatory),
             "nat_hal_candidate": as_flag(nat_candidate),
             "nat_hal": as_flag(natural),
+            "nat_hal_unit": as_flag(nat_unit),
             "output_qe": output_qe,
         }
     )
@@ -127,6 +142,7 @@ def main():
         "pairs": n,
         "replication": sum(exact),
         "replication_pct": percent(sum(exact), n),
+        "teacher_outputs": None if is_teacher else snakemake.input.teacher_hypotheses,
         "replication_vs_teacher": None if is_teacher else sum(exact_teacher),
         "replication_vs_teacher_pct": None if is_teacher else percent(sum(exact_teacher), n),
         "exmem_candidates": sum(candidate),
@@ -143,7 +159,8 @@ def main():
         "osc_hal_probe_pct": percent(sum(probe_evaluated), len(probe_evaluated)),
         "nat_hal_candidates": sum(nat_candidate),
         "nat_hal": sum(natural),
-        "nat_hal_pct": percent(sum(natural), n),
+        "nat_hal_units": sum(nat_unit),
+        "nat_hal_pct": percent(sum(nat_counted), sum(nat_unit)),
         "nat_hal_unique_outputs": len({o.strip() for o, h in zip(outputs, natural) if h}),
         "decoding": decoder.signature(1, 1, *length_limit(decoding, "study_train", decoder.max_positions)),
         "language_id": LANGUAGE_ID_MODEL,

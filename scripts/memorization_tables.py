@@ -69,9 +69,12 @@ def hallucination_rows(summary: dict, examples: pd.DataFrame, stats: dict, natur
         row = {**unit, "inputs": inputs, "osc_hal_evaluated": int(values.size), "osc_hal": int(values.sum()),
                "osc_hal_pct": osc, "osc_hal_ci_low": osc_low, "osc_hal_ci_high": osc_high}
         if inputs == "study_train":
-            nat, nat_low, nat_high = interval(flags(examples["nat_hal"]), stats)
+            # NatHal's rate is over distinct non-empty (source, output) pairs, as in the paper's code
+            units = flags(examples["nat_hal_unit"])
+            nat, nat_low, nat_high = interval(flags(examples["nat_hal"])[units], stats)
             row.update({"nat_hal_candidates": int(flags(examples["nat_hal_candidate"]).sum()),
-                        "nat_hal": int(flags(examples["nat_hal"]).sum()), "nat_hal_pct": nat,
+                        "nat_hal_units": int(units.sum()),
+                        "nat_hal": int((flags(examples["nat_hal"]) & units).sum()), "nat_hal_pct": nat,
                         "nat_hal_ci_low": nat_low, "nat_hal_ci_high": nat_high,
                         "nat_hal_unique_outputs": summary["nat_hal_unique_outputs"]})
         row.update({"qe_method": summary["qe_method"], "nat_hal_rule": f">= {natural['min_sources']} sources, QE < {natural['qe_threshold']}",
@@ -137,7 +140,8 @@ def hallucination_parts(summary: dict, examples: pd.DataFrame) -> dict:
     probe[: summary["osc_hal_probe"]] = True
     return {
         "study_train": {"osc_hal_pct": (flags(examples["osc_hal"]), defined(examples["osc_hal"])),
-                        "nat_hal_pct": (flags(examples["nat_hal"]), np.ones(len(examples), dtype=bool))},
+                        "nat_hal_pct": (flags(examples["nat_hal"]) & flags(examples["nat_hal_unit"]),
+                                        flags(examples["nat_hal_unit"]))},
         "probe": {"osc_hal_pct": (probe, np.ones(probe.size, dtype=bool))},
     }
 
@@ -164,7 +168,8 @@ def pooled_tables(memorization: list[dict], hallucination: list[dict], units: di
             rows = [r for r in mine(hallucination) if r["inputs"] == inputs]
             pooled_hallucination.append(pooled_rate_row(
                 rows, [p[inputs] for p in parts], ["corpus", "direction", "role", "inputs"],
-                ["osc_hal_evaluated", "osc_hal", "nat_hal_candidates", "nat_hal", "nat_hal_unique_outputs"], stats,
+                ["osc_hal_evaluated", "osc_hal", "nat_hal_candidates", "nat_hal_units", "nat_hal", "nat_hal_unique_outputs"],
+                stats,
                 paired and inputs != "probe"))
     return pooled_memorization, pooled_hallucination
 

@@ -52,7 +52,8 @@ def change_metrics(qe_method: str) -> dict:
                   lambda e: (flags(e["exmem"]), flags(e["exmem_candidate"]))),
         "osc_hal_train": ("oscillatory outputs / evaluated training sources",
                           lambda e: (flags(e["osc_hal"]), defined(e["osc_hal"]))),
-        "nat_hal": (f"natural hallucinations / pairs (QE {qe_method})", lambda e: (flags(e["nat_hal"]), np.ones(len(e)))),
+        "nat_hal": (f"natural hallucinations / distinct non-empty (source, output) pairs (QE {qe_method})",
+                    lambda e: (flags(e["nat_hal"]) & flags(e["nat_hal_unit"]), flags(e["nat_hal_unit"]))),
     }
 
 

@@ -12,7 +12,7 @@ from memkd.metrics.counterfactual import (
     geometric_mean_probability,
 )
 from memkd.metrics.extractive import is_candidate, prefixes, shortest_memorized_prefix
-from memkd.metrics.natural import natural_hallucinations
+from memkd.metrics.natural import natural_hallucinations, unique_pair_units
 from memkd.metrics.oscillation import basic_tokens, is_oscillatory, top_bigram_count
 from memkd.metrics.replication import exact_matches
 
@@ -141,3 +141,10 @@ def test_counterfactual_memorization_by_hand():
 def test_geometric_mean_and_the_papers_base_2_quirk():
     assert math.isclose(geometric_mean_probability(math.log(0.25) * 2, 2), 0.25)
     assert math.isclose(geometric_mean_probability(math.log(0.25) * 2, 2, base=2), 2 ** math.log(0.25))
+
+
+def test_natural_hallucination_units_are_unique_non_empty_pairs():
+    sources = ["a", "a", "b", "c", " a "]
+    outputs = ["x", "x", "", "x", "x"]
+    # the repeated (a, x) counts once (also with surrounding spaces); an empty output is no unit
+    assert unique_pair_units(sources, outputs) == [True, False, False, True, False]

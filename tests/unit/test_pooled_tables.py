@@ -70,7 +70,7 @@ def examples(n: int, exact: list[int]) -> pd.DataFrame:
     match = flags(n, exact).astype(int).astype(str)
     return pd.DataFrame({
         "id": [f"p{i}" for i in range(n)], "exact_match": match, "exact_match_teacher": "0",
-        "exmem_candidate": match, "exmem": match, "osc_hal": "0", "nat_hal": "0",
+        "exmem_candidate": match, "exmem": match, "osc_hal": "0", "nat_hal": "0", "nat_hal_unit": "1",
     })
 
 

@@ -194,6 +194,20 @@ def training_pairs(wildcards):
     return f"results/data/{base}/study_train.tsv"
 
 
+def teacher_outputs(wildcards):
+    """What a model's "replication vs teacher" compares with: for a student that learned from a teacher's
+    translations (SeqKD greedy or beam k, Adaptive-SeqKD), exactly those targets (its training file, in study
+    order); for every other model the teacher's greedy translation of the study sources.
+    """
+    variant = VARIANTS.get(wildcards.role, {})
+    if wildcards.role == "student" or variant.get("data") in (
+        "seqkd",
+        "adaptive_seqkd",
+    ):
+        return training_pairs(wildcards)
+    return f"results/translations/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/teacher/study_train.greedy.txt"
+
+
 def training_inputs(wildcards):
     """What a model learns from: its pairs and the tokenizer, and for a distilled variant the teacher."""
     inputs = {

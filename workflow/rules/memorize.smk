@@ -55,7 +55,7 @@ rule memorization_examples:
         model="results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}",
         pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
         hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.greedy.txt",
-        teacher_hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/teacher/study_train.greedy.txt",
+        teacher_hypotheses=teacher_outputs,
         probe="results/data/{corpus}/{src}-{tgt}/probe.tsv",
         probe_hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/probe.greedy.txt",
         output_quality="results/quality/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.tsv",

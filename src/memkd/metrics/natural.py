@@ -21,3 +21,16 @@ def natural_hallucinations(
     if not len(sources) == len(outputs) == len(quality):
         raise ValueError("sources, outputs and quality estimates must have the same length")
     return [shared and q < threshold for shared, q in zip(shared_outputs(sources, outputs, min_sources), quality)]
+
+
+def unique_pair_units(sources: list[str], outputs: list[str]) -> list[bool]:
+    """Per example: True at the first occurrence of each distinct non-empty (source, output) pair. NatHal's rate
+    is counted over these units, as in the paper's code: hallucinated unique pairs / unique non-empty pairs, so a
+    source repeated in the corpus with the same output counts once."""
+    seen: set[tuple[str, str]] = set()
+    units = []
+    for source, output in zip(sources, outputs):
+        key = (source.strip(), output.strip())
+        units.append(bool(key[1]) and key not in seen)
+        seen.add(key)
+    return units
