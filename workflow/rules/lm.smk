@@ -88,7 +88,7 @@ rule lm_pretrain:
     params:
         role="pretrain_{size}",
         seed=config["seed"],
-        lm=LM,
+        lm={"models": LM["models"], "distillation": LM["distillation"]},
         settings=LM["pretraining"],
         code=LM_TRAIN_CODE,
     script:
