@@ -13,7 +13,7 @@ import pandas as pd
 from memkd.adaptive import CRITERIA, no_verdict_reason
 from memkd.io import read_table, read_tsv, write_tsv_atomic
 from memkd.rulerun import run
-from memkd.tables import ci_label, paired_changes, pooled_changes, pooled_label
+from memkd.tables import paired_changes, pooled_changes, pooled_label
 
 # Dankers & Raunak, Adaptive-SeqKD student vs SeqKD student: BLEU difference (points) and relative changes (%).
 PAPER = {
@@ -78,7 +78,7 @@ def main():
                              "model_value": change["model_pct"], "reference_value": change["reference_pct"],
                              "difference": difference, "relative_change_pct": change["relative_change_pct"],
                              "ci_low": change["ci_low"], "ci_high": change["ci_high"],
-                             "paper": PAPER[arm].get(change["metric"]), "interval": "paired " + ci_label(stats)})
+                             "paper": PAPER[arm].get(change["metric"]), "interval": change["interval"]})
         k += 1
     for (corpus, direction, variant), per_seed in seeds.items():
         if len(per_seed) < 2:  # one seed is not pooled

@@ -90,7 +90,7 @@ def relative_change_rows(unit: dict, changes: list[dict], stats: dict) -> list[d
         "student_pct": row["model_pct"], "baseline_pct": row["reference_pct"],
         "relative_change_pct": row["relative_change_pct"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
         "paper_relative_change_pct": PAPER_RELATIVE_CHANGE.get(row["metric"]),
-        "interval": "paired " + ci_label(stats),
+        "interval": row["interval"],
     } for row in changes]
 
 

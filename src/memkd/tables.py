@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from memkd.errors import InputError
-from memkd.stats import hierarchical_rate_ci, hierarchical_ratio_change, mean_sd, paired_bootstrap_ratio_change
+from memkd.stats import (
+    change_interval_method,
+    hierarchical_rate_ci,
+    hierarchical_ratio_change,
+    mean_sd,
+    paired_bootstrap_ratio_change,
+)
 
 
 def flags(column: pd.Series) -> np.ndarray:
@@ -42,6 +48,14 @@ def ci_label(stats: dict) -> str:
             f"seed {stats['seed']}")
 
 
+def change_label(method: str, stats: dict) -> str:
+    """The `interval` column of a relative change: Bonett-Price for two rates over the same pairs (closed form),
+    else the paired percentile bootstrap with its settings (memkd.stats.change_interval_method)."""
+    if method.startswith("Bonett-Price"):
+        return f"{method}, {stats['confidence']:.0%}"
+    return f"paired {ci_label(stats)}"
+
+
 def change_metrics(qe_method: str) -> dict:
     """Metric -> (definition, function of an examples table giving per-pair numerator and denominator flags)."""
     return {
@@ -59,7 +73,7 @@ def change_metrics(qe_method: str) -> dict:
 
 def paired_changes(model: pd.DataFrame, reference: pd.DataFrame, stats: dict, qe_method: str) -> list[dict]:
     """Per memorization metric: both models' rates (%) on the same pairs and the relative change of `model` over
-    `reference` (%) with its paired percentile-bootstrap interval."""
+    `reference` (%) with its interval and how that was computed (`interval`)."""
     if model["id"].tolist() != reference["id"].tolist():
         raise InputError("the two models' examples cover different pairs")
     rows = []
@@ -72,6 +86,7 @@ def paired_changes(model: pd.DataFrame, reference: pd.DataFrame, stats: dict, qe
         rows.append({
             "metric": name, "definition": definition, "model_pct": pct(mn, md), "reference_pct": pct(rn, rd),
             "relative_change_pct": round(change, 2), "ci_low": round(low, 2), "ci_high": round(high, 2),
+            "interval": change_label(change_interval_method(md, rd), stats),
         })
     return rows
 

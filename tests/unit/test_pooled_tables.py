@@ -93,3 +93,12 @@ def test_pooled_changes_give_mean_and_sd_of_the_seeds_and_the_pooled_change_with
     oscillation = rows["osc_hal_train"]
     assert oscillation["model_pct"] == 0.0 and oscillation["relative_change_pct"] is None
     assert oscillation["pooled_change_pct"] is None
+
+
+def test_each_relative_change_names_the_interval_it_has():
+    student, baseline = examples(100, list(range(8))), examples(100, list(range(4)))
+    stats = {"bootstrap_resamples": 200, "confidence": 0.95, "seed": 1}
+    labels = {row["metric"]: row["interval"] for row in paired_changes(student, baseline, stats, "dual_xent")}
+    # two rates over the same pairs: closed-form Bonett-Price; each model's own denominator (ExMem): the bootstrap
+    assert labels["replication"] == "Bonett-Price hybrid Wilson score (paired rates), 95%"
+    assert labels["exmem"].startswith("paired percentile bootstrap over pairs, 200 resamples")
