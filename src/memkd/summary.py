@@ -246,6 +246,7 @@ def predictor_section(predictor: pd.DataFrame) -> str:
             "replicated / pairs": f"{r.positives} / {r.pairs}",
             "AUC (mean +- sd)": "-" if pd.isna(r.auc_mean) else f"{r.auc_mean:.3f} +- {r.auc_std:.3f}",
             "folds": r.folds,
+            "AUC of the baseline's flag alone": fmt(getattr(r, "baseline_flag_auc", None), 3),
             **{f"coef {name}": fmt(getattr(r, f"coef_{name}", None), 2)
                for name in ("zlib_ratio", "teacher_log_ppl", "baseline_log_ppl", "kl_teacher_baseline")},
         })
@@ -257,6 +258,21 @@ def predictor_section(predictor: pd.DataFrame) -> str:
         "features, fitted on all pairs.",
         *(f"- no AUC where: {n}" for n in notes),
     ])
+
+
+def qe_validity_section(validity: pd.DataFrame) -> str:
+    """How far to trust the QE behind the QE buckets and NatHal: its ROC AUC on misaligned vs unflagged pairs."""
+    lines = []
+    for r in validity.itertuples(index=False):
+        if pd.isna(r.auc):
+            lines.append(f"- {r.direction}: n/a ({str(r.note).removeprefix('n/a: ')}).")
+        else:
+            lines.append(
+                f"- {r.direction}: {r.qe_method} ranks an unflagged training pair above one the corpus check flags as "
+                f"misaligned (shift, lowoverlap) with ROC AUC {r.auc:.2f} ({r.positives} misaligned vs {r.negatives} "
+                "unflagged pairs, none seen by the QE models; 0.5 is chance)."
+            )
+    return "\n".join(["## Quality estimate validity", "", *lines])
 
 
 def adaptive_section(adaptive: pd.DataFrame) -> str:
@@ -279,13 +295,17 @@ def adaptive_section(adaptive: pd.DataFrame) -> str:
         else:
             change = with_interval(r.relative_change_pct, r.ci_low, r.ci_high, 1) + " %"
             judged = unpooled
+        reason = getattr(r, "no_verdict_reason", None)
+        if not is_bleu and isinstance(reason, str) and reason:
+            judged = f"no verdict: {reason}"
         rows.append({
             "direction": r.direction, "seed": r.seed, "model": f"{r.model} ({r.arm})", "metric": r.metric,
             "value": fmt(r.model_value, 2), "SeqKD student": fmt(r.reference_value, 2),
             "change [interval]": change, "paper": "-" if pd.isna(r.paper) else fmt(r.paper, 1),
             "verdict": judged,
         })
-    sizes = adaptive[adaptive.seed.astype(str) != POOLED].groupby(["direction", "model"]).fine_tuning_pairs.first()
+    per_seed = adaptive[adaptive.seed.astype(str) != POOLED]
+    arms = per_seed.groupby(["direction", "seed", "model"], sort=True).first()
     return "\n".join([
         "## Adaptive-SeqKD", "",
         "The teacher fine-tuned on a selected subset (quality arm) or on a random subset of the same size (random "
@@ -294,7 +314,10 @@ def adaptive_section(adaptive: pd.DataFrame) -> str:
         "random arm does not.", "",
         markdown_table(pd.DataFrame(rows)), "",
         f"- selection: {adaptive.selection.iloc[0]}",
-        "- fine-tuning pairs: " + ", ".join(f"{m} {d}: {int(n)}" for (d, m), n in sizes.items()),
+        *(f"- {m} {d} seed {seed}: teacher fine-tuned on {int(a.fine_tuning_pairs)} pairs, "
+          + (f"{int(a.fine_tuning_steps)} optimizer steps at lr {float(a.fine_tuning_lr):.2g}"
+             if "fine_tuning_steps" in arms.columns and not pd.isna(a.fine_tuning_steps) else "steps not recorded")
+          for (d, seed, m), a in arms.iterrows()),
         *(f"- intervals: {label}" for label in dict.fromkeys(adaptive.interval.dropna())),
     ])
 
@@ -318,6 +341,7 @@ def render(tables: dict[str, pd.DataFrame], corpus: str, cm_edges: list[float]) 
         counterfactual_section(tables["counterfactual"], cm_edges),
         inheritance_section(tables["inheritance"]),
         predictor_section(tables["predictor"]),
+        *([qe_validity_section(tables["qe_validity"])] if "qe_validity" in tables else []),
         *([adaptive_section(tables["adaptive_seqkd"])] if "adaptive_seqkd" in tables else []),
         "## How this compares with the paper\n\n"
         "The paper distils WMT20 systems (millions of pairs, Transformer-base/big, GPU training, CometKiwi-22 QE). "

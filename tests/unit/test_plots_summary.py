@@ -494,3 +494,26 @@ def test_summary_of_an_adaptive_table_with_pooled_rows_judges_only_those():
            "per seed: no verdict (see pooled) |" in section
     figure = plots.adaptive_seqkd(pd.concat([table, pooled]))
     assert "single seeds" in legend_texts(figure)
+
+
+def test_summary_names_the_steps_of_each_adaptive_arm_and_withholds_a_verdict_it_cannot_give():
+    adaptive = adaptive_table().assign(fine_tuning_steps=20, fine_tuning_lr=7.07e-4, no_verdict_reason="")
+    few = (adaptive.model == "adaptive_seqkd_random") & (adaptive.direction == "en-es")
+    adaptive.loc[few, "no_verdict_reason"] = "6 pairs passed the selection (min_pairs 20)"
+    text = summary.adaptive_section(adaptive)
+    assert "- adaptive_seqkd en-es seed 1: teacher fine-tuned on 50 pairs, 20 optimizer steps at lr 0.00071" in text
+    assert "| en-es | 1 | adaptive_seqkd_random (random) | exmem | 1.00 | 1.00 | -30.0 [-50.0, -35.0] % | -11.9 | " \
+           "no verdict: 6 pairs passed the selection (min_pairs 20) |" in text
+
+
+def test_summary_reports_qe_validity_or_why_there_is_none():
+    validity = pd.DataFrame([
+        {"direction": "en-es", "auc": 0.754, "positives": 164, "negatives": 164,
+         "qe_method": "dual_xent(qe models, 2000 held-out pairs)", "note": "AUC: ..."},
+        {"direction": "es-en", "auc": float("nan"), "positives": 0, "negatives": 0, "qe_method": "dual_xent",
+         "note": "n/a: no training pair outside the QE models' training pairs is flagged"},
+    ])
+    text = summary.qe_validity_section(validity)
+    assert "- en-es: dual_xent(qe models, 2000 held-out pairs) ranks an unflagged training pair above one the " \
+           "corpus check flags as misaligned (shift, lowoverlap) with ROC AUC 0.75 (164 misaligned" in text
+    assert "- es-en: n/a (no training pair outside" in text

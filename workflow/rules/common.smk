@@ -88,6 +88,7 @@ SUMMARY_TABLES = [
     "counterfactual",
     "inheritance",
     "predictor",
+    "qe_validity",
 ]
 FIGURES = [
     "model_comparison",
