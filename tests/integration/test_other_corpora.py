@@ -51,6 +51,8 @@ def test_wmt20_downloads_and_official_test_set(tmp_path):
         {
             "corpus": "wmt",
             "directions": ["en-de"],
+            # 81 pairs and a 2-segment test set: the data stage only, so the split-size check is off
+            "preprocess": {"min_split_pairs": {"test": 0, "probe": 0}},
             "corpora": {
                 "wmt": {
                     "kind": "wmt20",
