@@ -13,7 +13,7 @@ from memkd.errors import InputError
 from memkd.metrics.inheritance import SETS, inheritance_sets, student_kind
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.rulerun import run
-from memkd.stats import bootstrap_rate_ci
+from memkd.stats import bootstrap_count_rate_ci
 from memkd.tables import (
     ci_label,
     defined,
@@ -30,9 +30,16 @@ PAPER_RELATIVE_CHANGE = {"replication": 3.44, "exmem": 57.0, "osc_hal_train": 31
 
 
 def interval(values: np.ndarray, stats: dict) -> tuple:
-    if values.size == 0:
+    """(rate %, low, high) of 0/1 flags; the bootstrap needs only their counts (memkd.stats)."""
+    return count_interval(int(np.count_nonzero(values)), values.size, stats)
+
+
+def count_interval(flagged: int, n: int, stats: dict) -> tuple:
+    """(rate %, low, high) of `flagged` of `n` examples; (None, None, None) without examples."""
+    if n == 0:
         return (None, None, None)
-    point, low, high = bootstrap_rate_ci(values, stats["bootstrap_resamples"], stats["seed"], stats["confidence"])
+    point, low, high = bootstrap_count_rate_ci(flagged, n, stats["bootstrap_resamples"], stats["seed"],
+                                               stats["confidence"])
     return round(point, 4), round(low, 4), round(high, 4)
 
 
@@ -60,13 +67,12 @@ def memorization_rows(summary: dict, examples: pd.DataFrame, stats: dict) -> lis
 def hallucination_rows(summary: dict, examples: pd.DataFrame, stats: dict, natural: dict) -> list[dict]:
     unit = {k: summary[k] for k in ("corpus", "direction", "seed", "role")}
     osc_train = flags(examples["osc_hal"])[defined(examples["osc_hal"])]
-    # the probe's flags are summarised by counts; rebuilding them as 0/1 values gives the same bootstrap
-    probe = np.zeros(summary["osc_hal_probe_evaluated"], dtype=bool)
-    probe[: summary["osc_hal_probe"]] = True
+    # the probe's flags are summarised by counts, and counts are all the bootstrap of a rate needs
+    probe = (summary["osc_hal_probe"], summary["osc_hal_probe_evaluated"])
     rows = []
-    for inputs, values in (("study_train", osc_train), ("probe", probe)):
-        osc, osc_low, osc_high = interval(values, stats)
-        row = {**unit, "inputs": inputs, "osc_hal_evaluated": int(values.size), "osc_hal": int(values.sum()),
+    for inputs, (flagged, evaluated) in (("study_train", (int(osc_train.sum()), osc_train.size)), ("probe", probe)):
+        osc, osc_low, osc_high = count_interval(flagged, evaluated, stats)
+        row = {**unit, "inputs": inputs, "osc_hal_evaluated": int(evaluated), "osc_hal": int(flagged),
                "osc_hal_pct": osc, "osc_hal_ci_low": osc_low, "osc_hal_ci_high": osc_high}
         if inputs == "study_train":
             # NatHal's rate is over distinct non-empty (source, output) pairs, as in the paper's code

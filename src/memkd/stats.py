@@ -19,9 +19,11 @@ interval covers whatever it would have been. Nothing is dropped: dropping such r
 removes them from one tail only and turns a "95%" upper limit into about an 82nd percentile.
 
 Count-based resampling: for per-example flags, resampling N examples with replacement is the same as drawing how
-often each distinct per-example flag pattern occurs from Multinomial(N, observed pattern frequencies). The
-bootstraps draw those counts, O(resamples x patterns) instead of O(resamples x N). Every draw comes from
-np.random.default_rng(seed), so a seed fixes the interval.
+often each distinct per-example flag pattern occurs from Multinomial(N, observed pattern frequencies): for one rate,
+Binomial(N, k / N) flagged examples; for two flags on the same pairs, the four cells (both, first only, second only,
+neither); for ExMem's four columns at most 16 patterns. The bootstraps tally the patterns once (one O(N) pass) and
+then draw counts, O(resamples x patterns) instead of O(resamples x N); given the counts, the cost does not depend on
+N (bench/bootstrap_scale.py). Every draw comes from np.random.default_rng(seed), so a seed fixes the interval.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ import numpy as np
 _CHUNK_ELEMENTS = 1 << 22
 # Column-pattern codes are built from bits: at most this many 0/1 columns (2**62 codes fit an int64).
 _MAX_BIT_COLUMNS = 62
+# Up to this many 0/1 columns the codes are tallied with np.bincount (2**16 bins, one O(N) pass, no sort).
+_MAX_BINCOUNT_COLUMNS = 16
 
 
 def rate(flags) -> float:
@@ -135,9 +139,15 @@ def _columns(arrays: Sequence, what: str) -> np.ndarray:
 def _patterns(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct rows [K, m], how many examples show each [K]). Resampling the N rows with replacement is the
     same as drawing these K counts from Multinomial(N, counts / N)."""
-    if matrix.shape[1] <= _MAX_BIT_COLUMNS and np.isin(matrix, (0.0, 1.0)).all():
+    width = matrix.shape[1]
+    if width <= _MAX_BIT_COLUMNS and np.isin(matrix, (0.0, 1.0)).all():
         # 0/1 columns: a bit code per row is much faster than np.unique over rows.
-        codes = matrix.astype(np.int64) @ (np.int64(1) << np.arange(matrix.shape[1], dtype=np.int64))
+        bits = np.int64(1) << np.arange(width, dtype=np.int64)
+        codes = matrix.astype(np.int64) @ bits
+        if width <= _MAX_BINCOUNT_COLUMNS:
+            tally = np.bincount(codes, minlength=1 << width)
+            present = np.flatnonzero(tally)
+            return ((present[:, None] & bits) != 0).astype(float), tally[present]
         _, first, counts = np.unique(codes, return_index=True, return_counts=True)
         return matrix[first], counts
     rows, counts = np.unique(matrix, axis=0, return_counts=True)
@@ -149,21 +159,45 @@ def _draw_counts(rng: np.random.Generator, n, counts: np.ndarray, size=None) -> 
     return rng.multinomial(n, counts / counts.sum(), size=size)
 
 
+def resample_counts(counts, n_resamples: int, seed: int) -> np.ndarray:
+    """[n_resamples, K]: how many examples of each of K outcome kinds (e.g. `paired_cells`) a resample of all
+    sum(counts) examples with replacement holds, drawn from Multinomial(sum(counts), counts / sum(counts))."""
+    array = np.asarray(counts, dtype=np.int64).ravel()
+    if array.size == 0 or (array < 0).any() or array.sum() == 0:
+        raise ValueError(f"outcome counts must be non-negative with a positive total, got {array.tolist()}")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    return _draw_counts(np.random.default_rng(seed), int(array.sum()), array, size=n_resamples)
+
+
 def _bootstrap_sums(matrix: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
     """[n_resamples, m]: the column sums of each resample of the rows of `matrix`, drawn as pattern counts."""
     rows, counts = _patterns(matrix)
-    drawn = _draw_counts(np.random.default_rng(seed), int(counts.sum()), counts, size=n_resamples)
-    return drawn @ rows
+    return resample_counts(counts, n_resamples, seed) @ rows
 
 
 def bootstrap_rate_ci(flags, n_resamples: int, seed: int, confidence: float = 0.95) -> tuple[float, float, float]:
-    """(rate %, low %, high %): percentile bootstrap of the rate of True over examples (drawn as counts)."""
-    _check(n_resamples, confidence)
+    """(rate %, low %, high %): percentile bootstrap of the rate of True over examples, drawn from the counts
+    (`bootstrap_count_rate_ci`)."""
     point = rate(flags)  # also rejects an empty input
-    array = np.asarray(flags, dtype=bool).ravel().astype(float)
-    sums = _bootstrap_sums(array[:, None], n_resamples, seed)[:, 0]
-    low, high = _interval(100.0 * sums / array.size, confidence)
+    array = np.asarray(flags, dtype=bool).ravel()
+    _, low, high = bootstrap_count_rate_ci(int(np.count_nonzero(array)), array.size, n_resamples, seed, confidence)
     return point, low, high
+
+
+def bootstrap_count_rate_ci(
+    flagged: int, n: int, n_resamples: int, seed: int, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """(rate %, low %, high %) of `flagged` of `n` examples: the percentile bootstrap over examples, exactly, by
+    drawing each resample's flagged count from Binomial(n, flagged / n); O(n_resamples) whatever n."""
+    _check(n_resamples, confidence)
+    if n < 1:
+        raise ValueError(f"cannot compute a rate of {n} examples")
+    if not 0 <= flagged <= n:
+        raise ValueError(f"flagged count {flagged} is outside 0..{n}")
+    drawn = np.random.default_rng(seed).binomial(n, flagged / n, size=n_resamples)
+    low, high = _interval(100.0 * drawn / n, confidence)
+    return 100.0 * flagged / n, low, high
 
 
 def _ratio_changes(sn, sd, bn, bd) -> tuple[np.ndarray, np.ndarray]:
@@ -211,10 +245,20 @@ def bonett_price_ratio(both: int, student_only: int, baseline_only: int, confide
     return float(l1 / u2), (float(u1 / l2) if l2 > 0 else float("inf"))
 
 
+def paired_cells(student, baseline) -> tuple[int, int, int, int]:
+    """The four cells of two 0/1 flag arrays on the same pairs: (both, student only, baseline only, neither). All
+    a paired comparison of the two rates depends on."""
+    student = np.asarray(student, dtype=bool).ravel()
+    baseline = np.asarray(baseline, dtype=bool).ravel()
+    if student.size != baseline.size:
+        raise ValueError(f"student and baseline flags differ in length: {student.size} vs {baseline.size}")
+    both, s_total, b_total = (int(np.count_nonzero(a)) for a in (student & baseline, student, baseline))
+    return both, s_total - both, b_total - both, student.size - s_total - b_total + both
+
+
 def _paired_proportion_change(student: np.ndarray, baseline: np.ndarray, confidence: float):
     """(point, low, high) % for two 0/1 arrays on the same pairs, with the Bonett-Price interval."""
-    both = int((student & baseline).sum())
-    s_only, b_only = int((student & ~baseline).sum()), int((~student & baseline).sum())
+    both, s_only, b_only, _ = paired_cells(student, baseline)
     point = relative_change(float(both + s_only), float(both + b_only))
     low, high = bonett_price_ratio(both, s_only, b_only, confidence)
     return point, 100.0 * (low - 1.0), 100.0 * (high - 1.0)

@@ -11,12 +11,15 @@ from memkd.stats import (
     _patterns,
     _ratio_changes,
     _two_level_sums,
+    bootstrap_count_rate_ci,
     bootstrap_rate_ci,
     hierarchical_rate_ci,
     hierarchical_ratio_change,
     hierarchical_relative_change,
     paired_bootstrap_ratio_change,
     paired_bootstrap_relative_change,
+    paired_cells,
+    resample_counts,
 )
 
 DRAWS = 4000
@@ -114,3 +117,98 @@ def test_hierarchical_rate_with_one_seed_is_the_rate_bootstrap_in_distribution()
     for limit in (0, 1):
         assert ks_2samp([p[limit] for p in pooled], [s[limit] for s in single]).pvalue > 1e-3
     assert hierarchical_rate_ci([flags], [ones], 300, seed=1)[0] == bootstrap_rate_ci(flags, 300, seed=1)[0]
+
+
+# --- the count-based bootstrap at 20k resamples each: distributions and quantiles -----------------------------------
+
+LARGE = 20_000
+
+
+def within_monte_carlo_error(a: np.ndarray, b: np.ndarray, quantiles=(0.025, 0.5, 0.975)):
+    """Each quantile of `a` and `b` (R draws each) agrees within Monte-Carlo error: the distance between the
+    pooled sample's quantiles at q -+ 4 standard errors of a difference of two sample quantiles (a distribution-free
+    band from order statistics; it widens by itself where the distribution is sparse)."""
+    pooled = np.concatenate([a, b])
+    for q in quantiles:
+        spread = 4.0 * np.sqrt(2.0 * q * (1.0 - q) / a.size)
+        band = np.quantile(pooled, min(q + spread, 1.0)) - np.quantile(pooled, max(q - spread, 0.0))
+        assert abs(np.quantile(a, q) - np.quantile(b, q)) <= band, f"quantile {q}"
+
+
+def same_distribution_at_1pct(a: np.ndarray, b: np.ndarray):
+    assert ks_2samp(a, b).pvalue > 0.01
+    within_monte_carlo_error(a, b)
+
+
+def test_count_rate_bootstrap_equals_per_example_bootstrap():
+    flags = np.random.default_rng(11).random(500) < 0.1
+    counted = 100.0 * np.random.default_rng(12).binomial(500, flags.mean(), LARGE) / 500
+    # Same seed, same interval; another seed, other draws.
+    assert bootstrap_count_rate_ci(50, 500, 200, seed=3) == bootstrap_count_rate_ci(50, 500, 200, seed=3)
+    assert bootstrap_count_rate_ci(50, 500, 200, seed=3) != bootstrap_count_rate_ci(50, 500, 200, seed=4)
+    per_example = 100.0 * per_example_sums(flags[:, None].astype(float), LARGE, seed=13)[:, 0] / 500
+    same_distribution_at_1pct(counted, per_example)
+    # The interval is the percentile interval of exactly these draws.
+    point, low, high = bootstrap_count_rate_ci(int(flags.sum()), 500, LARGE, seed=12)
+    assert (point, low, high) == (100.0 * flags.mean(), np.percentile(counted, 2.5), np.percentile(counted, 97.5))
+    assert bootstrap_rate_ci(flags, LARGE, seed=12) == (point, low, high)
+
+
+def test_count_rate_check_has_power():
+    """The same check rejects a bootstrap of a rate that is off by one standard error (10% vs 11.3% of 500)."""
+    counted = 100.0 * np.random.default_rng(12).binomial(500, 0.1, LARGE) / 500
+    shifted = 100.0 * np.random.default_rng(13).binomial(500, 0.113, LARGE) / 500
+    with pytest.raises(AssertionError):
+        same_distribution_at_1pct(counted, shifted)
+
+
+def test_paired_cells_resampled_as_counts_equal_the_per_example_bootstrap():
+    rng = np.random.default_rng(14)
+    baseline = rng.random(400) < 0.08
+    student = np.where(rng.random(400) < 0.7, baseline, rng.random(400) < 0.1)  # correlated with the baseline
+    cells = paired_cells(student, baseline)
+    assert sum(cells) == 400 and cells[0] == int((student & baseline).sum())
+    counted = resample_counts(cells, LARGE, seed=15)  # [R, 4]: both, student only, baseline only, neither
+    rows = np.array([[1, 1], [1, 0], [0, 1], [0, 0]], dtype=float)
+    per_example = per_example_sums(np.column_stack([student, baseline]).astype(float), LARGE, seed=16)
+    counted_sums = counted @ rows
+    for column in range(2):
+        same_distribution_at_1pct(counted_sums[:, column], per_example[:, column])
+    change = lambda sums: _ratio_changes(sums[:, 0], np.ones(LARGE), sums[:, 1], np.ones(LARGE))[0]
+    same_distribution_at_1pct(change(counted_sums), change(per_example))
+    # Same seed, same draws.
+    assert np.array_equal(resample_counts(cells, 100, 3), resample_counts(cells, 100, 3))
+
+
+def test_exmem_count_bootstrap_equals_per_example_bootstrap_at_20k_resamples():
+    matrix = exmem_like(np.random.default_rng(17), 300)
+    counted, per_example = _bootstrap_sums(matrix, LARGE, 18), per_example_sums(matrix, LARGE, 19)
+    for column in range(4):
+        same_distribution_at_1pct(counted[:, column], per_example[:, column])
+    same_distribution_at_1pct(_ratio_changes(*counted.T)[0], _ratio_changes(*per_example.T)[0])
+
+
+def test_bincount_and_unique_tallies_agree():
+    """0/1 columns are tallied with np.bincount up to 16 columns and with np.unique beyond: same patterns, same
+    counts, same order (ascending bit codes), so the draws do not depend on the path."""
+    rng = np.random.default_rng(20)
+    narrow = (rng.random((1000, 4)) < 0.3).astype(float)
+    rows, counts = _patterns(narrow)
+    codes = narrow.astype(np.int64) @ (1 << np.arange(4))
+    unique_codes, unique_counts = np.unique(codes, return_counts=True)
+    assert np.array_equal(rows.astype(np.int64) @ (1 << np.arange(4)), unique_codes)
+    assert np.array_equal(counts, unique_counts)
+    wide = (rng.random((1000, 20)) < 0.5).astype(float)
+    rows, counts = _patterns(wide)
+    assert counts.sum() == 1000 and len(np.unique(rows, axis=0)) == len(rows)
+
+
+def test_count_inputs_are_checked():
+    with pytest.raises(ValueError, match="outside"):
+        bootstrap_count_rate_ci(5, 4, 10, 1)
+    with pytest.raises(ValueError, match="0 examples"):
+        bootstrap_count_rate_ci(0, 0, 10, 1)
+    with pytest.raises(ValueError, match="positive total"):
+        resample_counts([0, 0], 10, 1)
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_cells([1, 0], [1])
