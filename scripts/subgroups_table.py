@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from memkd.io import read_tsv, write_tsv_atomic
-from memkd.metrics.subgroups import (random_bucket, repetition_buckets, resolve_edges, subgroup_summary, top_bottom,
-                                     value_buckets)
+from memkd.metrics.subgroups import (random_bucket, repetition_buckets, resolve_edges, sentence_statistics,
+                                     subgroup_summary, top_bottom, value_buckets)
 from memkd.rulerun import run
 from memkd.tables import aligned, flags, geometric_mean_probability
 
@@ -81,8 +81,11 @@ def main():
                 replication_vs_teacher=flags(examples["exact_match_teacher"]),
                 output_qe=examples["output_qe"].astype(float),
             )
+            # BLEU/chrF statistics once per model; every bucket of every grouping sums its rows of them
+            statistics = sentence_statistics(frame["output"].astype(str).tolist(), frame["tgt"].astype(str).tolist())
             for group in GROUPS:
-                summary = subgroup_summary(frame, group, ["replication", "replication_vs_teacher"], ["output_qe", "cm"], "output", "tgt")
+                summary = subgroup_summary(frame, group, ["replication", "replication_vs_teacher"], ["output_qe", "cm"],
+                                           "output", "tgt", statistics)
                 if role == "teacher":
                     summary["replication_vs_teacher_rate"] = np.nan
                 summary.insert(0, "role", role)

@@ -2,13 +2,17 @@
 
 import math
 
+import numpy as np
 import pandas as pd
+import sacrebleu
 import pytest
 
 from memkd.metrics.subgroups import (
     bucket_labels,
+    corpus_scores_from_statistics,
     random_bucket,
     repetition_buckets,
+    sentence_statistics,
     subgroup_summary,
     top_bottom,
     value_buckets,
@@ -110,3 +114,56 @@ def test_subgroup_summary_of_a_strict_bool_column_and_no_rows():
 def test_subgroup_summary_all_nan_mean_is_nan():
     frame = pd.DataFrame({"g": ["a", "a"], "qe": [float("nan"), float("nan")]})
     assert math.isnan(subgroup_summary(frame, "g", [], ["qe"]).iloc[0]["qe_mean"])
+
+
+def _translations(n: int, seed: int) -> tuple[list[str], list[str]]:
+    """Reference sentences and hypotheses that copy, drop, swap or replace words (any overlap from none to all),
+    with punctuation, casing, an empty hypothesis and non-ASCII text."""
+    rng = np.random.default_rng(seed)
+    words = "der Herr sprach zu Mose und Aaron , sagt : Höre Israel ! das Volk zog aus Ägypten . in the land".split()
+    references, hypotheses = [], []
+    for i in range(n):
+        ref = [str(w) for w in rng.choice(words, rng.integers(1, 25))]
+        hyp = [w if rng.random() < 0.7 else str(rng.choice(words)) for w in ref if rng.random() < 0.9]
+        if rng.random() < 0.3:
+            rng.shuffle(hyp)
+        references.append(" ".join(ref))
+        hypotheses.append("" if i == 3 else " ".join(hyp))
+    return hypotheses, references
+
+
+def test_bucket_scores_from_summed_statistics_equal_sacrebleu_corpus_scores():
+    """Exactly (not approximately) sacreBLEU's corpus_bleu and corpus_chrf of every bucket, and of all rows."""
+    hypotheses, references = _translations(300, seed=0)
+    bleu_rows, chrf_rows = sentence_statistics(hypotheses, references)
+    labels = np.random.default_rng(1).integers(0, 7, len(hypotheses))
+    labels[:2] = 7  # a two-sentence bucket
+    for bucket in [*range(8), None]:
+        chosen = np.ones(len(labels), bool) if bucket is None else labels == bucket
+        hyps = [h for h, c in zip(hypotheses, chosen) if c]
+        refs = [r for r, c in zip(references, chosen) if c]
+        bleu, chrf = corpus_scores_from_statistics(bleu_rows[chosen], chrf_rows[chosen])
+        assert bleu == sacrebleu.corpus_bleu(hyps, [refs]).score
+        assert chrf == sacrebleu.corpus_chrf(hyps, [refs]).score
+        assert 0 < bleu < 100 and 0 < chrf < 100  # real scores, not degenerate ones
+
+
+def test_subgroup_summary_scores_buckets_as_sacrebleu_does():
+    hypotheses, references = _translations(120, seed=2)
+    frame = pd.DataFrame({"hyp": hypotheses, "ref": references, "g": np.arange(120) % 3, "m": np.arange(120) % 2 == 0})
+    statistics = sentence_statistics(hypotheses, references)
+    table = subgroup_summary(frame, "g", ["m"], [], "hyp", "ref")
+    assert table.equals(subgroup_summary(frame, "g", ["m"], [], "hyp", "ref", statistics=statistics))
+    for _, row in table.iterrows():
+        members = frame[frame["g"] == row["bucket"]]
+        assert row["bleu"] == round(sacrebleu.corpus_bleu(members["hyp"].tolist(), [members["ref"].tolist()]).score, 2)
+        assert row["chrf"] == round(sacrebleu.corpus_chrf(members["hyp"].tolist(), [members["ref"].tolist()]).score, 2)
+    with pytest.raises(ValueError, match="statistics cover"):
+        subgroup_summary(frame, "g", ["m"], [], "hyp", "ref", statistics=(statistics[0][:5], statistics[1][:5]))
+
+
+def test_sentence_statistics_of_no_sentences():
+    bleu_rows, chrf_rows = sentence_statistics([], [])
+    assert bleu_rows.shape == (0, 10) and chrf_rows.shape == (0, 18)
+    with pytest.raises(ValueError, match="references"):
+        sentence_statistics(["a"], [])

@@ -1,7 +1,10 @@
 """Subgroup buckets per training example, and per-bucket summaries of the memorization metrics.
 
 A bucket is a label per example (a value range, top/bottom fraction, a random sample, a flag);
-subgroup_summary then reports each bucket's size, flag rates, means and corpus BLEU/chrF.
+subgroup_summary then reports each bucket's size, flag rates, means and corpus BLEU/chrF. Corpus BLEU and chrF of a
+bucket come from sacreBLEU's per-sentence sufficient statistics (n-gram match and length counts), computed once per
+example and summed over the bucket: the same number as sacreBLEU's corpus_score on the bucket, without re-reading
+its sentences for every bucket of every grouping.
 """
 
 from __future__ import annotations
@@ -105,11 +108,35 @@ def _is_boolean(column: pd.Series) -> bool:
     return len(present) > 0 and all(isinstance(v, (bool, np.bool_)) for v in present)
 
 
-def _corpus_scores(hypotheses: list[str], references: list[str]) -> tuple[float, float]:
-    """Corpus BLEU and chrF of one bucket, rounded to 2 decimals."""
-    bleu = sacrebleu.metrics.BLEU().corpus_score(hypotheses, [references]).score
-    chrf = sacrebleu.metrics.CHRF().corpus_score(hypotheses, [references]).score
-    return round(bleu, 2), round(chrf, 2)
+def _metrics() -> tuple[sacrebleu.metrics.BLEU, sacrebleu.metrics.CHRF]:
+    """sacreBLEU's default corpus BLEU and chrF (the settings of their signatures)."""
+    return sacrebleu.metrics.BLEU(), sacrebleu.metrics.CHRF()
+
+
+def sentence_statistics(hypotheses: list[str], references: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per sentence, sacreBLEU's sufficient statistics of BLEU and of chrF ([N, 2 + 2 * 4] and [N, 3 * 6] int64
+    arrays: lengths and n-gram match/total counts). Any subset's corpus scores follow from the sum of its rows
+    (`corpus_scores_from_statistics`). This is sacreBLEU's own corpus_score path (`_extract_corpus_statistics`,
+    then `_aggregate_and_compute` of the summed rows; sacrebleu is pinned in pyproject.toml)."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    bleu, chrf = _metrics()
+    widths = (2 + 2 * bleu.max_ngram_order, 3 * (chrf.char_order + chrf.word_order))
+    out = []
+    for metric, width in zip((bleu, chrf), widths):
+        rows = metric._extract_corpus_statistics(hypotheses, [references]) if hypotheses else []
+        out.append(np.asarray(rows, dtype=np.int64).reshape(len(hypotheses), width))
+    return out[0], out[1]
+
+
+def corpus_scores_from_statistics(bleu_statistics: np.ndarray, chrf_statistics: np.ndarray) -> tuple[float, float]:
+    """Corpus BLEU and chrF of the sentences whose `sentence_statistics` rows are given."""
+    scores = []
+    for metric, rows in zip(_metrics(), (bleu_statistics, chrf_statistics)):
+        # Python ints, as sacreBLEU's own sum gives them, so the arithmetic is exactly corpus_score's.
+        summed = [int(value) for value in np.asarray(rows, dtype=np.int64).sum(axis=0)]
+        scores.append(float(metric._compute_score_from_stats(summed).score))
+    return scores[0], scores[1]
 
 
 def subgroup_summary(
@@ -119,13 +146,21 @@ def subgroup_summary(
     mean_columns: list[str],
     hypothesis_column: str | None = None,
     reference_column: str | None = None,
+    statistics: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """One row per bucket of group_column: size, <flag>_rate (%), <mean>_mean, and bleu/chrf.
 
     Rows with a null group value are in no bucket. A boolean group column (a flag such as
     `duplicate`) gives only its True bucket, labelled "yes". Buckets are sorted by str(value).
+    BLEU/chrF come from `statistics` (`sentence_statistics` of the frame's rows, in order: pass them when
+    summarising one frame by several groupings) or else from the two text columns.
     """
     with_text = hypothesis_column is not None and reference_column is not None
+    if with_text and statistics is None:
+        statistics = sentence_statistics(frame[hypothesis_column].astype(str).tolist(),
+                                         frame[reference_column].astype(str).tolist())
+    if with_text and any(len(rows) != len(frame) for rows in statistics):
+        raise ValueError(f"sentence statistics cover {[len(rows) for rows in statistics]} rows, the frame {len(frame)}")
     columns = ["subgroup", "bucket", "size"]
     columns += [f"{name}_rate" for name in flag_columns] + [f"{name}_mean" for name in mean_columns]
     columns += ["bleu", "chrf"] if with_text else []
@@ -140,7 +175,8 @@ def subgroup_summary(
 
     rows = []
     for value, label in buckets:
-        members = frame[present & (group == value)]
+        selected = (present & (group == value)).to_numpy()
+        members = frame[selected]
         if members.empty:  # a boolean column with no True rows has no bucket
             continue
         row = {"subgroup": group_column, "bucket": label, "size": len(members)}
@@ -150,8 +186,7 @@ def subgroup_summary(
             # pandas' skipna mean gives nan (not a warning) when the whole bucket is NaN.
             row[f"{name}_mean"] = float(members[name].astype(float).mean(skipna=True))
         if with_text:
-            hypotheses = members[hypothesis_column].astype(str).tolist()
-            references = members[reference_column].astype(str).tolist()
-            row["bleu"], row["chrf"] = _corpus_scores(hypotheses, references)
+            bleu, chrf = corpus_scores_from_statistics(statistics[0][selected], statistics[1][selected])
+            row["bleu"], row["chrf"] = round(bleu, 2), round(chrf, 2)
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
