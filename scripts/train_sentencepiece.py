@@ -11,8 +11,11 @@ def main():
     lang1, lang2 = snakemake.params.languages
     train = read_tsv(snakemake.input.train, columns=[lang1, lang2])
     texts = train[lang1].tolist() + train[lang2].tolist()
-    train_sentencepiece(texts, snakemake.output.model, dict(snakemake.params.settings), snakemake.params.seed)
-    logging.info("trained SentencePiece on %d lines", len(texts))
+    settings = dict(snakemake.params.settings)
+    train_sentencepiece(texts, snakemake.output.model, settings, snakemake.params.seed)
+    sample = settings["input_sentence_size"]
+    logging.info("trained SentencePiece on %d of %d lines with %d threads",
+                 len(texts) if sample is None else min(sample, len(texts)), len(texts), settings["threads"])
 
 
 run(main, snakemake.log[0])

@@ -5,28 +5,46 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import sentencepiece as spm
 
 from memkd.io import atomic_path, write_text_atomic
 
 
-def train_sentencepiece(texts: list[str], model_path: str | Path, settings: dict, seed: int) -> None:
-    """Train on `texts`; write <model_path> and its .vocab (piece<TAB>score) beside it, atomically.
+def sample_sentences(texts: list[str], size: int | None, seed: int) -> list[str]:
+    """`size` of `texts` drawn without replacement by np.random.default_rng(seed), kept in corpus order; all of
+    them when `size` is None or not smaller than len(texts)."""
+    if size is None or size >= len(texts):
+        return texts
+    if size < 1:
+        raise ValueError(f"a sentence sample needs a size of at least 1, got {size}")
+    chosen = np.sort(np.random.default_rng(seed).choice(len(texts), size=size, replace=False))
+    return [texts[i] for i in chosen]
 
-    Training from an iterator into memory keeps temporary file names out of the model, and one
-    thread with no input shuffling keeps it byte-identical across runs.
+
+def train_sentencepiece(texts: list[str], model_path: str | Path, settings: dict, seed: int) -> None:
+    """Train on `texts`, or on a sample of `settings["input_sentence_size"]` of them (None, the default: all),
+    with `settings["threads"]` threads (default 1); write <model_path> and its .vocab (piece<TAB>score) beside
+    it, atomically.
+
+    We draw the sample (`sample_sentences`, seeded) instead of SentencePiece: its own sampling
+    (input_sentence_size with shuffle_input_sentence) gave a different model in every process with the same
+    set_random_generator_seed (sentencepiece 0.2.3). Training from an iterator into memory keeps temporary file
+    names out of the model. A fixed thread count keeps the model byte-identical across runs, but models trained
+    with different thread counts differ (the EM steps split the sentences by thread).
     """
+    sample = sample_sentences(texts, settings.get("input_sentence_size"), seed)
     spm.set_random_generator_seed(seed)
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts),
+        sentence_iterator=iter(sample),
         model_writer=model,
         vocab_size=settings["vocab_size"],
         model_type=settings["model_type"],
         character_coverage=settings["character_coverage"],
-        input_sentence_size=0,
+        input_sentence_size=0,  # every sentence of `sample`
         shuffle_input_sentence=False,
-        num_threads=1,
+        num_threads=settings.get("threads", 1),
         pad_id=0,
         unk_id=1,
         bos_id=2,

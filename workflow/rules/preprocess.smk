@@ -53,6 +53,8 @@ rule train_sentencepiece:
         "benchmarks/train_sentencepiece/{corpus}.tsv"
     conda:
         "../../envs/memkd.yaml"
+    # SentencePiece runs with tokenizer.threads whatever Snakemake grants: the model depends on the thread count.
+    threads: config["tokenizer"]["threads"]
     resources:
         mem_mb=4000,
         runtime=20,
