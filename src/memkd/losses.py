@@ -15,16 +15,43 @@ from sacrebleu.metrics import BLEU
 from memkd.data import IGNORE_INDEX
 
 
+class _LabelSmoothedCrossEntropy(torch.autograd.Function):
+    """Sum over rows of the label-smoothed cross-entropy, with its gradient written in one pass:
+    d/dz = softmax(z) - (1 - e) onehot(y) - e / V. The same loss and gradient as F.cross_entropy(...,
+    label_smoothing=e, reduction="sum"), whose autograd graph makes five passes over the (tokens, vocab) matrix
+    where this makes two (bench/results/train_peers.md)."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, labels: torch.Tensor, smoothing: float) -> torch.Tensor:
+        log_probs = logits.log_softmax(-1)
+        vocab = logits.size(-1)
+        nll = -log_probs.gather(1, labels[:, None]).sum()
+        loss = (1.0 - smoothing) * nll - smoothing / vocab * log_probs.sum() if smoothing else nll
+        ctx.save_for_backward(log_probs, labels)
+        ctx.smoothing = smoothing
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        log_probs, labels = ctx.saved_tensors
+        smoothing, vocab = ctx.smoothing, log_probs.size(-1)
+        out = log_probs.exp()
+        if smoothing:
+            out.sub_(smoothing / vocab)
+        out.scatter_add_(1, labels[:, None], out.new_full((labels.numel(), 1), smoothing - 1.0))
+        return out.mul_(grad), None, None
+
+
 def label_smoothed_loss(logits: torch.Tensor, labels: torch.Tensor, smoothing: float) -> tuple[torch.Tensor, int]:
-    """(sum of token losses, number of target tokens); padding (IGNORE_INDEX) excluded."""
-    loss = F.cross_entropy(
-        logits.float().view(-1, logits.size(-1)),
-        labels.view(-1),
-        ignore_index=IGNORE_INDEX,
-        label_smoothing=smoothing,
-        reduction="sum",
-    )
-    return loss, int((labels != IGNORE_INDEX).sum())
+    """(sum of token losses, number of target tokens); padding (IGNORE_INDEX) excluded. `logits` (..., vocab) and
+    `labels` (...), e.g. the (target tokens, vocab) rows of memkd.model.TargetLogits and their labels."""
+    labels = labels.reshape(-1)
+    logits = logits.float().reshape(-1, logits.size(-1))
+    keep = labels != IGNORE_INDEX
+    n_tokens = int(keep.sum())
+    if n_tokens < labels.numel():
+        logits, labels = logits[keep], labels[keep]
+    return _LabelSmoothedCrossEntropy.apply(logits, labels, smoothing), n_tokens
 
 
 def training_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,

@@ -13,13 +13,17 @@ accumulation over W batches); an epoch's last len(order) % W batches are skipped
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import math
+import os
+import platform
 import random
 import sys
 import time
+from copy import deepcopy
 from pathlib import Path
 
 import torch
@@ -53,10 +57,25 @@ def final_learning_rate(settings: dict, steps: int) -> float:
     return settings["lr"] * learning_rate_multiplier(settings)(steps)
 
 
-def pick_precision(requested: str, device: str) -> torch.dtype | None:
-    """The autocast dtype of a run; None means fp32. `auto` takes bf16 (fp16 without bf16) on CUDA only: on CPUs,
-    native bf16 (AVX512-BF16, AMX) trained these small models 30-37% *slower* than fp32 on a Xeon with AMX
-    (Hugging Face's Seq2SeqTrainer too), so auto never picks it there; ask for `bf16` to try it."""
+PRECISIONS = {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}  # name -> autocast dtype (None: no autocast)
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    return "fp32" if dtype is None else str(dtype).removeprefix("torch.").replace("bfloat16", "bf16").replace(
+        "float16", "fp16")
+
+
+def cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX: where oneDNN runs bf16 matrix products natively (elsewhere bf16 is emulated, and slow)."""
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def pick_precision(requested: str, device: str, timed: dict | None = None) -> torch.dtype | None:
+    """The autocast dtype of a run; None means fp32. `auto` takes bf16 (fp16 without bf16) on CUDA. On a CPU it
+    takes bf16 only where a measurement says it is faster (`timed`: seconds per precision name, see
+    time_precisions): native bf16 trained these small models 30-37% slower than fp32 on a Xeon with AMX, and up to
+    1.6x faster than fp32 on an AMD EPYC with AVX512-BF16 (bench/results/train_peers.md). Without a measurement,
+    auto is fp32 on a CPU."""
     if requested == "fp32":
         return None
     if requested == "bf16":
@@ -65,7 +84,117 @@ def pick_precision(requested: str, device: str) -> torch.dtype | None:
         return torch.float16
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if timed and timed.get("bf16", math.inf) < (1 - BF16_MARGIN) * timed["fp32"]:
+        return torch.bfloat16
     return None
+
+
+# bf16 must beat fp32 by this share before auto takes it: within the timing noise fp32 wins, being the exact path.
+BF16_MARGIN = 0.03
+PROBE_BATCHES, PROBE_WARMUP = 6, 2
+
+
+def precision_cache_dir() -> Path:
+    """Where measured precision choices are kept, per machine and preset: $MEMKD_CACHE_DIR, else
+    $XDG_CACHE_HOME/memkd (~/.cache/memkd)."""
+    if os.environ.get("MEMKD_CACHE_DIR"):
+        return Path(os.environ["MEMKD_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "memkd"
+
+
+def machine_and_preset_key(model: torch.nn.Module, settings: dict, device: str) -> dict:
+    """What decides which precision is faster: the CPU, torch, the thread count, the model's shape and the
+    batch size."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    config = model.config
+    return {
+        "cpu": cpu, "capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__,
+        "threads": torch.get_num_threads(), "device": device,
+        "model": [config.d_model, config.encoder_layers, config.decoder_layers, config.encoder_attention_heads,
+                  config.encoder_ffn_dim, config.vocab_size],
+        "max_tokens": settings["max_tokens"],
+    }
+
+
+def precision_cache_path(key: dict) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return precision_cache_dir() / "precision" / f"{digest}.json"
+
+
+def time_precisions(model: torch.nn.Module, batches: list[dict], settings: dict, device: str,
+                    candidates=("fp32", "bf16"), warmup: int = PROBE_WARMUP) -> dict[str, float]:
+    """Seconds per candidate precision of full training steps (forward, loss, backward, clipping, Adam) of a copy
+    of `model` on `batches`; the first `warmup` batches are run untimed (oneDNN builds its bf16 kernels then). The
+    candidates take turns batch by batch, so a slow spell of a shared machine hits both. `model` is left as it
+    was; the global RNG is not (train seeds it afterwards)."""
+    seconds = dict.fromkeys(candidates, 0.0)
+    copies = {}
+    for name in candidates:
+        copy = TargetLogits(deepcopy(model).to(device).train())
+        copies[name] = copy, make_optimizer(copy.model, settings)
+    for i, batch in enumerate(batches):
+        batch = {k: v.to(device) for k, v in batch.items()}
+        labels = batch["labels"][batch["labels"] != IGNORE_INDEX]
+        for name in candidates:
+            forward, optimizer = copies[name]
+            dtype = getattr(torch, PRECISIONS[name]) if PRECISIONS[name] else None
+            started = time.perf_counter()
+            with torch.autocast(device_type=device.split(":")[0], dtype=dtype, enabled=dtype is not None):
+                logits = forward(**batch)
+            loss, n_tokens = label_smoothed_loss(logits, labels, settings["label_smoothing"])
+            (loss / max(n_tokens, 1)).backward()
+            torch.nn.utils.clip_grad_norm_(forward.model.parameters(), settings["clip_norm"])
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if i >= warmup:
+                seconds[name] += time.perf_counter() - started
+    return seconds
+
+
+def measured_precision(model: torch.nn.Module, sources, targets, batches: list[list[int]], settings: dict,
+                       device: str) -> tuple[torch.dtype | None, str]:
+    """`precision: auto` on a CPU with native bf16: fp32 or bf16, whichever trains this preset faster here, timed
+    over a few steps at the first job of a machine and preset and cached for the others (a lock lets concurrent jobs
+    wait for one measurement rather than each take their own). Returns (dtype, how it was decided)."""
+    key = machine_and_preset_key(model, settings, device)
+    path = precision_cache_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            timed, how = json.loads(path.read_text())["seconds"], f"measured earlier, cached in {path}"
+        else:
+            # batches come sorted by length: evenly spaced ones cover short and long sentences
+            picks = [batches[round(i * (len(batches) - 1) / max(PROBE_BATCHES - 1, 1))]
+                     for i in range(min(PROBE_BATCHES, len(batches)))]
+            picks = [batches[0]] * PROBE_WARMUP + picks
+            collated = [collate([sources[i] for i in b], [targets[i] for i in b]) for b in picks]
+            timed = time_precisions(model, collated, settings, device)
+            with atomic_path(path) as tmp:
+                Path(tmp).write_text(json.dumps({"key": key, "seconds": timed}, indent=1) + "\n")
+            how = f"measured now, cached in {path}"
+    dtype = pick_precision("auto", device, timed)
+    return dtype, (f"auto: {precision_name(dtype)} ({how}: "
+                   + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timed.items()) + ")")
+
+
+def resolve_precision(model, sources, targets, batches, settings: dict, device: str) -> tuple[torch.dtype | None, str]:
+    """(autocast dtype, how it was chosen) for a run's `precision` setting."""
+    requested = settings["precision"]
+    if requested == "auto" and device == "cpu" and cpu_has_native_bf16():
+        return measured_precision(model, sources, targets, batches, settings, device)
+    dtype = pick_precision(requested, device)
+    return dtype, f"{requested}: {precision_name(dtype)}"
+
+
+def make_optimizer(model: torch.nn.Module, settings: dict) -> torch.optim.Optimizer:
+    """Adam, fused: one kernel over all parameters instead of a dozen small ops per tensor (on the CPU too)."""
+    return torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.98), eps=1e-9, fused=True)
 
 
 # Training keys that change how fast a run goes, never its result: a checkpoint stays resumable when they change.
@@ -140,40 +269,52 @@ def train(
         teacher_logits = TeacherLogits(teacher, settings.get("teacher_cache_mb", DEFAULT_TEACHER_CACHE_MB))
     # DDP broadcasts rank 0's weights at construction and averages gradients in backward()
     forward = DistributedDataParallel(TargetLogits(model)) if world > 1 else TargetLogits(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.98), eps=1e-9)
+    optimizer = make_optimizer(model, settings)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_multiplier(settings))
-    precision = pick_precision(settings["precision"], device)
-    # fp16 (CUDA without bf16) needs loss scaling against gradient underflow; bf16 and fp32 do not
-    scaler = torch.amp.GradScaler("cuda", enabled=precision == torch.float16)
     step, epoch, position, records = 0, 0, 0, []
-    torch.manual_seed(seed + rank)  # own dropout masks per process; rank 0 is the single-process run
-    random.seed(seed + rank)
-
+    state = None
     if checkpoint_path.exists():
         # on the CPU: RNG states must stay CPU byte tensors; load_state_dict moves weights and moments to the device
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
-        if state["fingerprint"] == fingerprint:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            if state.get("scaler"):
-                scaler.load_state_dict(state["scaler"])
-            torch.set_rng_state(state["torch_rng"][rank] if world > 1 else state["torch_rng"])
-            random.setstate(state["python_rng"][rank] if world > 1 else state["python_rng"])
-            cuda_rng = state.get("cuda_rng")
-            cuda_rng = cuda_rng[rank] if world > 1 and cuda_rng is not None else cuda_rng
-            if cuda_rng is not None and device.startswith("cuda"):  # dropout masks drawn on the GPU
-                torch.cuda.set_rng_state(cuda_rng, device)
-            step, epoch, position, records = state["step"], state["epoch"], state["position"], state["records"]
-            log.info("resumed from checkpoint %s at step %d (epoch %d, batch %d)", checkpoint_path, step, epoch, position)
-        else:
+        if state["fingerprint"] != fingerprint:
             log.info("ignoring checkpoint %s: it belongs to other settings or data", checkpoint_path)
+            state = None
+    if state is not None and "precision" in state:  # a resumed run keeps its precision, wherever it resumes
+        precision = pick_precision(state["precision"], device)
+        how = f"{settings['precision']}: {state['precision']} (from the checkpoint)"
+    else:  # before the seeding below: a timed choice of `auto` draws dropout masks
+        precision, how = resolve_precision(model, sources, targets, batches, settings, device)
+    if world > 1:  # every process trains at rank 0's precision, even if their timings disagreed
+        chosen = [precision_name(precision), how]
+        dist.broadcast_object_list(chosen, src=0)
+        precision, how = pick_precision(chosen[0], device), chosen[1]
+    used = precision_name(precision)
+    # fp16 (CUDA without bf16) needs loss scaling against gradient underflow; bf16 and fp32 do not
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == torch.float16)
+    torch.manual_seed(seed + rank)  # own dropout masks per process; rank 0 is the single-process run
+    random.seed(seed + rank)
+
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["torch_rng"][rank] if world > 1 else state["torch_rng"])
+        random.setstate(state["python_rng"][rank] if world > 1 else state["python_rng"])
+        cuda_rng = state.get("cuda_rng")
+        cuda_rng = cuda_rng[rank] if world > 1 and cuda_rng is not None else cuda_rng
+        if cuda_rng is not None and device.startswith("cuda"):  # dropout masks drawn on the GPU
+            torch.cuda.set_rng_state(cuda_rng, device)
+        step, epoch, position, records = state["step"], state["epoch"], state["position"], state["records"]
+        log.info("resumed from checkpoint %s at step %d (epoch %d, batch %d)", checkpoint_path, step, epoch, position)
 
     log.info(
         "training: %d pairs, %d batches/epoch, %d steps, precision %s, device %s, processes %d",
-        len(sources), len(batches), total_steps, precision or "fp32", device, world,
+        len(sources), len(batches), total_steps, how, device, world,
     )
-    tokens_since, time_since, loss_sum, loss_tokens = 0, time.perf_counter(), 0.0, 0
+    # the loss sum stays a tensor until a log line needs it: no per-step .item()
+    tokens_since, time_since, loss_sum, loss_tokens = 0, time.perf_counter(), torch.zeros((), dtype=torch.float64), 0
     micro = 0
     # A progress bar where someone watches (a terminal); jobs under Snakemake or SLURM get the log lines instead.
     bar = tqdm(total=total_steps, initial=step, unit="step", desc="train",
@@ -194,7 +335,7 @@ def train(
             else:  # word-level distillation: the teacher's distributions on the same reference prefix
                 loss, n_tokens = training_loss(logits, teacher_logits(batch_index, batch), labels, settings)
             scaler.scale(loss / max(n_tokens, 1) / accumulation).backward()
-            loss_sum, loss_tokens = loss_sum + loss.item(), loss_tokens + n_tokens
+            loss_sum, loss_tokens = loss_sum + loss.detach().to("cpu", torch.float64), loss_tokens + n_tokens
             tokens_since += n_tokens + int(batch["attention_mask"].sum())
             micro += 1
             if micro % accumulation and position < len(order):
@@ -211,20 +352,22 @@ def train(
                 elapsed = time.perf_counter() - time_since
                 if world > 1:  # the log shows all processes' tokens and loss
                     # on the job's device: NCCL reduces GPU tensors only
-                    totals = torch.tensor([loss_sum, loss_tokens, tokens_since], dtype=torch.float64, device=device)
+                    totals = torch.tensor([float(loss_sum), loss_tokens, tokens_since], dtype=torch.float64,
+                                          device=device)
                     dist.all_reduce(totals)
                     loss_sum, loss_tokens, tokens_since = totals.tolist()
                 record = {
                     "step": step,
                     "epoch": epoch + position / len(order),
-                    "loss": loss_sum / max(loss_tokens, 1),
+                    "loss": float(loss_sum) / max(loss_tokens, 1),
                     "lr": scheduler.get_last_lr()[0],
                     "tokens_per_s": tokens_since / elapsed,
+                    "precision": used,
                 }
                 records.append(record)
                 log.info("step %(step)d epoch %(epoch).2f loss %(loss).4f lr %(lr).2e tok/s %(tokens_per_s).0f", record)
                 bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}", refresh=False)
-                tokens_since, time_since, loss_sum, loss_tokens = 0, time.perf_counter(), 0.0, 0
+                tokens_since, time_since, loss_sum, loss_tokens = 0, time.perf_counter(), torch.zeros((), dtype=torch.float64), 0
             if step % settings["checkpoint_every"] == 0 and step < total_steps:
                 torch_rng, python_rng = torch.get_rng_state(), random.getstate()
                 cuda_rng = torch.cuda.get_rng_state(device) if device.startswith("cuda") else None
@@ -241,6 +384,7 @@ def train(
                             "optimizer": optimizer.state_dict(),
                             "scheduler": scheduler.state_dict(),
                             "scaler": scaler.state_dict(),
+                            "precision": used,
                             "torch_rng": torch_rng,
                             "python_rng": python_rng,
                             "cuda_rng": cuda_rng,

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from memkd.data import IGNORE_INDEX
-from memkd.losses import select_closest_candidate, self_evolution_kd_loss, seq_inter_targets, word_kd_loss
+from memkd.losses import label_smoothed_loss, select_closest_candidate, self_evolution_kd_loss, seq_inter_targets, word_kd_loss
 
 # Hand-made example: one sentence of 2 target tokens over 3 classes.
 STUDENT = [[1.0, 2.0, 0.5], [0.2, -1.0, 1.5]]
@@ -319,3 +319,22 @@ def test_seq_inter_targets_name_the_empty_list_and_length_mismatch():
         seq_inter_targets([["a"], ["b"]], ["a", "b", "c"])
     with pytest.raises(ValueError, match="no candidates"):
         select_closest_candidate([], "a")
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_label_smoothed_loss_and_its_gradient_equal_torch_cross_entropy(smoothing):
+    torch.manual_seed(0)
+    logits = torch.randn(3, 6, 11, dtype=torch.float64)
+    labels = torch.randint(0, 11, (3, 6))
+    labels[0, 4:] = labels[2, 1:] = IGNORE_INDEX
+    ours = logits.clone().requires_grad_()
+    loss, n_tokens = label_smoothed_loss(ours, labels, smoothing)
+    loss.backward()
+    theirs = logits.clone().requires_grad_()
+    expected = F.cross_entropy(theirs.view(-1, 11), labels.view(-1), ignore_index=IGNORE_INDEX,
+                               label_smoothing=smoothing, reduction="sum")
+    expected.backward()
+    assert n_tokens == 18 - 2 - 5
+    torch.testing.assert_close(loss, expected.float())
+    torch.testing.assert_close(ours.grad, theirs.grad, rtol=1e-5, atol=1e-6)
+    assert ours.grad[2, 1:].abs().sum() == 0  # padding gets no gradient
