@@ -22,7 +22,7 @@ from memkd.model import build_model, count_parameters, load as load_model, pick_
 from memkd.prune import magnitude_prune, make_permanent, nonzero_parameters
 from memkd.rulerun import run
 from memkd.tokenizer import load
-from memkd.train import final_learning_rate, pick_precision, train
+from memkd.train import final_learning_rate, pick_precision, precision_name, train
 
 
 def model_seed(chain_seed: int, role: str) -> int:
@@ -100,7 +100,9 @@ def main():
         "final_loss": records[-1]["loss"] if records else None,
         "train_seconds_this_run": round(seconds, 1),
         "device": device,
-        "precision_used": str(pick_precision(settings["precision"], pick_device()) or "fp32").removeprefix("torch."),
+        # what the loop ran (auto is timed on CPUs with native bf16): fp32, bf16 or fp16
+        "precision_used": records[-1]["precision"] if records else precision_name(
+            pick_precision(settings["precision"], pick_device())),
         "preset": preset,
         "settings": settings,
     }
