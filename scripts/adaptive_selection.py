@@ -7,16 +7,13 @@ import logging
 from functools import partial
 
 import numpy as np
-import torch
 
 from memkd.adaptive import CRITERIA, eligible, select_high_quality, select_random, sentence_chrf, teacher_confidence
-from memkd.decode import score
+from memkd.decode import Decoder
 from memkd.errors import InputError
 from memkd.io import read_lines, read_tsv, write_tsv_atomic
-from memkd.model import load, pick_device
 from memkd.rulerun import run
 from memkd.tables import aligned
-from memkd.tokenizer import load as load_tokenizer
 
 
 def main():
@@ -27,12 +24,8 @@ def main():
     if len(hypotheses) != len(pairs):
         raise InputError(f"{inputs.hypotheses}: {len(hypotheses)} lines for {len(pairs)} pairs in {inputs.pairs}")
     qe = aligned(inputs.qe, read_tsv(inputs.qe, columns=["id", "qe", "qe_method"]), ids)
-    torch.set_num_threads(snakemake.threads)
-    device = pick_device()
-    teacher = load(inputs.teacher, device)
-    scorer = partial(score, teacher, load_tokenizer(f"{inputs.teacher}/spm.model"),
-                     max_tokens=snakemake.params.max_tokens, max_len=teacher.config.max_position_embeddings,
-                     device=device)
+    teacher = Decoder(inputs.teacher, snakemake.params.engine, threads=snakemake.threads, ct2_dir=inputs.get("ct2"))
+    scorer = partial(teacher.score, max_tokens=snakemake.params.max_tokens)
     sources, references = pairs["src"].tolist(), pairs["tgt"].tolist()
     features = pairs[["id"]].assign(
         chrf=np.round(sentence_chrf(hypotheses, references), 4),

@@ -5,7 +5,6 @@ oscillatory rate on the held-out probe and a summary with every setting behind t
 import logging
 
 import pandas as pd
-import torch
 
 from memkd.decode import Decoder, length_limit
 from memkd.errors import InputError
@@ -70,7 +69,6 @@ def percent(count: int, total: int) -> float | None:
 
 
 def main():
-    torch.set_num_threads(snakemake.threads)
     w, settings, decoding = snakemake.wildcards, snakemake.params.settings, snakemake.params.decoding
     is_teacher = w.role == "teacher"
     pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
@@ -93,7 +91,8 @@ def main():
         [None] * n if is_teacher else exmem_candidates(sources, teacher_outputs, exact_teacher, w.src, w.tgt, ex)
     )
     to_decode = sorted({i for i in range(n) if candidate[i] or candidate_teacher[i]})
-    decoder = Decoder(snakemake.input.model, decoding["engine"], threads=snakemake.threads)
+    decoder = Decoder(snakemake.input.model, decoding["engine"], threads=snakemake.threads,
+                      ct2_dir=snakemake.input.get("ct2"))
     shortest = prefix_lengths(decoder, sources, outputs, to_decode, decoding, ex["max_prefix_fraction"])
     prefix = [shortest.get(i) for i in range(n)]
     exmem = [bool(candidate[i] and prefix[i] is not None) for i in range(n)]

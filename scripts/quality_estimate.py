@@ -8,12 +8,10 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from memkd.errors import InputError
 from memkd.io import read_lines, read_tsv, write_tsv_atomic
 from memkd.metrics.quality import cometkiwi_estimates, dual_xent_estimates, method_label
-from memkd.model import pick_device
 from memkd.rulerun import run
 
 
@@ -27,15 +25,17 @@ def study_texts(pairs: pd.DataFrame) -> list[str]:
 
 
 def main():
-    torch.set_num_threads(snakemake.threads)
     settings = snakemake.params.settings
     pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
     sources, texts = pairs["src"].tolist(), study_texts(pairs)
     table = pd.DataFrame({"id": pairs["id"]})
     src, tgt = snakemake.wildcards.src, snakemake.wildcards.tgt
     if settings["method"] == "dual_xent":
-        estimates = dual_xent_estimates(snakemake.input.forward, snakemake.input.backward, sources, texts,
-                                        snakemake.params.max_tokens, pick_device())
+        estimates = dual_xent_estimates(
+            snakemake.input.forward, snakemake.input.backward, sources, texts, snakemake.params.max_tokens, None,
+            snakemake.params.engine, (snakemake.input.get("forward_ct2"), snakemake.input.get("backward_ct2")),
+            snakemake.threads,
+        )
         table = pd.concat([table, estimates], axis=1)
         trained = json.loads((Path(snakemake.input.forward) / "training_summary.json").read_text())
         name = method_label("dual_xent", settings["models"], trained["training_pairs"], (f"{src}-{tgt}", f"{tgt}-{src}"))

@@ -1,25 +1,18 @@
-"""Rule score_references: teacher-forced log-probability of every study reference under one model."""
+"""Rule score_references: teacher-forced log-probability of every study reference under one model, scored with
+decoding.engine (CTranslate2 from the model's converted folder, or memkd's torch scoring)."""
 
 import pandas as pd
-import torch
 
-from memkd.decode import score
+from memkd.decode import Decoder
 from memkd.io import read_tsv, write_tsv_atomic
-from memkd.model import load, pick_device
 from memkd.rulerun import run
-from memkd.tokenizer import load as load_tokenizer
 
 
 def main():
-    torch.set_num_threads(snakemake.threads)
-    device = pick_device()
-    model = load(snakemake.input.model, device)
-    processor = load_tokenizer(f"{snakemake.input.model}/spm.model")
+    scorer = Decoder(snakemake.input.model, snakemake.params.engine, threads=snakemake.threads,
+                     ct2_dir=snakemake.input.get("ct2"))
     pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
-    scores = score(
-        model, processor, pairs["src"].tolist(), pairs["tgt"].tolist(),
-        max_tokens=snakemake.params.max_tokens, max_len=model.config.max_position_embeddings, device=device,
-    )
+    scores = scorer.score(pairs["src"].tolist(), pairs["tgt"].tolist(), max_tokens=snakemake.params.max_tokens)
     table = pd.DataFrame(
         {"id": pairs["id"], "tokens": [n for n, _ in scores], "log_prob": [round(lp, 6) for _, lp in scores]}
     )

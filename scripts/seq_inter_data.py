@@ -4,7 +4,6 @@ candidate closest to the reference by smoothed sentence BLEU (Kim & Rush) -- as 
 import logging
 
 import pandas as pd
-import torch
 
 from memkd.decode import Decoder, length_limit
 from memkd.io import read_tsv, write_tsv_atomic
@@ -13,9 +12,9 @@ from memkd.rulerun import run
 
 
 def main():
-    torch.set_num_threads(snakemake.threads)
     settings, k = snakemake.params.settings, int(snakemake.wildcards.k)
-    decoder = Decoder(snakemake.input.teacher, settings["engine"], threads=snakemake.threads)
+    decoder = Decoder(snakemake.input.teacher, settings["engine"], threads=snakemake.threads,
+                      ct2_dir=snakemake.input.get("ct2"))
     pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
     # the training sources: the same length limit as the teacher's other translations of them
     max_len_a, max_len_b = length_limit(settings, "study_train", decoder.max_positions)

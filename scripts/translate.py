@@ -4,8 +4,6 @@ order; `params.translations` names them "<split>.<decoding>", in the order of th
 import logging
 from pathlib import Path
 
-import torch
-
 from memkd.decode import Decoder, length_limit, parse_decoding
 from memkd.io import read_tsv, write_json_atomic, write_text_atomic
 from memkd.rulerun import run
@@ -17,9 +15,9 @@ def as_list(files) -> list[str]:
 
 
 def main():
-    torch.set_num_threads(snakemake.threads)
     settings = snakemake.params.settings
-    decoder = Decoder(snakemake.input.model, settings["engine"], threads=snakemake.threads)
+    decoder = Decoder(snakemake.input.model, settings["engine"], threads=snakemake.threads,
+                      ct2_dir=snakemake.input.get("ct2"))
     pairs = {Path(path).stem: path for path in as_list(snakemake.input.pairs)}
     outputs = zip(snakemake.params.translations, as_list(snakemake.output.hypotheses), as_list(snakemake.output.timing),
                   strict=True)

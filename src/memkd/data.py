@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import random
 
-import torch
-
 from memkd.model import EOS_ID, IGNORE_INDEX, PAD_ID
 
 
@@ -57,6 +55,8 @@ def epoch_order(n_batches: int, seed: int, epoch: int) -> list[int]:
 
 
 def pad(sequences: list[list[int]], value: int, multiple: int = 8) -> torch.Tensor:
+    import torch  # here, so that CTranslate2 jobs (encode, make_batches) do not import it
+
     width = round_up(max(len(s) for s in sequences), multiple)
     out = torch.full((len(sequences), width), value, dtype=torch.long)
     for row, seq in enumerate(sequences):

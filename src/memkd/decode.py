@@ -1,18 +1,16 @@
 """Batched greedy and beam decoding, k-best lists, and teacher-forced scores of given targets.
 
 Inputs are sorted by length for batching and outputs restored to input order. `translate` (Hugging Face generate)
-is the reference decoder; `Decoder` runs a saved model with the configured engine, CTranslate2 by default
-(memkd.ct2), which gives the same outputs faster (tests/unit/test_ct2.py).
+is the reference decoder and `score` the reference scorer; `Decoder` translates and scores with a saved model and
+the configured engine, CTranslate2 by default (memkd.ct2), which gives the same outputs faster
+(tests/unit/test_ct2.py). With CTranslate2 and a converted folder, nothing here imports torch or transformers.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
-
-import torch
-import transformers
-from transformers import GenerationConfig
 
 from memkd.data import IGNORE_INDEX, collate, encode, make_batches
 from memkd.model import EOS_ID, PAD_ID, TOKENIZER_FILE, load, pick_device, teacher_forced_logits
@@ -40,6 +38,8 @@ def engine_name(engine: str) -> str:
 
         return ENGINE
     if engine == "memkd":
+        import transformers
+
         return f"memkd-transformers-{transformers.__version__}"
     raise ValueError(f"decoding engine {engine!r}: expected one of {', '.join(ENGINES)}")
 
@@ -70,7 +70,6 @@ def strip_ids(ids: list[int]) -> list[int]:
     return out
 
 
-@torch.inference_mode()
 def translate(
     model,
     processor,
@@ -84,6 +83,9 @@ def translate(
     device: str = "cpu",
 ) -> tuple[list[list[str]], float]:
     """n_best hypotheses per source (best first) and the wall time in seconds."""
+    import torch
+    from transformers import GenerationConfig
+
     if n_best > beam:
         raise ValueError(f"n_best ({n_best}) cannot exceed the beam size ({beam})")
     model.eval().to(device)
@@ -111,7 +113,8 @@ def translate(
             decoder_start_token_id=PAD_ID,
             forced_eos_token_id=None,
         )
-        output = model.generate(**batch, generation_config=config)
+        with torch.inference_mode():
+            output = model.generate(**batch, generation_config=config)
         texts = [processor.decode(strip_ids(row.tolist())) for row in output]
         for position, i in enumerate(indices):
             results[i] = texts[position * n_best : (position + 1) * n_best]
@@ -119,20 +122,43 @@ def translate(
 
 
 class Decoder:
-    """A saved model folder ready to translate with `engine` (ctranslate2: converted on load, see memkd.ct2; memkd:
-    `translate` above); `translate` returns what memkd.decode.translate returns, whichever the engine."""
+    """A saved model folder ready to translate and score with `engine`; `translate` and `score` return what
+    memkd.decode's functions of those names return, whichever the engine.
 
-    def __init__(self, model_dir: str | Path, engine: str, threads: int = 1, device: str | None = None):
+    ctranslate2: the model converted by rule convert_model (`ct2_dir`, memkd.ct2.convert) is loaded, and torch is
+    imported only if a source is empty (CTranslate2 does not decode one; memkd's decoder translates it from the
+    model folder); without `ct2_dir` the model is converted in memory. memkd: Hugging Face generate and torch
+    scoring, on `threads` torch threads."""
+
+    def __init__(self, model_dir: str | Path, engine: str, threads: int = 1, device: str | None = None,
+                 ct2_dir: str | Path | None = None):
         engine_name(engine)  # an unknown engine fails here, before the model loads
-        self.engine, self.device = engine, device or pick_device()
-        self.model = load(model_dir, "cpu" if engine == "ctranslate2" else self.device)
-        self.processor = load_tokenizer(Path(model_dir) / TOKENIZER_FILE)
-        self.max_positions = self.model.config.max_position_embeddings
-        self.translator = None
+        self.engine, self.model_dir = engine, Path(model_dir)
+        self.processor = load_tokenizer(self.model_dir / TOKENIZER_FILE)
+        # the positions the model was built with (memkd.model.build_model's max_positions), read without transformers
+        self.max_positions = json.loads((self.model_dir / "config.json").read_text())["max_position_embeddings"]
+        self._model, self.translator = None, None
         if engine == "ctranslate2":
             from memkd import ct2
 
-            self.translator = ct2.translator(self.model, self.processor, threads, self.device)
+            self.device = device or ct2.pick_device()
+            if ct2_dir is not None:
+                self.translator = ct2.load(ct2_dir, threads, self.device)
+            else:
+                self.translator = ct2.translator(self.model, self.processor, threads, self.device)
+        else:
+            import torch
+
+            torch.set_num_threads(threads)
+            self.device = device or pick_device()
+            self._model = load(self.model_dir, self.device)
+
+    @property
+    def model(self):
+        """The Hugging Face model, loaded on first use (on the CPU with ctranslate2)."""
+        if self._model is None:
+            self._model = load(self.model_dir, "cpu")
+        return self._model
 
     def translate(self, sources: list[str], beam: int = 1, n_best: int = 1, max_tokens: int = 4000,
                   max_len_a: float = 1.5, max_len_b: int = 10) -> tuple[list[list[str]], float]:
@@ -147,6 +173,17 @@ class Decoder:
                          max_len_a=max_len_a, max_len_b=max_len_b, max_source_len=self.max_positions,
                          device=self.device)
 
+    def score(self, sources: list[str], targets: list[str], max_tokens: int = 4000) -> list[tuple[int, float]]:
+        """(target token count incl. </s>, summed natural-log probability) per pair, teacher-forced, sequences
+        truncated to the model's positions."""
+        if self.translator is not None:
+            from memkd import ct2
+
+            return ct2.score(self.translator, self.processor, sources, targets, max_tokens=max_tokens,
+                             max_len=self.max_positions)
+        return score(self.model, self.processor, sources, targets, max_tokens=max_tokens, max_len=self.max_positions,
+                     device=self.device)
+
     def _translate_empty(self, beam: int, n_best: int, max_len: int) -> list[str]:
         """An empty source's hypotheses from memkd's decoder (CTranslate2 does not decode one)."""
         return translate(self.model, self.processor, [""], beam=beam, n_best=n_best, max_len_a=0, max_len_b=max_len,
@@ -159,18 +196,20 @@ class Decoder:
 def _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, per_position) -> list[tuple[int, float]]:
     """(target token count incl. </s>, sum of `per_position(batch)` over the target positions) per pair, teacher-forced
     on the reference prefix; `per_position` maps a batch to one value per (sentence, target position)."""
+    import torch
+
     src, tgt = encode(processor, sources, max_len), encode(processor, targets, max_len)
     out: list[tuple[int, float]] = [(0, 0.0)] * len(sources)
     for indices in make_batches([len(s) for s in src], [len(t) for t in tgt], max_tokens):
         batch = {k: v.to(device) for k, v in collate([src[i] for i in indices], [tgt[i] for i in indices]).items()}
         mask = batch["labels"] != IGNORE_INDEX
-        sums, counts = (per_position(batch) * mask).sum(1), mask.sum(1)
+        with torch.inference_mode():
+            sums, counts = (per_position(batch) * mask).sum(1), mask.sum(1)
         for position, i in enumerate(indices):
             out[i] = (int(counts[position]), float(sums[position]))
     return out
 
 
-@torch.inference_mode()
 def score(
     model,
     processor,
@@ -181,6 +220,8 @@ def score(
     device: str = "cpu",
 ) -> list[tuple[int, float]]:
     """(target token count incl. </s>, summed natural-log probability) per pair, teacher-forced."""
+    import torch
+
     model.eval().to(device)
 
     def log_prob_of_reference(batch):
@@ -190,7 +231,6 @@ def score(
     return _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, log_prob_of_reference)
 
 
-@torch.inference_mode()
 def divergence(
     model_p,
     model_q,
@@ -203,6 +243,8 @@ def divergence(
 ) -> list[tuple[int, float]]:
     """(target token count incl. </s>, summed KL(p || q) over the target positions) per pair: both models
     teacher-forced on the reference prefix, KL between their next-token distributions (natural log)."""
+    import torch
+
     model_p.eval().to(device)
     model_q.eval().to(device)
 

@@ -1,6 +1,8 @@
-"""The tiny study decodes with CTranslate2 (the default engine): its translations are what memkd's reference decoder
-gives, for a model of every preset the study trains (teacher, student, CM), greedy on the study sources with the
-memorization length limit and beam 2 with 2-best lists on the test sources with the evaluation limit."""
+"""The tiny study decodes and scores with CTranslate2 (the default engine), from the folders rule convert_model
+writes: its translations are what memkd's reference decoder gives, for a model of every preset the study trains
+(teacher, student, CM), greedy on the study sources with the memorization length limit and beam 2 with 2-best lists
+on the test sources with the evaluation limit; its teacher-forced scores are memkd's within 1e-4 per pair, for every
+preset and the QE models."""
 
 import json
 
@@ -28,9 +30,11 @@ def test_ctranslate2_gives_memkds_outputs_for_every_preset(tiny_study, direction
     settings = config["decoding"]
     models = tiny_study / "results" / "models" / "bible" / direction / "seed1"
     # teacher preset, student preset (student), cm preset (the first CM model)
+    converted = tiny_study / "results" / "ct2" / "models" / "bible" / direction / "seed1"
     for role in ("teacher", "student", "cm00"):
         memkd = Decoder(models / role, "memkd", device="cpu")
-        ctranslate2 = Decoder(models / role, "ctranslate2", device="cpu")
+        # the workflow's conversion (CM models too: score_references scores with them)
+        ctranslate2 = Decoder(models / role, "ctranslate2", device="cpu", ct2_dir=converted / role)
         study = _sources(tiny_study, direction, "study_train")
         a, b = length_limit(settings, "study_train", memkd.max_positions)
         expected = memkd.translate(study, max_tokens=settings["max_tokens"], max_len_a=a, max_len_b=b)[0]
@@ -48,6 +52,34 @@ def test_ctranslate2_gives_memkds_outputs_for_every_preset(tiny_study, direction
         expected = memkd.translate(test, beam=2, n_best=2, max_tokens=settings["max_tokens"], max_len_a=a, max_len_b=b)[0]
         got = ctranslate2.translate(test, beam=2, n_best=2, max_tokens=settings["max_tokens"], max_len_a=a, max_len_b=b)[0]
         assert got == expected, f"{role} beam 2: {sum(g != e for g, e in zip(got, expected))}/{len(test)} differ"
+
+
+@pytest.mark.parametrize("direction", ["en-es", "es-en"])
+def test_ctranslate2_scores_as_memkd_for_every_preset(tiny_study, direction):
+    """score_references' and quality_estimate's files (CTranslate2) against memkd's torch scoring: the same token
+    counts, log-probabilities (and QE cross-entropies) within 1e-4 per pair, for the teacher, student, CM and QE
+    presets (the CM models score the study's pairs they did not train on too)."""
+    torch.set_num_threads(1)
+    results = tiny_study / "results"
+    max_tokens = yaml_config()["decoding"]["max_tokens"]
+    pairs = pd.read_csv(results / "data" / "bible" / direction / "study_train.tsv", sep="\t", dtype=str,
+                        keep_default_na=False)
+    sources, targets = pairs["src"].tolist(), pairs["tgt"].tolist()
+    for role in ("teacher", "student", "cm00"):
+        expected = Decoder(results / "models" / "bible" / direction / "seed1" / role, "memkd", device="cpu").score(
+            sources, targets, max_tokens=max_tokens)
+        written = pd.read_csv(results / "scores" / "bible" / direction / "seed1" / role / "study_train.tsv", sep="\t")
+        assert written["id"].astype(str).tolist() == pairs["id"].tolist()
+        assert written["tokens"].tolist() == [n for n, _ in expected]
+        worst = max(abs(w - e) for w, (_, e) in zip(written["log_prob"], expected))
+        assert worst <= 1e-4, f"{role}: largest difference {worst:.2e}"
+    # the QE models (their own preset): the forward cross-entropy of the references, per token
+    qe_model = results / "qe" / "bible" / direction / "model"
+    expected = Decoder(qe_model, "memkd", device="cpu").score(sources, targets, max_tokens=max_tokens)
+    quality = pd.read_csv(results / "quality" / "bible" / direction / "seed1" / "reference" / "study_train.tsv",
+                          sep="\t")
+    worst = max(abs(q + lp / n) for q, (n, lp) in zip(quality["forward_xent"], expected))
+    assert worst <= 1e-4 and (results / "ct2" / "qe" / "bible" / direction / "model" / "model.bin").exists()
 
 
 def yaml_config() -> dict:

@@ -1,8 +1,10 @@
-"""CTranslate2 (memkd.ct2) against memkd's reference decoder: identical outputs, greedy, beam and k-best, on a tiny
-model trained here for real on English-Spanish pairs, with both length limits (outputs that end and outputs that
-run to the limit)."""
+"""CTranslate2 (memkd.ct2) against memkd's reference decoder and scorer: identical outputs, greedy, beam and k-best,
+and teacher-forced scores within 1e-4, on a tiny model trained here for real on English-Spanish pairs, with both
+length limits (outputs that end and outputs that run to the limit); and the CTranslate2 path without torch."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -88,8 +90,16 @@ def model_dir(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def decoders(model_dir):
-    return Decoder(model_dir, "memkd", device="cpu"), Decoder(model_dir, "ctranslate2", threads=1, device="cpu")
+def ct2_dir(model_dir):
+    """The model converted as rule convert_model converts it."""
+    return ct2.convert(model_dir, model_dir.parent / "ct2")
+
+
+@pytest.fixture(scope="module")
+def decoders(model_dir, ct2_dir):
+    """memkd's decoder and CTranslate2 from the converted folder, as the study's jobs load it."""
+    return (Decoder(model_dir, "memkd", device="cpu"),
+            Decoder(model_dir, "ctranslate2", threads=1, device="cpu", ct2_dir=ct2_dir))
 
 
 def _sources():
@@ -143,3 +153,53 @@ def test_decoder_signatures_name_their_engine(decoders):
     assert ctranslate2.signature(5, 5, 1.5, 10).endswith(f"|engine:{ct2.ENGINE}")
     with pytest.raises(ValueError, match="decoding engine 'fairseq'"):
         Decoder("unused", "fairseq")
+
+
+def test_a_model_converted_in_memory_translates_as_the_converted_folder(model_dir, decoders):
+    _, converted = decoders
+    in_memory = Decoder(model_dir, "ctranslate2", threads=1, device="cpu")
+    sources = [s for s, _ in PAIRS] + UNSEEN
+    assert in_memory.translate(sources, beam=2, n_best=2)[0] == converted.translate(sources, beam=2, n_best=2)[0]
+
+
+def _scored_pairs():
+    """Training pairs and unseen ones, swapped sides, empty sources and targets, and a target and a source longer
+    than the model's 48 positions (both engines truncate them to 48 tokens with </s>)."""
+    pairs = PAIRS + [(t, s) for s, t in PAIRS[:10]] + list(zip(UNSEEN, reversed(UNSEEN)))
+    long = " ".join(t for _, t in PAIRS[:6])
+    return pairs + [("", "Y"), ("Jesus wept.", ""), (PAIRS[0][0], long), (long, PAIRS[0][1])]
+
+
+def test_ctranslate2_scores_as_memkd(decoders):
+    """Teacher-forced scores: the same token counts (</s> included, truncation to the positions) and summed
+    log-probabilities within 1e-4 per pair, batch by batch as memkd.decode.score batches them."""
+    memkd, ctranslate2 = decoders
+    sources, targets = [s for s, _ in _scored_pairs()], [t for _, t in _scored_pairs()]
+    for max_tokens in (400, 64):
+        expected = memkd.score(sources, targets, max_tokens=max_tokens)
+        got = ctranslate2.score(sources, targets, max_tokens=max_tokens)
+        assert [n for n, _ in got] == [n for n, _ in expected]
+        assert max(n for n, _ in got) == 48 and min(n for n, _ in got) == 1  # truncated and empty targets
+        worst = max(abs(g - e) for (_, g), (_, e) in zip(got, expected))
+        assert worst <= 1e-4, f"largest difference {worst:.2e}"
+        assert len({round(lp, 3) for _, lp in got}) > len(got) // 2  # real, varied scores
+
+
+def test_the_ctranslate2_path_imports_no_torch(model_dir, ct2_dir):
+    """A job that decodes and scores from the converted folder (translate, score_references, quality_estimate,
+    memorization_examples, adaptive_selection) loads neither torch nor transformers, which cost ~5 s per job;
+    only an empty source brings torch in (memkd's decoder translates it)."""
+    code = f"""
+import sys
+import memkd.adaptive, memkd.metrics.quality, memkd.metrics.extractive, memkd.langid, memkd.rulerun
+from memkd.decode import Decoder
+decoder = Decoder({str(model_dir)!r}, "ctranslate2", ct2_dir={str(ct2_dir)!r})
+decoder.translate(["Jesus wept.", "I am the light."], beam=2, n_best=2)
+decoder.score(["Jesus wept."], ["Y lloró Jesús."])
+decoder.signature(1, 1, 0, 47)
+print(sorted(m for m in ("torch", "transformers") if m in sys.modules))
+decoder.translate([""])
+print(sorted(m for m in ("torch", "transformers") if m in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split("\n")[:2] == ["[]", "['torch', 'transformers']"], result.stderr[-2000:]

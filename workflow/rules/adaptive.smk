@@ -6,11 +6,13 @@
 
 rule adaptive_selection:
     input:
+        # the teacher scores its own greedy output (confidence_of: greedy_output, the official code) or the reference
+        **decoding_models(
+            {"teacher": "results/models/{corpus}/{src}-{tgt}/seed{seed}/teacher"}
+        ),
         pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
         hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/teacher/study_train.greedy.txt",
         qe="results/quality/{corpus}/{src}-{tgt}/seed{seed}/reference/study_train.tsv",
-        # scores its own greedy output (confidence_of: greedy_output, the official code) or the reference
-        teacher="results/models/{corpus}/{src}-{tgt}/seed{seed}/teacher",
     output:
         selection="results/adaptive/{corpus}/{src}-{tgt}/seed{seed}/selection.tsv",
         quality="results/adaptive/{corpus}/{src}-{tgt}/seed{seed}/quality.tsv",
@@ -27,7 +29,10 @@ rule adaptive_selection:
     params:
         settings=config["adaptive_seqkd"],
         max_tokens=config["decoding"]["max_tokens"],
-        code=library_version("adaptive.py", "decode.py", "model.py", "data.py"),
+        engine=config["decoding"]["engine"],
+        code=library_version(
+            "adaptive.py", "decode.py", "ct2.py", "model.py", "data.py"
+        ),
     script:
         "../../scripts/adaptive_selection.py"
 

@@ -54,9 +54,12 @@ TOKENIZER_CODE = library_version("tokenizer.py")
 STUDY_CODE = library_version("study.py", "preprocess.py")
 MODEL_CODE = library_version("model.py", "data.py", "train.py", "losses.py", "prune.py")
 DECODE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py")
+CONVERT_CODE = library_version("model.py", "ct2.py")
 EVALUATE_CODE = library_version("evaluate.py")
-SCORE_CODE = library_version("model.py", "data.py", "decode.py")
-QE_CODE = library_version("model.py", "data.py", "decode.py", "metrics/quality.py")
+SCORE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py")
+QE_CODE = library_version(
+    "model.py", "data.py", "decode.py", "ct2.py", "metrics/quality.py"
+)
 QE_DATA_CODE = library_version("metrics/quality.py", "preprocess.py")
 MEMORIZATION_CODE = library_version(
     "model.py",
@@ -247,12 +250,24 @@ def qe_models(corpus, src, tgt, seed):
     }
 
 
+def decoding_models(models):
+    """`models` (input name: model folder) and, when decoding.engine is ctranslate2, each one's CTranslate2 folder
+    (rule convert_model) as "ct2" (one model) or "<name>_ct2": the jobs that decode or score load that folder and
+    import no torch."""
+    inputs = dict(models)
+    if config["decoding"]["engine"] == "ctranslate2":
+        for name, path in models.items():
+            key = "ct2" if len(models) == 1 else f"{name}_ct2"
+            inputs[key] = "results/ct2/" + path.removeprefix("results/")
+    return inputs
+
+
 def quality_inputs(wildcards):
     """Dual cross-entropy needs a forward and a backward model; a model's outputs are estimated, or the references."""
     w = wildcards
     inputs = {
         "pairs": f"results/data/{w.corpus}/{w.src}-{w.tgt}/study_train.tsv",
-        **qe_models(w.corpus, w.src, w.tgt, w.seed),
+        **decoding_models(qe_models(w.corpus, w.src, w.tgt, w.seed)),
     }
     if w.texts != "reference":
         inputs["hypotheses"] = (

@@ -4,7 +4,9 @@
 
 rule score_references:
     input:
-        model="results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}",
+        **decoding_models(
+            {"model": "results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}"}
+        ),
         pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
     output:
         "results/scores/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.tsv",
@@ -21,6 +23,7 @@ rule score_references:
         gpu=config["gpus"]["decoding"],
     params:
         max_tokens=config["decoding"]["max_tokens"],
+        engine=config["decoding"]["engine"],
         code=SCORE_CODE,
     script:
         "../../scripts/score_references.py"
@@ -45,6 +48,7 @@ rule quality_estimate:
     params:
         settings=config["quality_estimation"],
         max_tokens=config["decoding"]["max_tokens"],
+        engine=config["decoding"]["engine"],
         code=QE_CODE,
     script:
         "../../scripts/quality_estimate.py"
@@ -52,7 +56,9 @@ rule quality_estimate:
 
 rule memorization_examples:
     input:
-        model="results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}",
+        **decoding_models(
+            {"model": "results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}"}
+        ),
         pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
         hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.greedy.txt",
         teacher_hypotheses=teacher_outputs,

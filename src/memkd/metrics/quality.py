@@ -19,13 +19,10 @@ import math
 
 import numpy as np
 import pandas as pd
-import torch
 
-from memkd.decode import score
+from memkd.decode import Decoder
 from memkd.errors import InputError
-from memkd.model import load
 from memkd.preprocess import subsample
-from memkd.tokenizer import load as load_tokenizer
 
 # corpus-check flags that mark a pair as misaligned (memkd.corpora: versification shifts, low lexical overlap)
 MISALIGNED_FLAGS = ("shift", "lowoverlap")
@@ -118,21 +115,22 @@ def roc_auc(scores, labels) -> float:
     return float(u / (positives * negatives))
 
 
-def model_xent(model_dir: str, sources: list[str], targets: list[str], max_tokens: int, device: str) -> list[float]:
-    """Per-token cross-entropy of every target given its source under a saved model (teacher-forced)."""
-    model = load(model_dir, device)
-    processor = load_tokenizer(f"{model_dir}/spm.model")
-    scores = score(model, processor, sources, targets, max_tokens=max_tokens,
-                   max_len=model.config.max_position_embeddings, device=device)
+def model_xent(model_dir: str, sources: list[str], targets: list[str], max_tokens: int, device: str | None,
+               engine: str = "memkd", ct2_dir: str | None = None, threads: int = 1) -> list[float]:
+    """Per-token cross-entropy of every target given its source under a saved model (teacher-forced), scored with
+    `engine` (memkd.decode.Decoder; ctranslate2 from the converted folder `ct2_dir`)."""
+    scorer = Decoder(model_dir, engine, threads=threads, device=device, ct2_dir=ct2_dir)
+    scores = scorer.score(sources, targets, max_tokens=max_tokens)
     return [cross_entropy(log_prob, tokens) for tokens, log_prob in scores]
 
 
 def dual_xent_estimates(forward_dir: str, backward_dir: str, sources: list[str], texts: list[str], max_tokens: int,
-                        device: str) -> pd.DataFrame:
+                        device: str | None, engine: str = "memkd",
+                        ct2_dirs: tuple[str | None, str | None] = (None, None), threads: int = 1) -> pd.DataFrame:
     """Columns forward_xent, backward_xent and qe per (source, text) pair: the forward model scores the text given
-    the source, the backward model the source given the text."""
-    forward = model_xent(forward_dir, sources, texts, max_tokens, device)
-    backward = model_xent(backward_dir, texts, sources, max_tokens, device)
+    the source, the backward model the source given the text (`ct2_dirs`: their CTranslate2 folders)."""
+    forward = model_xent(forward_dir, sources, texts, max_tokens, device, engine, ct2_dirs[0], threads)
+    backward = model_xent(backward_dir, texts, sources, max_tokens, device, engine, ct2_dirs[1], threads)
     return pd.DataFrame({
         "forward_xent": np.round(forward, 6),
         "backward_xent": np.round(backward, 6),
@@ -142,6 +140,8 @@ def dual_xent_estimates(forward_dir: str, backward_dir: str, sources: list[str],
 
 def cometkiwi_estimates(sources: list[str], texts: list[str], model_name: str) -> list[float]:
     """CometKiwi through unbabel-comet, when the user has installed it and has the model."""
+    import torch
+
     try:
         from comet import download_model, load_from_checkpoint
     except ImportError:
