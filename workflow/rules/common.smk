@@ -252,13 +252,13 @@ def qe_models(corpus, src, tgt, seed):
 
 def decoding_models(models):
     """`models` (input name: model folder) and, when decoding.engine is ctranslate2, each one's CTranslate2 folder
-    (rule convert_model) as "ct2" (one model) or "<name>_ct2": the jobs that decode or score load that folder and
-    import no torch."""
+    (written by convert_model) as "ct2" for one model, else "<name>_ct2". The jobs that decode or score load that
+    folder and import no torch."""
     inputs = dict(models)
     if config["decoding"]["engine"] == "ctranslate2":
         for name, path in models.items():
             key = "ct2" if len(models) == 1 else f"{name}_ct2"
-            inputs[key] = "results/ct2/" + path.removeprefix("results/")
+            inputs[key] = f"results/ct2/{path.removeprefix('results/')}"
     return inputs
 
 
