@@ -40,6 +40,8 @@ def main():
         baseline_flags = flags(aligned(baseline_path, read_tsv(baseline_path, columns=["id", "exact_match"]),
                                        pairs["id"].tolist())["exact_match"])
         for role in snakemake.params.students:
+            if f"{role}{k}" not in snakemake.input.keys():  # a variant not trained at this seed (variant_seeds)
+                continue
             path = snakemake.input[f"{role}{k}"]
             # results/memorization/<corpus>/<direction>/seed<seed>/<role>/examples.tsv
             corpus, direction, seed_dir = path.split("/")[-5:-2]

@@ -161,6 +161,8 @@ def pooled_tables(memorization: list[dict], hallucination: list[dict], units: di
             models.setdefault((corpus, direction, role), []).append((summary, examples))
     pooled_memorization, pooled_hallucination = [], []
     for (corpus, direction, role), seeds in models.items():
+        if len(seeds) < 2:  # a variant trained at one seed (variant_seeds): its per-seed rows are all there is
+            continue
         paired = same_pairs([examples for _, examples in seeds])
         mine = lambda rows: [r for r in rows if (r["corpus"], r["direction"], r["role"]) == (corpus, direction, role)]
         parts = [memorization_parts(summary, examples) for summary, examples in seeds]

@@ -7,7 +7,8 @@ from memkd.summary import render
 
 def main():
     tables = {name: read_table(path) for name, path in snakemake.input.items()}
-    write_text_atomic(snakemake.output[0], render(tables, snakemake.wildcards.corpus, list(snakemake.params.cm_edges)))
+    write_text_atomic(snakemake.output[0], render(tables, snakemake.wildcards.corpus, list(snakemake.params.cm_edges),
+                                                       list(snakemake.params.figures)))
 
 
 run(main, snakemake.log[0])

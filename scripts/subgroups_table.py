@@ -71,6 +71,8 @@ def main():
     while f"pairs{k}" in snakemake.input.keys():
         groups = buckets(k, settings, seed)
         for role in snakemake.params.roles:
+            if f"{role}{k}" not in snakemake.input.keys():  # a variant not trained at this seed (variant_seeds)
+                continue
             path = snakemake.input[f"{role}{k}"]
             # results/memorization/<corpus>/<direction>/seed<seed>/<role>/examples.tsv
             corpus, direction, seed_dir = Path(path).parts[-5:-2]

@@ -26,6 +26,10 @@ def check_config(config: dict) -> None:
             raise InputError(
                 f"config key directions: {direction!r} does not match the languages {languages} of corpus {name!r}"
             )
+    extra = sorted(set(config.get("variant_seeds") or []) - set(config["seeds"]))
+    if extra:
+        raise InputError(f"config key variant_seeds: {extra} not in seeds {config['seeds']} (the variants distil "
+                         "from that seed's teacher and student)")
     permille = config["preprocess"]["split_permille"]
     if sum(permille.values()) >= 1000:
         raise InputError(f"config key preprocess.split_permille: {permille} leaves no training data")
@@ -156,3 +160,9 @@ def library_version(*modules: str) -> str:
     for module in modules:
         digest.update((Path(memkd.__file__).parent / module).read_bytes())
     return f"{memkd.__version__}+{digest.hexdigest()[:12]}"
+
+
+def variant_seeds(config: dict) -> list[int]:
+    """The seeds whose chains also train the variants: `variant_seeds`, or every seed when it is null or absent."""
+    chosen = config.get("variant_seeds")
+    return [seed for seed in config["seeds"] if chosen is None or seed in chosen]

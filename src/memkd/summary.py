@@ -97,6 +97,8 @@ def quality_section(quality: pd.DataFrame) -> str:
     seeds = sorted(set(quality.seed.astype(str)), key=lambda s: (len(s), s))
     if len(seeds) > 1:  # test quality per model as mean +- sd over seeds
         for (direction, role), group in quality.groupby(["direction", "role"], sort=True):
+            if group.seed.nunique() < 2:  # a variant trained at one seed (variant_seeds)
+                continue
             row = {"direction": direction, "seed": POOLED, "role": role, "parameters": ""}
             for metric, name in (("bleu", "BLEU"), ("chrf", "chrF")):
                 for d in decodings:
@@ -322,7 +324,80 @@ def adaptive_section(adaptive: pd.DataFrame) -> str:
     ])
 
 
-def render(tables: dict[str, pd.DataFrame], corpus: str, cm_edges: list[float]) -> str:
+def change_direction(change, low, high) -> str:
+    """Which side of 0 a pooled change's interval is on (a variant has no paper number to agree with)."""
+    if change is None or math.isnan(change):
+        return "undefined (reference rate 0)"
+    if math.isnan(low) or math.isnan(high):
+        return "no interval"
+    if low <= 0 <= high:
+        return "no difference shown (interval includes 0)"
+    return "higher" if low > 0 else "lower"
+
+
+def variants_section(variants: pd.DataFrame, quality: pd.DataFrame) -> str:
+    """Each distillation variant against the baseline, the SeqKD student and its equal-budget control: its rate and
+    the relative change per metric; a direction only from rows pooled over two or more seeds."""
+    per_seed, pooled, seeds = split_seeds(variants)
+    test = quality[(quality.split == "test") & (quality.decoding == "greedy")] if "split" in quality else quality
+    chrf = test.assign(seed=test.seed.astype(str)).groupby(["direction", "role"]).chrf.agg(["mean", "std", "size"])
+    rows = []
+    for (direction, seed, model, reference), group in variants.groupby(
+            ["direction", variants.seed.astype(str), "model", "compared_with"], sort=False):
+        is_pooled = seed == POOLED
+        row = {"direction": direction, "seed": seed, "model": model, "compared with": reference}
+        if (direction, model) in chrf.index:
+            c = chrf.loc[(direction, model)]
+            row["test chrF greedy"] = mean_sd_text(c["mean"], c["std"] if c["size"] > 1 else None, 1)
+        for r in group.itertuples(index=False):
+            if is_pooled:
+                change = with_interval(r.pooled_change_pct, r.ci_low, r.ci_high, 0)
+                judged = change_direction(float(r.pooled_change_pct), float(r.ci_low), float(r.ci_high))
+                row[f"{r.metric} % (change %)"] = f"{fmt(r.model_pct, 1)} ({change}; {judged})"
+            else:
+                change = with_interval(r.relative_change_pct, r.ci_low, r.ci_high, 0)
+                row[f"{r.metric} % (change %)"] = f"{fmt(r.model_pct, 1)} ({change})"
+        rows.append(row)
+    one_seed = sorted({m for m in per_seed.model if m not in set(pooled.model)})
+    return "\n".join([
+        "## Distillation variants", "",
+        "Each variant's rate on the training pairs and its relative change (%) against the baseline (does the method "
+        "pass on more memorization than plain training?), the SeqKD student (does it change what SeqKD passes on?) "
+        "and, for a variant that trains on from the student (pruning, Seq-Inter), its equal-budget control: the "
+        "student trained the same extra epochs at the same rate without the method. Compare such a variant with its "
+        "control, not with the student. The student's rates are in the memorization table above.", "",
+        *([f"**Trained at one seed ({', '.join(one_seed)}): anecdotes, no direction is claimed for them.** "
+           "`variant_seeds` trains them at more seeds.", ""] if one_seed else []),
+        markdown_table(pd.DataFrame(rows)), "",
+        f"- intervals: {per_seed.interval.iloc[0]}",
+        *([f"- pooled rows: rate mean over seeds; change of the pooled rates, {pooled.interval.iloc[0]}"]
+          if not pooled.empty else []),
+        f"- decoding: `{per_seed.decoding.iloc[0]}`",
+    ])
+
+
+FIGURE_QUESTIONS = {
+    "model_comparison": "Do teacher, baseline and SeqKD student differ in quality, memorization and hallucination?",
+    "relative_change": "How much more (or less) does the student memorize than the baseline, against the paper?",
+    "memorization_map": "Which training pairs are memorized (p IN) and which generalize (p OUT)?",
+    "subgroups": "In which kinds of pairs (QE, CM, confidence, duplicates) does the student replicate more?",
+    "predictor_roc": "Can features known before distillation predict what the student replicates?",
+    "model_comparison_variants": "How do the distillation variants compare with baseline and student?",
+    "adaptive_seqkd": "Does fine-tuning the teacher on high-quality pairs lower what its student memorizes?",
+}
+
+
+def figures_section(corpus: str, figures: list[str]) -> str:
+    """Links to the figures (PNG beside this page's folder: results/figures/<corpus>/), each with its question."""
+    lines = ["## Figures", ""]
+    for name in figures:
+        lines += [f"**{FIGURE_QUESTIONS.get(name, name)}** (`{name}`)", "",
+                  f"![{name}](../figures/{corpus}/{name}.png)", ""]
+    return "\n".join(lines).rstrip()
+
+
+def render(tables: dict[str, pd.DataFrame], corpus: str, cm_edges: list[float],
+           figures: list[str] | None = None) -> str:
     quality = tables["translation_quality"]
     seeds = sorted(set(quality.seed.astype(str)), key=lambda s: (len(s), s))
     if len(seeds) < 2:
@@ -342,7 +417,9 @@ def render(tables: dict[str, pd.DataFrame], corpus: str, cm_edges: list[float]) 
         inheritance_section(tables["inheritance"]),
         predictor_section(tables["predictor"]),
         *([qe_validity_section(tables["qe_validity"])] if "qe_validity" in tables else []),
+        *([variants_section(tables["variants"], quality)] if "variants" in tables else []),
         *([adaptive_section(tables["adaptive_seqkd"])] if "adaptive_seqkd" in tables else []),
+        *([figures_section(corpus, figures)] if figures else []),
         "## How this compares with the paper\n\n"
         "The paper distils WMT20 systems (millions of pairs, Transformer-base/big, GPU training, CometKiwi-22 QE). "
         "This study runs the same measurements on a corpus built offline from Debian packages with CPU-sized models; "

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.integration
 
 TINY = ROOT / "tests" / "config" / "tiny.yaml"
 SEEDS = [1, 2, 3]
+VARIANT_SEED = 1
+VARIANTS = ["word_kd", "student_more_epochs", "student_pruned50", "adaptive_seqkd"]
 VERDICTS = ("agrees in sign", "disagrees in sign", "inconclusive", "undefined", "no interval", "the paper gives no")
 
 
@@ -34,6 +36,15 @@ def seeds_study(tmp_path_factory):
         "decoding": {"evaluation": ["greedy"]},
         "counterfactual": {"models": 2},
         "predictor": {"folds": 2},
+        # variants at seed 1 only, as in the default: a plain one, one with an equal-budget control, Adaptive-SeqKD
+        "variant_seeds": [VARIANT_SEED],
+        "variants": {
+            "word_kd": {"data": "corpus", "distillation": {"method": "word_kd", "alpha": 0.5, "temperature": 1.0}},
+            "student_more_epochs": {"data": "seqkd", "finetune": {"from": "student", "epochs": 2}},
+            "student_pruned50": {"data": "seqkd", "prune": {"from": "student", "sparsity": 0.5, "epochs": 2},
+                                 "control": "student_more_epochs"},
+            "adaptive_seqkd": {"data": "adaptive_seqkd", "selection": "quality"},
+        },
     })
     run_snakemake(workdir, "figures", configs=[TINY, extra])
     return workdir
@@ -73,10 +84,16 @@ def test_tables_keep_the_seeds_and_pool_them(seeds_study):
     memorization = table(seeds_study, "memorization")
     per_seed, pooled = split(memorization)
     assert set(per_seed.seed) == set(SEEDS) and set(pooled.role) == {"teacher", "baseline", "student"}
+    # the variants: seed 1 only, never pooled
+    variants = per_seed[per_seed.role.isin(VARIANTS)]
+    assert set(variants.role) == set(VARIANTS) and set(variants.seed) == {VARIANT_SEED}
+    per_seed = per_seed[~per_seed.role.isin(VARIANTS)]
     check_pooled_rates(per_seed, pooled, ["direction", "role", "against"],
                        {"replication": ("replication", "pairs"), "exmem": ("exmem", "exmem_candidates")})
     hallucination = table(seeds_study, "hallucination")
     per_seed, pooled = split(hallucination)
+    assert set(per_seed[per_seed.role.isin(VARIANTS)].seed) == {VARIANT_SEED} and not pooled.role.isin(VARIANTS).any()
+    per_seed = per_seed[~per_seed.role.isin(VARIANTS)]
     for inputs, rates in (("study_train", {"osc_hal": ("osc_hal", "osc_hal_evaluated"), "nat_hal": None}),
                           ("probe", {"osc_hal": ("osc_hal", "osc_hal_evaluated")})):
         check_pooled_rates(per_seed[per_seed.inputs == inputs], pooled[pooled.inputs == inputs],
@@ -125,7 +142,12 @@ def markdown_rows(section: str) -> list[dict]:
 
 def test_the_summary_judges_only_from_pooled_intervals(seeds_study):
     text = (seeds_study / "results" / "summary" / "bible.md").read_text()
-    assert "Seeds: 1, 2, 3." in text and "anecdote" not in text
+    variants = text.split("## Distillation variants")[1].split("\n## ")[0]
+    adaptive = text.split("## Adaptive-SeqKD")[1].split("\n## ")[0]
+    assert "Seeds: 1, 2, 3." in text and "anecdote" not in text.replace(variants, "").replace(adaptive, "")
+    # the variants, trained at one seed, are anecdotes: no pooled row, no direction claimed
+    assert "Trained at one seed (" in variants and all(v in variants for v in VARIANTS if v != "adaptive_seqkd")
+    assert all(r["seed"] == str(VARIANT_SEED) for r in markdown_rows(variants))
     section = text.split("## Student vs baseline")[1].split("\n## ")[0]
     rows = markdown_rows(section)
     per_seed = [r for r in rows if "seed" in r]
@@ -143,7 +165,24 @@ def test_the_summary_judges_only_from_pooled_intervals(seeds_study):
     assert not re.search(r"agrees in sign|disagrees in sign|inconclusive:", outside)
 
 
+def test_variants_compare_with_baseline_student_and_their_control(seeds_study):
+    variants = table(seeds_study, "variants")
+    assert set(variants.seed.astype(str)) == {str(VARIANT_SEED)}  # one seed: nothing pooled
+    compared = variants.groupby("model").compared_with.agg(set).to_dict()
+    assert compared == {"word_kd": {"baseline", "student"}, "student_more_epochs": {"baseline", "student"},
+                        "student_pruned50": {"baseline", "student", "student_more_epochs"}}
+    memorization = table(seeds_study, "memorization")
+    rates = memorization[(memorization.against == "corpus") & (memorization.seed.astype(str) == "1")]
+    rates = rates.set_index("role").replication_pct
+    for row in variants[variants.metric == "replication"].itertuples():
+        assert row.model_pct == pytest.approx(rates[row.model]) and row.reference_pct == pytest.approx(
+            rates[row.compared_with])
+    adaptive = table(seeds_study, "adaptive_seqkd")
+    assert set(adaptive.seed.astype(str)) == {str(VARIANT_SEED)}
+
+
 def test_figures_show_the_seeds(seeds_study):
     figures = seeds_study / "results" / "figures" / "bible"
-    assert sorted(p.name for p in figures.iterdir()) == sorted(f"{n}.{e}" for n in FIGURES for e in ("png", "pdf"))
-    assert all((figures / f"{n}.png").stat().st_size > 10_000 for n in FIGURES)
+    names = [*FIGURES, "model_comparison_variants", "adaptive_seqkd"]
+    assert sorted(p.name for p in figures.iterdir()) == sorted(f"{n}.{e}" for n in names for e in ("png", "pdf"))
+    assert all((figures / f"{n}.png").stat().st_size > 10_000 for n in names)

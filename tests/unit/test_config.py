@@ -177,3 +177,13 @@ def test_fine_tuning_and_retraining_default_to_the_start_models_final_rate_held_
     variants["seq_inter_word_kd"]["finetune"].update(lr=2e-4, schedule="inverse_sqrt")
     validate(copy.deepcopy(config), schema=SCHEMA)
     check_config(config)
+
+
+def test_variant_seeds_must_be_chain_seeds_and_default_to_every_seed(config):
+    from memkd.config import variant_seeds
+
+    assert config["seeds"] == [1, 2, 3] and variant_seeds(config) == [1]
+    assert variant_seeds({**config, "variant_seeds": None}) == [1, 2, 3]
+    assert variant_seeds({**config, "variant_seeds": [3, 1]}) == [1, 3]  # in the order of seeds
+    with pytest.raises(InputError, match=r"variant_seeds: \[4\] not in seeds"):
+        check_config({**config, "variant_seeds": [1, 4]})

@@ -6,6 +6,7 @@ from memkd.config import (
     corpus_inputs,
     fine_tuning_rate,
     library_version,
+    variant_seeds,
     wmt20_download_url,
 )
 
@@ -22,7 +23,22 @@ ROLES = ["teacher", "baseline", "student", *VARIANTS]
 ADAPTIVE_VARIANTS = {
     name: spec for name, spec in VARIANTS.items() if spec["data"] == "adaptive_seqkd"
 }
+# the other variants: compared with baseline, student and their control in the variants table
+OTHER_VARIANTS = {
+    name: spec for name, spec in VARIANTS.items() if name not in ADAPTIVE_VARIANTS
+}
 STUDENT_ROLES = ["student", *VARIANTS]
+# the variants train at these seeds only (config variant_seeds); teacher, baseline, student and CM at every seed
+VARIANT_SEEDS = variant_seeds(config)
+
+
+def roles_at(seed, roles=ROLES):
+    """The entries of `roles` trained at `seed`: a variant only at VARIANT_SEEDS."""
+    return [
+        role for role in roles if role not in VARIANTS or int(seed) in VARIANT_SEEDS
+    ]
+
+
 # Which preset (architecture and training settings) each role uses; CM models (cm00, cm01, ...) use `cm`.
 ROLE_PRESET = {"teacher": "teacher", **{role: "student" for role in ROLES[1:]}}
 # Adaptive-SeqKD: the teacher fine-tuned on the selected pairs (teacher_quality) or on its random control
@@ -133,7 +149,7 @@ def quality_targets():
         f"results/translations/{CORPUS}/{src}-{tgt}/seed{seed}/{role}/study_train.greedy.txt"
         for src, tgt in PAIR_DIRECTIONS
         for seed in config["seeds"]
-        for role in ROLES
+        for role in roles_at(seed)
     ]
 
 
@@ -152,16 +168,25 @@ def memorization_targets():
     ]
     if ADAPTIVE_VARIANTS:
         tables.append("adaptive_seqkd")
+    if OTHER_VARIANTS:
+        tables.append("variants")
     return [f"results/tables/{CORPUS}/{name}.tsv" for name in tables]
+
+
+def figure_names():
+    """The study's figures: the core ones, and the variants' where configured."""
+    return (
+        FIGURES
+        + (["model_comparison_variants"] if VARIANTS else [])
+        + (["adaptive_seqkd"] if ADAPTIVE_VARIANTS else [])
+    )
 
 
 def figure_targets():
     """Every figure (PNG and PDF) and the study summary, drawn from the cached tables."""
     return [
         f"results/figures/{CORPUS}/{name}.{ext}"
-        for name in FIGURES
-        + (["model_comparison_variants"] if VARIANTS else [])
-        + (["adaptive_seqkd"] if ADAPTIVE_VARIANTS else [])
+        for name in figure_names()
         for ext in ("png", "pdf")
     ] + [f"results/summary/{CORPUS}.md"]
 
@@ -171,7 +196,7 @@ def evaluation_files(wildcards):
         f"results/metrics/{wildcards.corpus}/{src}-{tgt}/seed{seed}/{role}/test.{decoding}.json"
         for src, tgt in PAIR_DIRECTIONS
         for seed in config["seeds"]
-        for role in ROLES
+        for role in roles_at(seed)
         for decoding in config["decoding"]["evaluation"]
     ]
 
@@ -300,8 +325,8 @@ def model_files(wildcards, pattern, roles=ROLES):
     """One file per direction, seed and role, in that order (table scripts rely on it)."""
     return [
         pattern.format(base=base, role=role)
-        for base, _, _ in model_units(wildcards.corpus)
-        for role in roles
+        for base, _, seed in model_units(wildcards.corpus)
+        for role in roles_at(seed, roles)
     ]
 
 
@@ -319,7 +344,7 @@ def predictor_inputs(wildcards):
         inputs[f"baseline_flags{k}"] = (
             f"results/memorization/{base}/baseline/examples.tsv"
         )
-        for role in STUDENT_ROLES:
+        for role in roles_at(seed, STUDENT_ROLES):
             inputs[f"{role}{k}"] = f"results/memorization/{base}/{role}/examples.tsv"
     return inputs
 
@@ -329,7 +354,8 @@ def adaptive_table_inputs(wildcards):
     learning rate), the SeqKD student's and every Adaptive-SeqKD student's per-example flags; and the test quality
     of all models."""
     inputs = {"quality": f"results/tables/{wildcards.corpus}/translation_quality.tsv"}
-    for k, (base, direction, seed) in enumerate(model_units(wildcards.corpus)):
+    units = [u for u in model_units(wildcards.corpus) if u[2] in VARIANT_SEEDS]
+    for k, (base, direction, seed) in enumerate(units):
         inputs[f"selection{k}"] = f"results/adaptive/{base}/selection.tsv"
         for arm in sorted({spec["selection"] for spec in ADAPTIVE_VARIANTS.values()}):
             inputs[f"teacher_{arm}{k}"] = f"results/models/{base}/teacher_{arm}"
@@ -348,7 +374,7 @@ def subgroup_inputs(wildcards):
         inputs[f"qe{k}"] = f"results/quality/{base}/reference/study_train.tsv"
         inputs[f"cm{k}"] = f"results/cm/{base}/examples.tsv"
         inputs[f"confidence{k}"] = f"results/scores/{base}/teacher/study_train.tsv"
-        for role in ROLES:
+        for role in roles_at(seed):
             inputs[f"{role}{k}"] = f"results/memorization/{base}/{role}/examples.tsv"
     return inputs
 

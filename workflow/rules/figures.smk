@@ -179,6 +179,11 @@ rule study_summary:
             if ADAPTIVE_VARIANTS
             else {}
         ),
+        **(
+            {"variants": "results/tables/{corpus}/variants.tsv"}
+            if OTHER_VARIANTS
+            else {}
+        ),
     output:
         report(
             "results/summary/{corpus}.md",
@@ -194,6 +199,7 @@ rule study_summary:
         runtime=5,
     params:
         cm_edges=config["subgroups"]["cm_edges"],
+        figures=figure_names(),
         code=SUMMARY_CODE,
     script:
         "../../scripts/study_summary.py"

@@ -116,3 +116,28 @@ rule adaptive_seqkd_table:
         code=TABLES_CODE,
     script:
         "../../scripts/adaptive_seqkd_table.py"
+
+
+rule variants_table:
+    input:
+        summaries=lambda w: model_files(
+            w, "results/memorization/{base}/{role}/summary.json", ROLES
+        ),
+        examples=lambda w: model_files(
+            w, "results/memorization/{base}/{role}/examples.tsv", ROLES
+        ),
+    output:
+        "results/tables/{corpus}/variants.tsv",
+    log:
+        "logs/variants_table/{corpus}.log",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        statistics=config["statistics"],
+        variants=OTHER_VARIANTS,
+        code=TABLES_CODE,
+    script:
+        "../../scripts/variants_table.py"
