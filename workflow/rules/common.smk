@@ -287,6 +287,14 @@ def decoding_models(models):
     return inputs
 
 
+def scored_model(wildcards):
+    """score_references' model. A CM model is scored by that job only: CTranslate2 converts it in the job (memkd.ct2
+    .translator), since a conversion job of its own costs more than the torch start-up it would save."""
+    w = wildcards
+    model = f"results/models/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/{w.role}"
+    return {"model": model} if w.role in CM_ROLES else decoding_models({"model": model})
+
+
 def quality_inputs(wildcards):
     """Dual cross-entropy needs a forward and a backward model; a model's outputs are estimated, or the references."""
     w = wildcards

@@ -4,9 +4,7 @@
 
 rule score_references:
     input:
-        **decoding_models(
-            {"model": "results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}"}
-        ),
+        unpack(scored_model),
         pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
     output:
         "results/scores/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.tsv",
