@@ -173,7 +173,7 @@ def memorization_targets():
     return [f"results/tables/{CORPUS}/{name}.tsv" for name in tables]
 
 
-def figure_names():
+def study_figure_names():
     """The study's figures: the core ones, and the variants' where configured."""
     return (
         FIGURES
@@ -186,7 +186,7 @@ def figure_targets():
     """Every figure (PNG and PDF) and the study summary, drawn from the cached tables."""
     return [
         f"results/figures/{CORPUS}/{name}.{ext}"
-        for name in figure_names()
+        for name in study_figure_names()
         for ext in ("png", "pdf")
     ] + [f"results/summary/{CORPUS}.md"]
 

@@ -199,7 +199,7 @@ rule study_summary:
         runtime=5,
     params:
         cm_edges=config["subgroups"]["cm_edges"],
-        figures=figure_names(),
+        figures=study_figure_names(),
         code=SUMMARY_CODE,
     script:
         "../../scripts/study_summary.py"
