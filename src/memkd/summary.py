@@ -32,16 +32,28 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def verdict(change: float, low: float, high: float, paper: float | None) -> str:
-    """Does the student-vs-baseline change agree with the paper? Only an interval that excludes zero counts; the
-    caller passes only intervals pooled over seeds (one seed gives no verdict: `ONE_SEED`)."""
+def interval_side(change: float, low: float, high: float) -> str:
+    """Where a relative change's interval lies: "undefined" (no change: the reference rate is 0), "no interval",
+    "includes 0", or the side of 0 the whole interval is on, "higher" or "lower"."""
     if change is None or math.isnan(change):
-        return "undefined (baseline rate 0)"
+        return "undefined"
     if math.isnan(low) or math.isnan(high):
         return "no interval"
     if low <= 0 <= high:
+        return "includes 0"
+    return "higher" if low > 0 else "lower"
+
+
+def verdict(change: float, low: float, high: float, paper: float | None) -> str:
+    """Does the student-vs-baseline change agree with the paper? Only an interval that excludes zero counts; the
+    caller passes only intervals pooled over seeds (one seed gives no verdict: `ONE_SEED`)."""
+    direction = interval_side(change, low, high)
+    if direction == "undefined":
+        return "undefined (baseline rate 0)"
+    if direction == "includes 0":
         return "inconclusive: the interval includes 0"
-    direction = "higher" if low > 0 else "lower"  # the side of 0 the whole interval is on
+    if direction == "no interval":
+        return direction
     if paper is None or math.isnan(paper):
         return f"student {direction} (the paper gives no number)"
     if (low > 0) == (paper > 0):
@@ -326,13 +338,9 @@ def adaptive_section(adaptive: pd.DataFrame) -> str:
 
 def change_direction(change, low, high) -> str:
     """Which side of 0 a pooled change's interval is on (a variant has no paper number to agree with)."""
-    if change is None or math.isnan(change):
-        return "undefined (reference rate 0)"
-    if math.isnan(low) or math.isnan(high):
-        return "no interval"
-    if low <= 0 <= high:
-        return "no difference shown (interval includes 0)"
-    return "higher" if low > 0 else "lower"
+    side = interval_side(change, low, high)
+    return {"undefined": "undefined (reference rate 0)",
+            "includes 0": "no difference shown (interval includes 0)"}.get(side, side)
 
 
 def variants_section(variants: pd.DataFrame, quality: pd.DataFrame) -> str:
