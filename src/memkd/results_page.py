@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from memkd import benchmarks
 from memkd.io import write_text_atomic
 from memkd.summary import fmt, markdown_table, mean_sd_text, verdict, with_interval
 from memkd.tables import POOLED
@@ -57,23 +58,6 @@ def replace_block(text: str, block: str) -> str:
     return before + block + rest.split(END, 1)[1]
 
 
-def benchmark_table(run: Path) -> str:
-    """Per-rule job time of the run (Snakemake `benchmark:` files of the heavy rules)."""
-    rows = []
-    for path in sorted((run / "benchmarks").rglob("*.tsv")):
-        record = pd.read_csv(path, sep="\t").iloc[-1]
-        rows.append({"rule": path.relative_to(run / "benchmarks").parts[0], "s": float(record["s"])})
-    if not rows:
-        return "(no benchmark files)"
-    table = pd.DataFrame(rows).groupby("rule").s.agg(["size", "sum", "mean", "max"]).sort_values("sum", ascending=False)
-    out = pd.DataFrame({"rule": table.index, "jobs": table["size"].astype(int),
-                        "total s": table["sum"].round(0).astype(int), "mean s": table["mean"].round(1),
-                        "max s": table["max"].round(1)})
-    total = pd.DataFrame([{"rule": "all benchmarked jobs", "jobs": int(table["size"].sum()),
-                           "total s": int(round(table["sum"].sum())), "mean s": "", "max s": ""}])
-    return markdown_table(pd.concat([out, total]))
-
-
 def publish(run: Path, out: Path, corpus: str, about: str) -> Path:
     summary = (run / "results" / "summary" / f"{corpus}.md").read_text()
     if out.exists():
@@ -87,7 +71,7 @@ def publish(run: Path, out: Path, corpus: str, about: str) -> Path:
     page = summary.replace(f"../figures/{corpus}/", "figures/").replace(
         f"`results/tables/{corpus}/`", "`results/tables/" + corpus + "/` (copied to [tables/](tables/))")
     write_text_atomic(out / "README.md", page + "\n## How this run was made\n\n" + about + "\n\nJob time per rule "
-                      "(Snakemake benchmark files):\n\n" + benchmark_table(run) + "\n")
+                      "(Snakemake benchmark files):\n\n" + benchmarks.markdown(benchmarks.summarize(run)) + "\n")
     return out / "README.md"
 
 
