@@ -13,7 +13,7 @@ import pandas as pd
 from memkd.adaptive import CRITERIA, no_verdict_reason
 from memkd.io import read_table, read_tsv, write_tsv_atomic
 from memkd.rulerun import run
-from memkd.tables import paired_changes, pooled_changes, pooled_label
+from memkd.tables import SeedComparisons, pooled_label
 
 # Dankers & Raunak, Adaptive-SeqKD student vs SeqKD student: BLEU difference (points) and relative changes (%).
 PAPER = {
@@ -43,8 +43,8 @@ def main():
     stats, settings = params.statistics, params.settings
     quality = read_table(inputs.quality)
     rows = []
-    # (corpus, direction, variant) -> per seed: its examples, the SeqKD student's, their changes, row keys, QE method
-    seeds: dict[tuple, list] = {}
+    # (corpus, direction, variant) -> per seed: its changes over the SeqKD student, kept with its row keys
+    by_seed = SeedComparisons(stats)
     k = 0
     while f"selection{k}" in inputs.keys():
         # results/adaptive/<corpus>/<direction>/seed<seed>/selection.tsv
@@ -67,8 +67,7 @@ def main():
                              "difference": round(float(bleu[variant]) - float(bleu["student"]), 2),
                              "paper": PAPER[arm].get(f"bleu_{decoding}"), "interval": None})
             examples = read_tsv(inputs[f"{variant}{k}"])
-            changes = paired_changes(examples, student, stats, qe_method)
-            seeds.setdefault((corpus, direction, variant), []).append((examples, student, changes, common, qe_method))
+            changes = by_seed.add((corpus, direction, variant), examples, student, qe_method, common)
             for change in changes:
                 difference = None
                 if change["model_pct"] is not None and change["reference_pct"] is not None:
@@ -80,14 +79,11 @@ def main():
                              "ci_low": change["ci_low"], "ci_high": change["ci_high"],
                              "paper": PAPER[arm].get(change["metric"]), "interval": change["interval"]})
         k += 1
-    for (corpus, direction, variant), per_seed in seeds.items():
-        if len(per_seed) < 2:  # one seed is not pooled
-            continue
-        arm, common = params.variants[variant]["selection"], per_seed[0][3]
+    for (corpus, direction, variant), commons, changes in by_seed.pooled():
+        arm, common = params.variants[variant]["selection"], commons[0]
         # pooled over seeds: no verdict when any seed's arm has none
-        reasons = [f"seed {p[3]['seed']}: {p[3]['no_verdict_reason']}" for p in per_seed if p[3]["no_verdict_reason"]]
-        for change in pooled_changes([p[0] for p in per_seed], [p[1] for p in per_seed], [p[2] for p in per_seed],
-                                     stats, per_seed[0][4]):
+        reasons = [f"seed {c['seed']}: {c['no_verdict_reason']}" for c in commons if c["no_verdict_reason"]]
+        for change in changes:
             rows.append({**common, "seed": change["seed"], "fine_tuning_pairs": None, "fine_tuning_steps": None,
                          "fine_tuning_lr": None, "no_verdict_reason": "; ".join(reasons) or None,
                          "metric": change["metric"],

@@ -2,7 +2,7 @@
 judged by, on the same pairs: the baseline (does the method pass on more memorization than plain training?), the
 SeqKD student (does it change what SeqKD passes on?) and, for a variant that trains on from the student, its
 equal-budget control (the same extra epochs without the method). Per seed the relative change with its paired
-interval; with two or more seeds of a variant, rows pooled over them (memkd.tables.pooled_changes)."""
+interval; with two or more seeds of a variant, rows pooled over them (memkd.tables.SeedComparisons)."""
 
 import json
 from pathlib import Path
@@ -12,7 +12,7 @@ import pandas as pd
 from memkd.errors import InputError
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.rulerun import run
-from memkd.tables import paired_changes, pooled_changes, pooled_label
+from memkd.tables import SeedComparisons, pooled_label
 
 COLUMNS = ["corpus", "direction", "seed", "seeds", "model", "compared_with", "metric", "definition", "model_pct",
            "model_pct_sd", "reference_pct", "reference_pct_sd", "relative_change_pct", "relative_change_pct_sd",
@@ -31,7 +31,7 @@ def main():
         summary = json.loads(Path(summary_path).read_text())
         units.setdefault((summary["corpus"], summary["direction"], summary["seed"]), {})[summary["role"]] = (
             summary, read_tsv(examples_path))
-    rows, per_model = [], {}
+    rows, by_seed = [], SeedComparisons(stats)
     for (corpus, direction, seed), roles in units.items():
         for variant, spec in variants.items():
             if variant not in roles:  # not trained at this seed (variant_seeds)
@@ -41,19 +41,15 @@ def main():
                 if reference not in roles:
                     raise InputError(f"{direction} seed {seed}: {variant} is compared with {reference}, which has no "
                                      "memorization examples at that seed")
-                changes = paired_changes(examples, roles[reference][1], stats, summary["qe_method"])
-                per_model.setdefault((corpus, direction, variant, reference), []).append(
-                    (examples, roles[reference][1], changes))
+                changes = by_seed.add((corpus, direction, variant, reference), examples, roles[reference][1],
+                                           summary["qe_method"], summary)
                 unit = {"corpus": corpus, "direction": direction, "seed": seed, "model": variant,
                         "compared_with": reference, "decoding": summary["decoding"]}
                 rows += [{**unit, **change} for change in changes]
-    for (corpus, direction, variant, reference), seeds in per_model.items():
-        if len(seeds) < 2:  # one seed is not pooled
-            continue
-        for change in pooled_changes(*(list(part) for part in zip(*seeds)), stats,
-                                     units[next(iter(units))]["student"][0]["qe_method"]):
+    for (corpus, direction, variant, reference), summaries, changes in by_seed.pooled():
+        for change in changes:
             rows.append({"corpus": corpus, "direction": direction, "model": variant, "compared_with": reference,
-                         "decoding": rows[0]["decoding"], **change, "interval": pooled_label(stats)})
+                         "decoding": summaries[0]["decoding"], **change, "interval": pooled_label(stats)})
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     write_tsv_atomic(snakemake.output[0], frame)
 

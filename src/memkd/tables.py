@@ -178,6 +178,32 @@ def pooled_changes(models: list[pd.DataFrame], references: list[pd.DataFrame], p
     return rows
 
 
+class SeedComparisons:
+    """A model against a reference on the same pairs, one comparison per seed, grouped by a key (e.g. corpus,
+    direction, model, reference): each seed's `paired_changes` rows, and rows pooled over the seeds of each key
+    (`pooled_changes`). The variants and Adaptive-SeqKD tables share it."""
+
+    def __init__(self, stats: dict):
+        self.stats = stats
+        self.seeds: dict[tuple, list] = {}
+
+    def add(self, key: tuple, model: pd.DataFrame, reference: pd.DataFrame, qe_method: str, about=None) -> list[dict]:
+        """One seed's `paired_changes` rows of `model` over `reference`, kept for pooling under `key` with
+        `about` (what the caller needs of that seed when it writes the pooled rows)."""
+        changes = paired_changes(model, reference, self.stats, qe_method)
+        self.seeds.setdefault(key, []).append((model, reference, changes, qe_method, about))
+        return changes
+
+    def pooled(self):
+        """Per key with two or more seeds (one seed is not pooled), in the order the keys were first added:
+        (key, each seed's `about`, the `pooled_changes` rows; QE method of the first seed)."""
+        for key, seeds in self.seeds.items():
+            if len(seeds) < 2:
+                continue
+            models, references, changes, qe_methods, abouts = (list(part) for part in zip(*seeds))
+            yield key, abouts, pooled_changes(models, references, changes, self.stats, qe_methods[0])
+
+
 def _rounded(value: float, digits: int = 4):
     """None for an undefined value; an infinite limit stays infinite (no bound at these counts)."""
     if value is None or math.isnan(value):

@@ -8,7 +8,15 @@ import pandas as pd
 import pytest
 
 from memkd.stats import hierarchical_rate_ci
-from memkd.tables import POOLED, mean_sd_columns, paired_changes, pooled_changes, pooled_rate_interval, pooled_rate_row
+from memkd.tables import (
+    POOLED,
+    SeedComparisons,
+    mean_sd_columns,
+    paired_changes,
+    pooled_changes,
+    pooled_rate_interval,
+    pooled_rate_row,
+)
 
 STATS = {"bootstrap_resamples": 400, "confidence": 0.95, "seed": 7}
 
@@ -93,6 +101,27 @@ def test_pooled_changes_give_mean_and_sd_of_the_seeds_and_the_pooled_change_with
     oscillation = rows["osc_hal_train"]
     assert oscillation["model_pct"] == 0.0 and oscillation["relative_change_pct"] is None
     assert oscillation["pooled_change_pct"] is None
+
+
+def test_seed_comparisons_give_each_seeds_changes_and_pool_the_keys_with_two_or_more_seeds():
+    # what the variants and Adaptive-SeqKD tables share: a key pooled over its three seeds, a key of one seed not
+    students = [examples(100, list(range(k))) for k in (6, 8, 10)]
+    baselines = [examples(100, list(range(k))) for k in (4, 4, 5)]
+    by_seed = SeedComparisons(STATS)
+    per_seed = [by_seed.add(("en-es", "student"), s, b, "dual_xent", {"seed": k})
+                for k, (s, b) in enumerate(zip(students, baselines), start=1)]
+    same = lambda a, b: pd.DataFrame(a).equals(pd.DataFrame(b))  # NaN (an undefined change) equals NaN here
+    assert same(per_seed[1], paired_changes(students[1], baselines[1], STATS, "dual_xent"))
+    by_seed.add(("en-es", "one seed only"), students[0], baselines[0], "dual_xent", {"seed": 1})
+    by_seed.add(("de-en", "student"), baselines[0], students[0], "dual_xent", {"seed": 1})
+    by_seed.add(("de-en", "student"), baselines[1], students[1], "dual_xent", {"seed": 2})
+    pooled = list(by_seed.pooled())
+    assert [key for key, _, _ in pooled] == [("en-es", "student"), ("de-en", "student")]  # first-added order
+    key, abouts, rows = pooled[0]
+    assert abouts == [{"seed": 1}, {"seed": 2}, {"seed": 3}]
+    assert same(rows, pooled_changes(students, baselines, per_seed, STATS, "dual_xent"))
+    replication = next(r for r in pooled[1][2] if r["metric"] == "replication")
+    assert replication["seeds"] == 2 and replication["pooled_change_pct"] == pytest.approx(100 * (8 - 14) / 14, abs=0.01)
 
 
 def test_each_relative_change_names_the_interval_it_has():
