@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from memkd.io import read_tsv, write_tsv_atomic
-from memkd.metrics.subgroups import (random_bucket, repetition_buckets, resolve_edges, sentence_statistics,
-                                     subgroup_summary, top_bottom, value_buckets)
+from memkd.metrics.subgroups import (bucket_labels, random_bucket, repetition_buckets, resolve_edges,
+                                     sentence_statistics, subgroup_summary, top_bottom, value_buckets)
 from memkd.rulerun import run
 from memkd.tables import aligned, flags, geometric_mean_probability
 
@@ -66,6 +66,8 @@ def main():
     settings["qe_edges"] = qe_edges(settings)
     edges_text = ("quintiles " if snakemake.params.settings["qe_edges"] == "quantiles" else "") + ", ".join(
         f"{edge:g}" for edge in settings["qe_edges"])
+    # value buckets low to high ("n/a": no value), not in string order
+    order = {f"{kind}_bucket": [*bucket_labels(settings[f"{kind}_edges"]), "n/a"] for kind in ("qe", "cm")}
     rows = []
     k = 0
     while f"pairs{k}" in snakemake.input.keys():
@@ -87,7 +89,7 @@ def main():
             statistics = sentence_statistics(frame["output"].astype(str).tolist(), frame["tgt"].astype(str).tolist())
             for group in GROUPS:
                 summary = subgroup_summary(frame, group, ["replication", "replication_vs_teacher"], ["output_qe", "cm"],
-                                           "output", "tgt", statistics)
+                                           "output", "tgt", statistics, order.get(group))
                 if role == "teacher":
                     summary["replication_vs_teacher_rate"] = np.nan
                 summary.insert(0, "role", role)

@@ -94,6 +94,21 @@ def test_subgroup_summary_value_buckets():
     assert 0.0 <= high["bleu"] < 100.0 and high["chrf"] < 100.0
 
 
+def test_subgroup_summary_orders_value_buckets_low_to_high():
+    # quintile edges of a QE that can be negative (dual cross-entropy): str() would put "-0.5-0.2" first and "<-1.3"
+    # near the end; the subgroups table passes the labels' own order, "n/a" (no QE) last
+    edges = [-1.3, -0.5, 0.2, 10.0]
+    qe = [12.0, 0.0, -2.0, float("nan"), 3.0, -1.0, -0.7, 5.0]
+    frame = pd.DataFrame({"qe_bucket": value_buckets(qe, edges), "m": [True] * len(qe)})
+    labels = bucket_labels(edges)
+    assert labels == ["<-1.3", "-1.3--0.5", "-0.5-0.2", "0.2-10", ">=10"]
+    table = subgroup_summary(frame, "qe_bucket", ["m"], [], order=[*labels, "n/a"])
+    assert list(table["bucket"]) == [*labels, "n/a"] and list(table["size"]) == [1, 2, 1, 2, 1, 1]
+    assert list(subgroup_summary(frame, "qe_bucket", ["m"], [])["bucket"]) == sorted([*labels, "n/a"])  # no order
+    partial = subgroup_summary(frame, "qe_bucket", ["m"], [], order=[">=10", "<-1.3"])  # the rest follow by str
+    assert list(partial["bucket"]) == [">=10", "<-1.3", "-0.5-0.2", "-1.3--0.5", "0.2-10", "n/a"]
+
+
 def test_subgroup_summary_boolean_column_keeps_yes_only():
     table = subgroup_summary(_frame(), "duplicate", ["memorized"], [])
     assert list(table.columns) == ["subgroup", "bucket", "size", "memorized_rate"]

@@ -147,11 +147,13 @@ def subgroup_summary(
     hypothesis_column: str | None = None,
     reference_column: str | None = None,
     statistics: tuple[np.ndarray, np.ndarray] | None = None,
+    order: list[str] | None = None,
 ) -> pd.DataFrame:
     """One row per bucket of group_column: size, <flag>_rate (%), <mean>_mean, and bleu/chrf.
 
     Rows with a null group value are in no bucket. A boolean group column (a flag such as
-    `duplicate`) gives only its True bucket, labelled "yes". Buckets are sorted by str(value).
+    `duplicate`) gives only its True bucket, labelled "yes". Buckets follow `order` (e.g. `bucket_labels(edges)`:
+    low to high, as str() would not sort "<0.2" or "-1.3--0.5"); buckets not in it follow, sorted by str(value).
     BLEU/chrF come from `statistics` (`sentence_statistics` of the frame's rows, in order: pass them when
     summarising one frame by several groupings) or else from the two text columns.
     """
@@ -171,7 +173,9 @@ def subgroup_summary(
     if boolean:
         buckets = [(True, "yes")]
     else:
-        buckets = [(value, value) for value in sorted(group[present].unique(), key=str)]
+        rank = {label: k for k, label in enumerate(order or [])}
+        values = sorted(group[present].unique(), key=lambda value: (rank.get(value, len(rank)), str(value)))
+        buckets = [(value, value) for value in values]
 
     rows = []
     for value, label in buckets:
