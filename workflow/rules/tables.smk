@@ -113,7 +113,8 @@ rule adaptive_seqkd_table:
         settings=config["adaptive_seqkd"],
         statistics=config["statistics"],
         decodings=config["decoding"]["evaluation"],
-        code=TABLES_CODE,
+        # adaptive.py: the selection label's criteria and when an arm carries no verdict
+        code=library_version("stats.py", "tables.py", "adaptive.py"),
     script:
         "../../scripts/adaptive_seqkd_table.py"
 
