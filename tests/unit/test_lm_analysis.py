@@ -94,3 +94,81 @@ def test_other_verdicts():
     assert summary.verdict_predictor(0.6, 0.8, -100, -80) == "contradicted"
     assert summary.verdict_predictor(0.95, 0.99, -40, 0) == "contradicted"
     assert summary.verdict_predictor(0.8, 0.95, -100, -80) == "inconclusive"
+
+
+def test_resampled_aucs_are_roc_auc_score_with_ties():
+    from sklearn.metrics import roc_auc_score
+    rng = np.random.default_rng(3)
+    probabilities = rng.integers(0, 5, 60) / 4  # many ties
+    labels = rng.random(60) < 0.3
+    rows = rng.integers(0, 60, size=(20, 60))
+    rows[0] = np.flatnonzero(~labels)[0]  # one class only: no AUC
+    aucs = analysis._resampled_aucs(probabilities, labels, rows)
+    assert np.isnan(aucs[0])
+    assert aucs[1:] == pytest.approx([roc_auc_score(labels[r], probabilities[r]) for r in rows[1:]], abs=1e-12)
+
+
+def seed_predictions(rng, n, separation):
+    """Out-of-fold probabilities that separate the memorized examples by `separation` (0: chance)."""
+    labels = rng.random(n) < 0.3
+    return 1 / (1 + np.exp(-(rng.normal(size=n) + separation * labels))), labels
+
+
+def test_the_pooled_auc_interval_covers_the_spread_between_seeds():
+    rng = np.random.default_rng(0)
+    stats = {"bootstrap_resamples": 400, "seed": 1, "confidence": 0.95}
+    seeds = [seed_predictions(rng, 300, s) for s in (4.0, 0.5, 2.0)]  # the seeds disagree: AUC ~1, ~0.6, ~0.9
+    per_seed = [analysis.pooled_auc_interval([p], [y], stats, True) for p, y in seeds]  # one seed: over examples
+    # with one seed, the per-example bootstrap of auc_interval (the lm_predictor rows), draw for draw
+    assert analysis.pooled_auc_interval(*([x] for x in seeds[0]), {**stats, "bootstrap_resamples": 100}, True) \
+        == pytest.approx(analysis.auc_interval(*seeds[0], {**stats, "bootstrap_resamples": 100}), abs=1e-12)
+    point, low, high = analysis.pooled_auc_interval([p for p, _ in seeds], [y for _, y in seeds], stats,
+                                                    same_examples=False)
+    assert point == pytest.approx(np.mean([a for a, _, _ in per_seed]), abs=1e-12)
+    assert low < point < high
+    # the mean of the per-seed limits (the old pooled row) ignores the seeds' disagreement: far narrower
+    assert high - low > 2 * np.mean([h - lo for _, lo, h in per_seed])
+    assert low < min(a for a, _, _ in per_seed) + 0.1 and high > max(a for a, _, _ in per_seed) - 0.1
+    # three copies of one seed: no spread between seeds, the interval of that seed's examples
+    p, y = seeds[2]
+    _, copy_low, copy_high = analysis.pooled_auc_interval([p] * 3, [y] * 3, stats, same_examples=True)
+    _, one_low, one_high = per_seed[2]
+    assert copy_low == pytest.approx(one_low, abs=0.02) and copy_high == pytest.approx(one_high, abs=0.02)
+
+
+def test_the_predictor_table_pools_seeds_with_the_two_level_interval():
+    rng = np.random.default_rng(5)
+    stats = {"bootstrap_resamples": 300, "seed": 2, "confidence": 0.95}
+    n, ids = 200, [f"ft{i}" for i in range(200)]
+    rows, flagged, scores = [], {}, {}
+    for seed, separation in ((1, 3.0), (2, 1.0), (3, None)):  # seed 3: nothing memorized, no AUC
+        frame = pd.DataFrame({"id": ids})
+        for student in analysis.STUDENTS:
+            if separation is None:
+                probabilities, labels = np.full(n, np.nan), np.zeros(n, bool)
+                auc, low, high = np.nan, np.nan, np.nan
+            else:
+                probabilities, labels = seed_predictions(rng, n, separation)
+                auc, low, high = analysis.pooled_auc_interval([probabilities], [labels], stats, True)
+            rows.append({"seed": seed, "student": student, "positives": int(labels.sum()), "auc": auc,
+                         "auc_low": low, "auc_high": high})
+            frame[f"{student}_probability"] = probabilities
+            frame[f"{student}_flagged"] = (probabilities >= 0.5).astype(int)
+            scores[(seed, student)] = pd.DataFrame({"id": ids[::-1] + ["h0"], "split": ["finetune"] * n + ["heldout"],
+                                                    "memorized": list(labels.astype(int)[::-1]) + [0]})
+        flagged[seed] = frame
+    per_seed = pd.DataFrame(rows)
+    table = analysis.predictor_table(per_seed, flagged, scores, stats)
+    pooled = table[table.seed.astype(str) == analysis.POOLED].set_index("student")
+    assert list(pooled.index) == ["soft", "hard"] and (pooled.seeds == 2).all() and (pooled.seeds_without_auc == 1).all()
+    for student in analysis.STUDENTS:
+        mine = per_seed[(per_seed.student == student) & per_seed.auc.notna()]
+        assert pooled.loc[student, "auc"] == pytest.approx(mine.auc.mean(), abs=1e-9)
+        expected = analysis.pooled_auc_interval(
+            [flagged[s][f"{student}_probability"].to_numpy() for s in (1, 2)],
+            [analysis.finetune_labels(scores[(s, student)], flagged[s]["id"]) for s in (1, 2)], stats, True)
+        assert (pooled.loc[student, "auc_low"], pooled.loc[student, "auc_high"]) == expected[1:]
+        assert pooled.loc[student, "auc_low"] != pytest.approx(mine.auc_low.mean(), abs=1e-3)  # not the mean limit
+    assert pooled.interval.iloc[0].startswith("two-level percentile bootstrap (seeds, then examples)")
+    one = analysis.predictor_table(per_seed[per_seed.seed == 1], {1: flagged[1]}, scores, stats)
+    assert (one.seed != analysis.POOLED).all() and len(one) == 2

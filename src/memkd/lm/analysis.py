@@ -8,6 +8,7 @@ import zlib
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from memkd.metrics.inheritance import inheritance_sets
@@ -162,6 +163,97 @@ def auc_interval(probabilities: np.ndarray, labels: np.ndarray, stats: dict) -> 
             values.append(roc_auc_score(labels[idx], probabilities[idx]))
     alpha = (1 - stats["confidence"]) / 2
     return point, float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))
+
+
+def _resampled_aucs(probabilities: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """ROC AUC of each resample (a row of example indices), from ranks with ties averaged (roc_auc_score's value);
+    nan where a resample holds one class only."""
+    p, y = probabilities[rows], labels[rows]
+    positives = y.sum(axis=1)
+    negatives = y.shape[1] - positives
+    rank_sums = (rankdata(p, axis=1) * y).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = (rank_sums - positives * (positives + 1) / 2) / (positives * negatives)
+    return np.where((positives > 0) & (negatives > 0), auc, np.nan)
+
+
+def pooled_auc_interval(probabilities: list[np.ndarray], labels: list[np.ndarray], stats: dict,
+                        same_examples: bool) -> tuple[float, float, float]:
+    """(mean over seeds of each seed's out-of-fold ROC AUC, low, high): a two-level percentile bootstrap as
+    memkd.stats pools rates over seeds. Each resample draws the seeds with replacement (a seed drawn m times counts
+    m times) and then the examples: one draw shared by every seed when all seeds score the same examples
+    (`same_examples`, crossed), else a draw per seed (nested); its value is the mean AUC over the drawn seeds.
+    Resamples in which a drawn seed holds one class only are skipped, as in `auc_interval`."""
+    if len(probabilities) != len(labels) or not probabilities:
+        raise ValueError(f"{len(probabilities)} seeds of probabilities, {len(labels)} of labels")
+    probabilities = [np.asarray(p, dtype=float) for p in probabilities]
+    labels = [np.asarray(y, dtype=bool) for y in labels]
+    point = float(np.mean([roc_auc_score(y, p) for p, y in zip(probabilities, labels)]))
+    rng = np.random.default_rng(stats["seed"])
+    k, resamples = len(labels), stats["bootstrap_resamples"]
+    multiplicity = rng.multinomial(k, np.full(k, 1.0 / k), size=resamples)  # [R, k]
+    sizes = [len(y) for y in labels]
+    if same_examples and len(set(sizes)) != 1:
+        raise ValueError(f"same_examples needs one number of examples for every seed, got {sorted(set(sizes))}")
+    chunk = max(1, (1 << 22) // max(sizes))  # about 4M drawn indices at a time, whatever the number of examples
+    parts = []
+    for start in range(0, resamples, chunk):
+        rows = min(chunk, resamples - start)
+        if same_examples:
+            shared = rng.integers(0, sizes[0], size=(rows, sizes[0]))
+            draws = [shared] * k
+        else:
+            draws = [rng.integers(0, n, size=(rows, n)) for n in sizes]
+        parts.append(np.column_stack([_resampled_aucs(p, y, d) for p, y, d in zip(probabilities, labels, draws)]))
+    aucs = np.vstack(parts)  # [R, k]
+    drawn = multiplicity > 0
+    kept = ~np.any(drawn & np.isnan(aucs), axis=1)
+    values = (np.nan_to_num(aucs) * multiplicity).sum(axis=1)[kept] / k
+    if not values.size:
+        return point, float("nan"), float("nan")
+    alpha = (1 - stats["confidence"]) / 2
+    return point, float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))
+
+
+def finetune_labels(scores: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """Whether the model memorized each fine-tuning example, in the order of `ids`."""
+    finetune = scores[scores["split"] == "finetune"].set_index("id")
+    return finetune.loc[ids, "memorized"].astype(bool).to_numpy()
+
+
+def pooled_auc_label(stats: dict) -> str:
+    return (f"two-level percentile bootstrap (seeds, then examples) of the mean out-of-fold AUC over seeds, "
+            f"{stats['bootstrap_resamples']} resamples, {stats['confidence']:.0%}, seed {stats['seed']}")
+
+
+def predictor_table(per_seed: pd.DataFrame, flagged: dict, scores: dict, stats: dict) -> pd.DataFrame:
+    """The per-seed predictor rows (lm_predictor) and, with several seeds, a 'pooled' row per student: the mean
+    over seeds of the AUC, its sd, and the two-level bootstrap interval of `pooled_auc_interval` from every seed's
+    out-of-fold probabilities (`flagged[seed]`: the lm_predictor flagged table) against what the student
+    memorized. Seeds without an AUC (too few memorized examples to cross-validate) are left out and counted."""
+    seeds = list(flagged)
+    if len(seeds) < 2:
+        return per_seed
+    rows = []
+    for student in STUDENTS:
+        mine = per_seed[per_seed["student"] == student]
+        usable = [s for s in seeds if flagged[s][f"{student}_probability"].notna().all()
+                  and 0 < finetune_labels(scores[(s, student)], flagged[s]["id"]).sum() < len(flagged[s])]
+        row = {"seed": POOLED, "student": student, "positives": float(mine["positives"].mean()),
+               "seeds": len(usable), "seeds_without_auc": len(seeds) - len(usable),
+               "interval": pooled_auc_label(stats)}
+        if not usable:
+            rows.append({**row, "auc": np.nan, "auc_low": np.nan, "auc_high": np.nan,
+                         "reason": "no seed has an AUC"})
+            continue
+        ids = [flagged[s]["id"].tolist() for s in usable]
+        auc, low, high = pooled_auc_interval(
+            [flagged[s][f"{student}_probability"].to_numpy(float) for s in usable],
+            [finetune_labels(scores[(s, student)], flagged[s]["id"]) for s in usable], stats,
+            same_examples=all(i == ids[0] for i in ids))
+        _, sd = mean_sd([float(mine.loc[mine["seed"].astype(str) == str(s), "auc"].iloc[0]) for s in usable])
+        rows.append({**row, "auc": auc, "auc_sd": sd, "auc_low": low, "auc_high": high})
+    return pd.concat([per_seed, pd.DataFrame(rows)], ignore_index=True)
 
 
 def predictor(feature_table: pd.DataFrame, labels: np.ndarray, folds: int, threshold: float, seed: int,
