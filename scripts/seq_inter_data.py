@@ -7,8 +7,8 @@ import pandas as pd
 
 from memkd.decode import Decoder, length_limit
 from memkd.io import read_tsv, write_tsv_atomic
-from memkd.losses import seq_inter_targets
 from memkd.rulerun import run
+from memkd.seq_inter import seq_inter_targets
 
 
 def main():

@@ -1,5 +1,5 @@
-"""Training losses: label-smoothed cross-entropy, the distillation losses, and Seq-Inter target selection
-(STUDY.md section 6).
+"""Training losses: label-smoothed cross-entropy and the distillation losses (STUDY.md section 6; the Seq-Inter
+target selection is memkd.seq_inter, free of torch).
 
 Losses take (batch, length, vocab) logits and (batch, length) labels padded with
 IGNORE_INDEX and return (sum over target tokens, number of target tokens), so the caller normalises and accumulates
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from sacrebleu.metrics import BLEU
 
 from memkd.data import IGNORE_INDEX
 
@@ -186,27 +185,3 @@ def self_evolution_kd_loss(
     if nll_weight:
         loss = loss + nll_weight * F.nll_loss(log_s, targets, reduction="sum")
     return loss, n_tokens, float(hard.float().mean())
-
-
-_SENTENCE_BLEU = BLEU(effective_order=True)  # sentence_score smooths with 'exp' by default
-
-
-def select_closest_candidate(candidates: list[str], reference: str) -> int:
-    """Seq-Inter (Kim & Rush): index of the k-best candidate with the highest smoothed sentence BLEU against the
-    reference. Ties go to the earliest, i.e. the teacher's higher-ranked output."""
-    if not candidates:
-        raise ValueError("no candidates to choose from")
-    scores = [_SENTENCE_BLEU.sentence_score(candidate, [reference]).score for candidate in candidates]
-    return max(range(len(scores)), key=scores.__getitem__)  # max keeps the first of equal maxima
-
-
-def seq_inter_targets(kbest: list[list[str]], references: list[str]) -> list[str]:
-    """The Seq-Inter training target for every sentence: its k-best candidate closest to the reference."""
-    if len(kbest) != len(references):
-        raise ValueError(f"{len(kbest)} k-best lists but {len(references)} references")
-    targets = []
-    for i, (candidates, reference) in enumerate(zip(kbest, references)):
-        if not candidates:
-            raise ValueError(f"sentence {i}: empty k-best list")
-        targets.append(candidates[select_closest_candidate(candidates, reference)])
-    return targets

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from memkd.data import IGNORE_INDEX
-from memkd.losses import label_smoothed_loss, select_closest_candidate, self_evolution_kd_loss, seq_inter_targets, word_kd_loss
+from memkd.losses import label_smoothed_loss, self_evolution_kd_loss, word_kd_loss
 
 # Hand-made example: one sentence of 2 target tokens over 3 classes.
 STUDENT = [[1.0, 2.0, 0.5], [0.2, -1.0, 1.5]]
@@ -290,35 +290,6 @@ def test_self_evolution_all_padding_gives_zero():
     loss, n, share = self_evolution_kd_loss(student, teacher, labels, prior_weight=0.5, difficulty_threshold="q0.8",
                                             max_difficulty=1.0)
     assert (loss.item(), n, share) == (0.0, 0, 0.0)
-
-
-# ---------------------------------------------------------------- Seq-Inter
-
-
-def test_select_closest_candidate_prefers_the_exact_match():
-    reference = "the cat sat on the mat"
-    candidates = ["the cat sat", "a dog ran", "the cat sat on the mat", "the cat sat on a mat"]
-    assert select_closest_candidate(candidates, reference) == 2
-
-
-def test_select_closest_candidate_breaks_ties_towards_the_earliest():
-    reference = "the cat sat on the mat"
-    assert select_closest_candidate(["a dog ran", "the cat sat on a mat", "the cat sat on a mat"], reference) == 1
-    assert select_closest_candidate(["x y z", "p q r"], reference) == 0  # both score 0
-
-
-def test_seq_inter_targets_pick_per_sentence():
-    kbest = [["hello there", "hello world"], ["good night", "good morning"]]
-    assert seq_inter_targets(kbest, ["hello world", "good night"]) == ["hello world", "good night"]
-
-
-def test_seq_inter_targets_name_the_empty_list_and_length_mismatch():
-    with pytest.raises(ValueError, match="sentence 1: empty"):
-        seq_inter_targets([["a b"], [], ["c"]], ["a b", "x", "c"])
-    with pytest.raises(ValueError, match="2 k-best lists but 3 references"):
-        seq_inter_targets([["a"], ["b"]], ["a", "b", "c"])
-    with pytest.raises(ValueError, match="no candidates"):
-        select_closest_candidate([], "a")
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
