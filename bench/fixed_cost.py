@@ -1,0 +1,151 @@
+"""Fixed cost per job of each rule, and its share of a finished run's summed job time. Prints a Markdown table;
+asserts nothing.
+
+    python bench/fixed_cost.py [run folder, default .] [--repeats 3]
+
+A job's fixed cost is what it pays before any work: the Python process, Snakemake's script preamble, the rule
+script's imports (timed by running the script in a fresh process with memkd.rulerun.run made a no-op, so the work
+never starts) and, for the rules that decode or score, loading the first model from the run folder the way the job
+does (memkd.decode.Decoder, from the CTranslate2 folder where the run has one; a CM model is converted in memory,
+which imports torch). CPU seconds of the process (user + system),
+median of `--repeats` fresh processes per rule.
+
+Job times come from the run's benchmarks/ (memkd.benchmarks, as bench/benchmark_summary.py prints them). Rules without a benchmark: directive
+(evaluate, cm_design, tables, ...) are counted from logs/<rule>/ and their jobs taken to last their fixed cost, so
+the share printed for them, and in the total, is a lower bound of their time and an upper bound of nothing.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from memkd.benchmarks import summarize
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# what a rule's job loads before its work: one decoding model (model, from its CTranslate2 folder where converted),
+# the two QE models, or a CM model converted in memory (no CTranslate2 folder of its own)
+LOADS = {
+    "translate": "model", "translate_model": "model", "score_references": "model",
+    "memorization_examples": "model", "quality_estimate": "qe", "score_cm_references": "cm",
+}
+
+PROBE = r"""
+import json, runpy, sys, time, types
+import pickle
+from snakemake import script  # what Snakemake's script preamble imports
+import memkd.rulerun
+memkd.rulerun.run = lambda main, log_path: None  # the script defines main and returns: its imports only
+runpy.run_path(sys.argv[1], init_globals={"snakemake": types.SimpleNamespace(log=[None])}, run_name="__main__")
+imported = time.process_time()
+models = json.loads(sys.argv[2])
+if models:
+    from memkd.decode import Decoder
+    for model, ct2 in models:
+        Decoder(model, "ctranslate2", threads=1, ct2_dir=ct2)
+print(json.dumps({"load": time.process_time() - imported}))
+"""
+
+
+def rule_scripts() -> dict[str, Path]:
+    """rule name -> the script it runs, read from workflow/rules/*.smk."""
+    scripts = {}
+    for path in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"^(?=rule \w+:)", path.read_text(), flags=re.MULTILINE):
+            name = re.match(r"rule (\w+):", block)
+            script = re.search(r'^\s+script:\s*\n\s+"([^"]+)"', block, flags=re.MULTILINE)
+            if name and script:
+                scripts[name.group(1)] = (path.parent / script.group(1)).resolve()
+    return scripts
+
+
+def first(folder: Path, pattern: str) -> Path | None:
+    found = sorted(folder.glob(pattern))
+    return found[0] if found else None
+
+
+def models_to_load(folder: Path, kind: str | None) -> list[tuple[str, str | None]] | None:
+    """(model folder, CTranslate2 folder or None) the job of this kind loads; None where the run has none."""
+    results = folder / "results"
+    if kind is None:
+        return []
+    if kind == "cm":
+        model = first(results, "models/*/*/seed*/cm00")
+        return [(str(model), None)] if model else None
+    pattern = "models/*/*/seed*/teacher" if kind == "model" else "qe/*/*/model"
+    model = first(results, pattern)
+    if model is None:
+        return None
+    pairs = [model] if kind == "model" else sorted(results.glob(pattern))[:2]
+    out = []
+    for m in pairs:
+        ct2 = results / "ct2" / m.relative_to(results)
+        out.append((str(m), str(ct2) if ct2.is_dir() else None))
+    return out
+
+
+def fixed_cost(script: Path, models: list, repeats: int) -> dict[str, float]:
+    """Median CPU seconds (user + system) of a fresh process up to the end of its imports (start-up) and of the
+    model load. CPU time, not wall time, so that a busy machine does not inflate it; a start-up is one thread, so on
+    an otherwise idle core the two agree."""
+    startups, loads = [], []
+    for _ in range(repeats):
+        child = subprocess.Popen([sys.executable, "-c", PROBE, str(script), json.dumps(models)], cwd=ROOT,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout, stderr = child.stdout.read(), child.stderr.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            raise RuntimeError(f"{script.name}: {stderr.strip().splitlines()[-1:]}")
+        probe = json.loads(stdout.strip().splitlines()[-1])
+        cpu = usage.ru_utime + usage.ru_stime
+        startups.append(cpu - probe["load"])
+        loads.append(probe["load"])
+    return {"startup": statistics.median(startups), "load": statistics.median(loads)}
+
+
+def logged_jobs(folder: Path, rule: str) -> int:
+    logs = folder / "logs" / rule
+    return sum(1 for p in logs.rglob("*") if p.is_file()) if logs.is_dir() else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", default=".", type=Path)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    benchmarked = summarize(args.folder)
+    scripts = rule_scripts()
+    rules = list(benchmarked.index) + sorted(
+        r for r in scripts if r not in benchmarked.index and logged_jobs(args.folder, r)
+    )
+    print(f"Fixed cost per job (CPU s, median of {args.repeats} fresh processes) against the job times of {args.folder}\n")
+    print("| rule | jobs | job time s | start-up s | model load s | fixed s/job | fixed s | fixed share |")
+    print("|---|---|---|---|---|---|---|---|")
+    total = fixed_total = 0.0
+    for rule in rules:
+        if rule not in scripts:
+            continue
+        models = models_to_load(args.folder, LOADS.get(rule))
+        cost = fixed_cost(scripts[rule], models or [], args.repeats)
+        per_job = cost["startup"] + cost["load"]
+        if rule in benchmarked.index:
+            jobs, seconds, note = int(benchmarked.loc[rule, "jobs"]), float(benchmarked.loc[rule, "total_s"]), ""
+        else:  # no benchmark: a job is taken to last its fixed cost
+            jobs = logged_jobs(args.folder, rule)
+            seconds, note = jobs * per_job, " (no benchmark)"
+        fixed = min(jobs * per_job, seconds)
+        total, fixed_total = total + seconds, fixed_total + fixed
+        load = "-" if models is None or not models else f"{cost['load']:.2f}"
+        print(f"| {rule}{note} | {jobs} | {seconds:.0f} | {cost['startup']:.2f} | {load} | {per_job:.2f} | "
+              f"{fixed:.0f} | {fixed / seconds:.0%} |")
+    print(f"| all jobs | | {total:.0f} | | | | {fixed_total:.0f} | {fixed_total / total:.0%} |")
+
+
+if __name__ == "__main__":
+    main()
