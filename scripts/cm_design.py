@@ -1,4 +1,5 @@
-"""Rule cm_design: the balanced IN/OUT design of the counterfactual-memorization models over the study's pairs.
+"""Rule cm_design: the balanced IN/OUT design of the counterfactual-memorization models over the study's pairs, and
+each model's training half (the study pairs that are IN for it; output halves, in the order of params.models).
 
 Identical pairs (and the preprocessing's duplicate groups) are one unit of the design: all copies IN or all OUT."""
 
@@ -28,7 +29,9 @@ def main():
             **{m: design[k].astype(int) for k, m in enumerate(models)},
         }
     )
-    write_tsv_atomic(snakemake.output[0], table)
+    write_tsv_atomic(snakemake.output.design, table)
+    for model, half in zip(models, snakemake.output.halves, strict=True):
+        write_tsv_atomic(half, pairs[table[model] == 1])
     sizes = design.sum(1).tolist()
     logging.info(
         "%d pairs in %d design groups (largest %d) x %d models; training halves of %s pairs",

@@ -1,4 +1,5 @@
-"""Rule evaluate: BLEU and chrF with signatures, decoding speed and model size for one model and split."""
+"""Rule evaluate: BLEU and chrF with signatures, decoding speed and model size for one model's test translations,
+one file per decoding (params.decodings; inputs hypotheses and timing and the outputs in that order)."""
 
 import json
 from pathlib import Path
@@ -11,32 +12,35 @@ from memkd.rulerun import run
 
 def main():
     references = read_tsv(snakemake.input.pairs, columns=["tgt"])["tgt"].tolist()
-    hypotheses = read_lines(snakemake.input.hypotheses)
-    if len(hypotheses) != len(references):
-        raise InputError(f"{snakemake.input.hypotheses}: {len(hypotheses)} lines for {len(references)} references")
-    timing = json.loads(Path(snakemake.input.timing).read_text())
     summary = json.loads((Path(snakemake.input.model) / "training_summary.json").read_text())
     w = snakemake.wildcards
-    write_json_atomic(
-        snakemake.output[0],
-        {
-            "corpus": w.corpus,
-            "direction": f"{w.src}-{w.tgt}",
-            "role": w.role,
-            "seed": int(w.seed),
-            "split": w.split,
-            "decoding": w.decoding,
-            "decoding_signature": timing["decoding"],
-            **corpus_quality(hypotheses, references),
-            "sentences": len(references),
-            "sentences_per_s": timing["sentences_per_s"],
-            "decode_threads": timing["threads"],
-            "parameters": summary["parameters"],
-            "nonzero_parameters": summary.get("nonzero_parameters", summary["parameters"]),
-            "training_pairs": summary["training_pairs"],
-            "training_steps": summary["steps"],
-        },
-    )
+    for decoding, hypotheses_path, timing_path, output in zip(
+        snakemake.params.decodings, snakemake.input.hypotheses, snakemake.input.timing, snakemake.output, strict=True
+    ):
+        hypotheses = read_lines(hypotheses_path)
+        if len(hypotheses) != len(references):
+            raise InputError(f"{hypotheses_path}: {len(hypotheses)} lines for {len(references)} references")
+        timing = json.loads(Path(timing_path).read_text())
+        write_json_atomic(
+            output,
+            {
+                "corpus": w.corpus,
+                "direction": f"{w.src}-{w.tgt}",
+                "role": w.role,
+                "seed": int(w.seed),
+                "split": "test",
+                "decoding": decoding,
+                "decoding_signature": timing["decoding"],
+                **corpus_quality(hypotheses, references),
+                "sentences": len(references),
+                "sentences_per_s": timing["sentences_per_s"],
+                "decode_threads": timing["threads"],
+                "parameters": summary["parameters"],
+                "nonzero_parameters": summary.get("nonzero_parameters", summary["parameters"]),
+                "training_pairs": summary["training_pairs"],
+                "training_steps": summary["steps"],
+            },
+        )
 
 
 run(main, snakemake.log[0])

@@ -1,5 +1,6 @@
-"""Rule score_references: teacher-forced log-probability of every study reference under one model, scored with
-decoding.engine (CTranslate2 from the model's converted folder, or memkd's torch scoring)."""
+"""Rules score_references (one model) and score_cm_references (a direction and seed's CM models, in one process):
+teacher-forced log-probability of every study reference under each model, scored with decoding.engine (CTranslate2
+from the model's converted folder, or converted in memory where it has none; or memkd's torch scoring)."""
 
 import pandas as pd
 
@@ -8,15 +9,22 @@ from memkd.io import read_tsv, write_tsv_atomic
 from memkd.rulerun import run
 
 
-def main():
-    scorer = Decoder(snakemake.input.model, snakemake.params.engine, threads=snakemake.threads,
-                     ct2_dir=snakemake.input.get("ct2"))
-    pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
+def score(model_dir, ct2_dir, pairs, output):
+    scorer = Decoder(model_dir, snakemake.params.engine, threads=snakemake.threads, ct2_dir=ct2_dir)
     scores = scorer.score(pairs["src"].tolist(), pairs["tgt"].tolist(), max_tokens=snakemake.params.max_tokens)
     table = pd.DataFrame(
         {"id": pairs["id"], "tokens": [n for n, _ in scores], "log_prob": [round(lp, 6) for _, lp in scores]}
     )
-    write_tsv_atomic(snakemake.output[0], table)
+    write_tsv_atomic(output, table)
+
+
+def main():
+    pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
+    if "models" in snakemake.input.keys():  # score_cm_references: output k is model k's
+        for model_dir, output in zip(snakemake.input.models, snakemake.output, strict=True):
+            score(model_dir, None, pairs, output)
+    else:
+        score(snakemake.input.model, snakemake.input.get("ct2"), pairs, snakemake.output[0])
 
 
 run(main, snakemake.log[0])

@@ -288,12 +288,12 @@ def decoding_models(models):
 
 
 def scored_model(wildcards):
-    """score_references' model. A CM model is scored by that job only, so CTranslate2 converts it in the job
-    (memkd.ct2.translator): a conversion job of its own would cost more than the torch start-up it saves.
+    """score_references' model. CM models are scored by score_cm_references (ruleorder), which converts each to
+    CTranslate2 in memory (memkd.ct2.translator): a conversion job of its own would cost more than it saves.
     """
     w = wildcards
     model = f"results/models/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/{w.role}"
-    return {"model": model} if w.role in CM_ROLES else decoding_models({"model": model})
+    return decoding_models({"model": model})
 
 
 def quality_inputs(wildcards):

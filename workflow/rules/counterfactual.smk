@@ -1,12 +1,17 @@
-# Counterfactual memorization: a balanced design over the study's pairs, M models of the `cm` preset each
-# trained on its half (rule train_model, roles cm00, cm01, ...), their scores of every reference, and CM per pair.
+# Counterfactual memorization: a balanced design over the study's pairs and each model's training half (one job),
+# M models of the `cm` preset each trained on its half (rule train_model, roles cm00, cm01, ...), their scores of
+# every reference (score_cm_references, memorize.smk), and CM per pair.
 
 
 rule cm_design:
     input:
         "results/data/{corpus}/{src}-{tgt}/study_train.tsv",
     output:
-        "results/cm/{corpus}/{src}-{tgt}/seed{seed}/design.tsv",
+        design="results/cm/{corpus}/{src}-{tgt}/seed{seed}/design.tsv",
+        halves=expand(
+            "results/cm/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}/train.tsv",
+            role=CM_ROLES,
+        ),
     log:
         "logs/cm_design/{corpus}/{src}-{tgt}/seed{seed}.log",
     conda:
@@ -19,23 +24,6 @@ rule cm_design:
         code=CM_CODE,
     script:
         "../../scripts/cm_design.py"
-
-
-rule cm_training_half:
-    input:
-        design="results/cm/{corpus}/{src}-{tgt}/seed{seed}/design.tsv",
-        pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
-    output:
-        "results/cm/{corpus}/{src}-{tgt}/seed{seed}/{role}/train.tsv",
-    log:
-        "logs/cm_training_half/{corpus}/{src}-{tgt}/seed{seed}/{role}.log",
-    conda:
-        "../../envs/memkd.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    script:
-        "../../scripts/cm_training_half.py"
 
 
 rule counterfactual_memorization:

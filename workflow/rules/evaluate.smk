@@ -1,22 +1,33 @@
-# Evaluation: sacreBLEU BLEU and chrF (with signatures) and decoding speed per model and decoding.
+# Evaluation: sacreBLEU BLEU and chrF (with signatures) and decoding speed per model and decoding, on the test
+# split; one job per model evaluates every decoding of decoding.evaluation (one file each).
 
 
 rule evaluate:
     input:
-        pairs="results/data/{corpus}/{src}-{tgt}/{split}.tsv",
-        hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.txt",
-        timing="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.json",
+        pairs="results/data/{corpus}/{src}-{tgt}/test.tsv",
+        hypotheses=expand(
+            "results/translations/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{{role}}/test.{decoding}.txt",
+            decoding=config["decoding"]["evaluation"],
+        ),
+        timing=expand(
+            "results/translations/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{{role}}/test.{decoding}.json",
+            decoding=config["decoding"]["evaluation"],
+        ),
         model="results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}",
     output:
-        "results/metrics/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.json",
+        expand(
+            "results/metrics/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{{role}}/test.{decoding}.json",
+            decoding=config["decoding"]["evaluation"],
+        ),
     log:
-        "logs/evaluate/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.log",
+        "logs/evaluate/{corpus}/{src}-{tgt}/seed{seed}/{role}.log",
     conda:
         "../../envs/memkd.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
     params:
+        decodings=config["decoding"]["evaluation"],
         code=EVALUATE_CODE,
     script:
         "../../scripts/evaluate.py"

@@ -1,5 +1,10 @@
 # Memorization per training pair: teacher-forced scores of the references, quality estimates, and per model the
 # replication, extractive memorization (prefix decoding), oscillatory and natural hallucination flags.
+# A direction and seed's CM models are scored by one job (score_cm_references): they are trained and read together,
+# and one process spares each its own Python, torch and CTranslate2 start-up.
+
+
+ruleorder: score_cm_references > score_references
 
 
 rule score_references:
@@ -18,6 +23,37 @@ rule score_references:
     resources:
         mem_mb=4000,
         runtime=30,
+        gpu=config["gpus"]["decoding"],
+    params:
+        max_tokens=config["decoding"]["max_tokens"],
+        engine=config["decoding"]["engine"],
+        code=SCORE_CODE,
+    script:
+        "../../scripts/score_references.py"
+
+
+rule score_cm_references:
+    input:
+        models=expand(
+            "results/models/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}",
+            role=CM_ROLES,
+        ),
+        pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+    output:
+        expand(
+            "results/scores/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}/study_train.tsv",
+            role=CM_ROLES,
+        ),
+    log:
+        "logs/score_cm_references/{corpus}/{src}-{tgt}/seed{seed}.log",
+    benchmark:
+        "benchmarks/score_cm_references/{corpus}/{src}-{tgt}/seed{seed}.tsv"
+    conda:
+        "../../envs/memkd.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
         gpu=config["gpus"]["decoding"],
     params:
         max_tokens=config["decoding"]["max_tokens"],
