@@ -9,6 +9,7 @@ from memkd.config import (
     variant_seeds,
     wmt20_download_url,
 )
+from memkd.shards import read_plan
 
 # Validate first: a bad config stops the run before any job, with a message naming the key.
 validate(config, schema="../schemas/config.schema.yaml")
@@ -53,6 +54,9 @@ MODEL_TRANSLATIONS = list(
         + [f"test.{decoding}" for decoding in config["decoding"]["evaluation"]]
     )
 )
+# sharding.sentences: translations cut into shards of this many sentences (translate_shard, gather_translation);
+# null or 0: one job per model as translate_model / translate
+SHARD_SENTENCES = (config.get("sharding") or {}).get("sentences") or 0
 CM_ROLES = [f"cm{m:02d}" for m in range(config["counterfactual"]["models"])]
 # Snakemake reruns a job when its script changes but not when the library changes; these code
 # versions in params make results follow the library modules they depend on.
@@ -285,6 +289,22 @@ def decoding_models(models):
             key = "ct2" if len(models) == 1 else f"{name}_ct2"
             inputs[key] = f"results/ct2/{path.removeprefix('results/')}"
     return inputs
+
+
+def translation_shards(wildcards):
+    """gather_translation's inputs: the split's shard plan (checkpoint shard_plan, which decides how many shards
+    there are) and every shard's hypotheses and timing, in row order."""
+    w = wildcards
+    plan = checkpoints.shard_plan.get(
+        corpus=w.corpus, src=w.src, tgt=w.tgt, split=w.split
+    ).output[0]
+    folder = f"results/translations/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/{w.role}/shards/{w.split}.{w.decoding}"
+    shards = range(len(read_plan(plan)["shards"]))
+    return {
+        "plan": plan,
+        "hypotheses": [f"{folder}/{i}.txt" for i in shards],
+        "timing": [f"{folder}/{i}.json" for i in shards],
+    }
 
 
 def scored_model(wildcards):

@@ -1,0 +1,139 @@
+"""Shards of a split's sentences: which rows each shard job translates, and the gather that puts the shards' outputs
+back together as the unsharded job would have written them.
+
+With `sharding.sentences` = N a split of n rows is cut into ceil(n / N) shards of consecutive rows (the last one
+shorter); null or 0 is one shard of all rows. Only splits whose translations have a fixed length limit are cut (the
+training and probe sources: memkd.decode.MEMORIZATION_SPLITS): there a sentence's translation does not depend on the
+other sentences of its batch, so the concatenated shards equal the unsharded output byte for byte. The test set's
+limit is a * (longest source of the batch) + b, so cutting it would change translations: it stays one shard (it is
+small at any scale).
+
+A plan (rule shard_plan, a checkpoint) is a JSON file {"sentences": n, "sentences_per_shard": N or null,
+"shards": [[start, stop], ...]}; shard i translates rows start..stop-1 of the split.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+from memkd.decode import MEMORIZATION_SPLITS
+from memkd.errors import InputError
+from memkd.io import atomic_path, write_json_atomic
+
+CHUNK_ROWS = 100_000  # rows a streaming read holds at once
+
+
+def shard_ranges(sentences: int, per_shard: int | None) -> list[tuple[int, int]]:
+    """[start, stop) row ranges of consecutive shards covering `sentences` rows; one shard when `per_shard` is None
+    or 0 (also for an empty split: one empty shard, so that the gathered file exists as before)."""
+    if sentences < 0 or (per_shard is not None and per_shard < 0):
+        raise ValueError(f"sentences ({sentences}) and per_shard ({per_shard}) must not be negative")
+    if not per_shard or sentences <= per_shard:
+        return [(0, sentences)]
+    return [(start, min(start + per_shard, sentences)) for start in range(0, sentences, per_shard)]
+
+
+def sentences_per_shard(split: str, sentences: int | None) -> int | None:
+    """The shard size of `split` for the config's `sharding.sentences`: None (one shard) for a split whose length
+    limit depends on the batch (the test set) or when sharding is off."""
+    return (sentences or None) if split in MEMORIZATION_SPLITS else None
+
+
+def make_plan(sentences: int, per_shard: int | None) -> dict:
+    return {
+        "sentences": sentences,
+        "sentences_per_shard": per_shard,
+        "shards": [list(r) for r in shard_ranges(sentences, per_shard)],
+    }
+
+
+def write_plan(path: str | os.PathLike, sentences: int, per_shard: int | None) -> dict:
+    plan = make_plan(sentences, per_shard)
+    write_json_atomic(path, plan)
+    return plan
+
+
+def read_plan(path: str | os.PathLike) -> dict:
+    plan = json.loads(Path(path).read_text())
+    ranges = [tuple(r) for r in plan["shards"]]
+    if ranges != shard_ranges(plan["sentences"], plan["sentences_per_shard"]):
+        raise InputError(f"{path}: the shard ranges do not cover {plan['sentences']} rows in order")
+    return plan
+
+
+def _chunks(path: str | os.PathLike, column: str):
+    """`column` of a table this workflow wrote, CHUNK_ROWS rows at a time, parsed as memkd.io.read_tsv parses it."""
+    import pandas as pd
+
+    try:
+        reader = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE,
+                             na_filter=False, usecols=[column], chunksize=CHUNK_ROWS)
+    except ValueError as err:  # usecols names a column the header lacks
+        raise InputError(f"{path}: {err}") from None
+    with reader:
+        for chunk in reader:
+            yield chunk[column].tolist()
+
+
+def count_rows(path: str | os.PathLike, column: str = "src") -> int:
+    """Rows of a table (as read_tsv counts them), read in chunks: the table is never held whole."""
+    return sum(len(chunk) for chunk in _chunks(path, column))
+
+
+def read_rows(path: str | os.PathLike, start: int, stop: int, column: str = "src") -> list[str]:
+    """`column` of rows start..stop-1 (read_tsv(path)[column][start:stop]), holding one chunk at a time."""
+    rows, offset = [], 0
+    for chunk in _chunks(path, column):
+        if offset + len(chunk) > start:
+            rows.extend(chunk[max(start - offset, 0):max(stop - offset, 0)])
+        offset += len(chunk)
+        if offset >= stop:
+            break
+    if len(rows) != stop - start:
+        raise InputError(f"{path}: rows {start}..{stop - 1} asked for, the table has {offset}")
+    return rows
+
+
+def count_lines(path: str | os.PathLike) -> int:
+    with open(path, "rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+
+
+def gather_text(parts: list[str | os.PathLike], path: str | os.PathLike, plan: dict) -> None:
+    """Concatenate the shards' hypothesis files (one line per row, in the plan's order) into `path`, atomically,
+    after checking that every shard has exactly its rows' lines."""
+    if len(parts) != len(plan["shards"]):
+        raise InputError(f"{len(parts)} shard files for a plan of {len(plan['shards'])} shards")
+    for part, (start, stop) in zip(parts, plan["shards"]):
+        if (lines := count_lines(part)) != stop - start:
+            raise InputError(f"{part}: {lines} lines, expected {stop - start} (rows {start}..{stop - 1})")
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as handle:
+                shutil.copyfileobj(handle, out, 1 << 20)
+
+
+def gather_timing(timings: list[dict]) -> dict:
+    """One timing record for the whole split from the shards' records (scripts/translate.py's fields): sentences and
+    seconds summed (decoding time, summed over the shard jobs), sentences_per_s from those sums; threads, device and
+    decoding signature must agree; `shards` counts the shard jobs."""
+    if not timings:
+        raise ValueError("no shard timings to gather")
+    for key in ("threads", "decoding"):
+        if len({t[key] for t in timings}) != 1:
+            raise InputError(f"the shards disagree on {key}: {sorted({str(t[key]) for t in timings})}")
+    sentences = sum(t["sentences"] for t in timings)
+    seconds = round(sum(t["seconds"] for t in timings), 3)
+    return {
+        "sentences": sentences,
+        "seconds": seconds,
+        "sentences_per_s": round(sentences / seconds, 2) if seconds > 0 else None,
+        "threads": timings[0]["threads"],
+        "device": ",".join(dict.fromkeys(t["device"] for t in timings)),
+        "decoding": timings[0]["decoding"],
+        "shards": len(timings),
+    }

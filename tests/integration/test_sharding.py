@@ -1,0 +1,171 @@
+"""Sharded translation (config sharding.sentences): the same files as the unsharded job, byte for byte; off, the DAG
+is today's; through profiles/slurm every shard is a SLURM job, and after one is killed the rerun redoes only it.
+
+One module fixture runs the tiny config's data stage, trains one baseline (en-es) and translates its four splits the
+usual way (translate_model); each test works in its own copy of that folder.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from memkd.shards import shard_ranges
+
+from .conftest import ROOT, run_snakemake, write_config
+from .test_slurm import local_slurm, slurm_command  # noqa: F401 (the module fixture that starts a local SLURM)
+
+pytestmark = pytest.mark.integration
+TINY = ROOT / "tests" / "config" / "tiny.yaml"
+TRANSLATIONS = Path("results/translations/bible/en-es/seed1/baseline")
+NAMES = ["study_train.greedy", "probe.greedy", "test.greedy", "test.beam2"]
+PER_SHARD = 64  # the tiny study's (at most) 300 training pairs: 5 shards, the last one shorter
+
+
+def targets(names=NAMES) -> list[str]:
+    return [str(TRANSLATIONS / f"{name}.txt") for name in names]
+
+
+def jobs_of(output: str, rule: str) -> list[dict]:
+    """The wildcards of every job of `rule` that a Snakemake log lists."""
+    jobs = []
+    for block in re.split(r"\n(?=\[|rule |localrule |checkpoint |localcheckpoint )", output):
+        if re.match(rf"(local)?(rule|checkpoint) {rule}:", block):
+            found = re.search(r"wildcards: (.*)", block)
+            jobs.append(dict(item.split("=", 1) for item in found.group(1).split(", ")) if found else {})
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def unsharded(tmp_path_factory):
+    """Data, a tiny en-es baseline and its four translations from translate_model (no sharding)."""
+    workdir = tmp_path_factory.mktemp("sharding")
+    one = write_config(workdir / "one_direction.yaml", {"directions": ["en-es"]})
+    done = run_snakemake(workdir, *targets(), configs=[TINY, one])
+    assert jobs_of(done.stdout + done.stderr, "translate_model"), "the unsharded run must use translate_model"
+    return workdir
+
+
+def copy_of(workdir: Path, tmp_path: Path) -> Path:
+    """The fixture's folder with mtimes and Snakemake's metadata, so that nothing upstream is rerun."""
+    copy = tmp_path / "work"
+    shutil.copytree(workdir, copy, symlinks=True)
+    return copy
+
+
+def configs(workdir: Path, per_shard) -> list[Path]:
+    return [TINY, workdir / "one_direction.yaml",
+            write_config(workdir / f"sharding_{per_shard}.yaml", {"sharding": {"sentences": per_shard}})]
+
+
+def test_sharding_off_is_todays_dag(unsharded, tmp_path):
+    """sharding.sentences null (config.yaml) and 0 give the same jobs: translate_model, no plan, shard or gather."""
+    workdir = copy_of(unsharded, tmp_path)
+    shutil.rmtree(workdir / TRANSLATIONS)
+    plans = {}
+    for per_shard in (None, 0):
+        done = run_snakemake(workdir, *targets(), "--dry-run", configs=configs(workdir, per_shard))
+        output = done.stdout + done.stderr
+        plans[per_shard] = re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:")[1], flags=re.M)
+    assert plans[None] == plans[0] == [("translate_model", "1"), ("total", "1")], plans
+
+
+def test_sharded_translations_equal_the_unsharded_ones(unsharded, tmp_path):
+    workdir = copy_of(unsharded, tmp_path)
+    before = {name: (workdir / TRANSLATIONS / f"{name}.txt").read_bytes() for name in NAMES}
+    timing_before = {name: json.loads((workdir / TRANSLATIONS / f"{name}.json").read_text()) for name in NAMES}
+    shutil.rmtree(workdir / TRANSLATIONS)
+
+    done = run_snakemake(workdir, *targets(), configs=configs(workdir, PER_SHARD))
+    output = done.stdout + done.stderr
+    plans = {split: json.loads((workdir / f"results/shards/bible/en-es/{split}.json").read_text())
+             for split in ("study_train", "probe", "test")}
+    for split in ("study_train", "probe"):
+        assert plans[split]["shards"] == [list(r) for r in shard_ranges(plans[split]["sentences"], PER_SHARD)]
+    assert len(plans["study_train"]["shards"]) >= 3 and plans["study_train"]["shards"][-1][1] % PER_SHARD != 0
+    assert plans["test"]["shards"] == [[0, plans["test"]["sentences"]]]  # batch-dependent length limit: one shard
+    shard_jobs = jobs_of(output, "translate_shard")
+    expected = sorted((name, str(i)) for name in NAMES for i in range(len(plans[name.split(".")[0]]["shards"])))
+    assert sorted((f"{job['split']}.{job['decoding']}", job["shard"]) for job in shard_jobs) == expected
+    assert len(jobs_of(output, "gather_translation")) == len(NAMES)
+    assert not jobs_of(output, "translate_model") and not jobs_of(output, "train_model"), "only the translations rerun"
+
+    for name in NAMES:
+        assert (workdir / TRANSLATIONS / f"{name}.txt").read_bytes() == before[name], f"{name} differs when sharded"
+        timing = json.loads((workdir / TRANSLATIONS / f"{name}.json").read_text())
+        split = name.split(".")[0]
+        assert timing["shards"] == len(plans[split]["shards"])
+        assert {k: v for k, v in timing.items() if k not in ("seconds", "sentences_per_s", "shards")} == {
+            k: v for k, v in timing_before[name].items() if k not in ("seconds", "sentences_per_s")}
+        assert timing["sentences_per_s"] == pytest.approx(timing["sentences"] / timing["seconds"], abs=0.01)
+    # the shards are temporary: gone once gathered, and a second run has nothing to do
+    assert not (workdir / TRANSLATIONS / "shards").exists() or not any((workdir / TRANSLATIONS / "shards").rglob("*.txt"))
+    again = run_snakemake(workdir, *targets(), "--dry-run", configs=configs(workdir, PER_SHARD))
+    assert "Nothing to be done" in again.stdout + again.stderr, (again.stdout + again.stderr)[-3000:]
+
+
+def test_a_killed_shard_job_reruns_alone_through_slurm(local_slurm, unsharded, tmp_path, capsys):  # noqa: F811
+    """The training source's shards go to SLURM through profiles/slurm, one sbatch job each (not an array: see the
+    profile); one running shard job is scancelled while the run goes on; the run fails with exactly that shard
+    missing, and the rerun submits that shard alone and gathers the same file as the unsharded job."""
+    workdir = copy_of(unsharded, tmp_path)
+    target = targets(["study_train.greedy"])
+    expected = (workdir / target[0]).read_bytes()
+    shutil.rmtree(workdir / TRANSLATIONS)
+    layered = configs(workdir, PER_SHARD)[1:]  # slurm_command adds config.yaml and tiny.yaml
+    shards = workdir / TRANSLATIONS / "shards" / "study_train.greedy"
+
+    # first run: no retry, keep going, --notemp so that the shards stay for the mtimes below
+    first_out = tmp_path / "first.out"
+    command = slurm_command(workdir, layered, "--retries", "0", "--keep-going", "--notemp", *target)
+    with open(first_out, "w") as out:
+        process = subprocess.Popen(command, env=local_slurm, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            cancelled = None
+            deadline = time.time() + 600
+            while cancelled is None and time.time() < deadline and process.poll() is None:
+                queue = subprocess.run(["squeue", "-r", "-h", "-o", "%i %T %k"], env=local_slurm,
+                                       capture_output=True, text=True).stdout.splitlines()
+                running = [line.split() for line in queue if line.split()[1:2] == ["RUNNING"]]
+                if running:
+                    cancelled, comment = running[0][0], " ".join(running[0][2:])
+                    subprocess.run(["scancel", cancelled], env=local_slurm, check=True)
+                time.sleep(0.1)
+            assert cancelled, "no shard job was seen running:\n" + first_out.read_text()[-4000:]
+            process.wait(timeout=900)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    first = first_out.read_text()
+    submitted = re.findall(r"submitted with SLURM jobid (\d+)", first)
+    assert process.returncode != 0, "the run with a cancelled shard must fail:\n" + first[-4000:]
+    plan = json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())
+    assert len(jobs_of(first, "translate_shard")) == len(plan["shards"]) >= 3
+    assert len(submitted) == len(plan["shards"]), "every shard is a SLURM job of its own:\n" + first[-4000:]
+    done = sorted(int(path.stem) for path in shards.glob("*.txt"))
+    assert len(done) == len(plan["shards"]) - 1, f"exactly the cancelled shard must be missing: {done}\n" + first[-4000:]
+    missing = str(next(i for i in range(len(plan["shards"])) if i not in done))
+    assert comment.endswith(f"_greedy_{missing}"), f"the job cancelled ({comment}) is not shard {missing}'s"
+    mtimes = {path.name: path.stat().st_mtime_ns for path in shards.iterdir()}
+    assert not (workdir / target[0]).exists()
+
+    # the rerun: the profile as it is (--notemp again, for the mtimes); only the missing shard is submitted
+    rerun = subprocess.run(slurm_command(workdir, layered, "--notemp", *target), env=local_slurm, capture_output=True,
+                           text=True)
+    second = rerun.stdout + rerun.stderr
+    assert rerun.returncode == 0, second[-6000:]
+    rerun_shards = jobs_of(second, "translate_shard")
+    with capsys.disabled():
+        print(f"\nSLURM jobs {' '.join(submitted)}; scancelled {cancelled} ({comment}: shard {missing}); rerun shards "
+              f"{[job['shard'] for job in rerun_shards]}")
+    assert [job["shard"] for job in rerun_shards] == [missing], second[-4000:]
+    assert len(jobs_of(second, "gather_translation")) == 1
+    assert {name: mtime for name, mtime in ((p.name, p.stat().st_mtime_ns) for p in shards.iterdir())
+            if name in mtimes} == mtimes, "the finished shards must not be rewritten"
+    assert (workdir / target[0]).read_bytes() == expected

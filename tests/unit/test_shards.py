@@ -1,0 +1,133 @@
+"""memkd.shards: the row ranges of shards, the streaming reads that take a shard's rows, and the gather that puts
+the shards' outputs back together as one unsharded job writes them."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from memkd.errors import InputError
+from memkd.io import read_tsv, write_tsv_atomic
+from memkd.shards import (
+    count_rows,
+    gather_text,
+    gather_timing,
+    make_plan,
+    read_plan,
+    read_rows,
+    sentences_per_shard,
+    shard_ranges,
+    write_plan,
+)
+
+
+@pytest.mark.parametrize("sentences, per_shard, expected", [
+    (10, None, [(0, 10)]),
+    (10, 0, [(0, 10)]),
+    (10, 10, [(0, 10)]),
+    (10, 25, [(0, 10)]),
+    (10, 3, [(0, 3), (3, 6), (6, 9), (9, 10)]),
+    (9, 3, [(0, 3), (3, 6), (6, 9)]),
+    (1, 1, [(0, 1)]),
+    (0, 4, [(0, 0)]),
+])
+def test_shard_ranges(sentences, per_shard, expected):
+    assert shard_ranges(sentences, per_shard) == expected
+
+
+@pytest.mark.parametrize("sentences", range(0, 40))
+@pytest.mark.parametrize("per_shard", [1, 2, 5, 7, 64])
+def test_shards_cover_every_row_once_in_order(sentences, per_shard):
+    ranges = shard_ranges(sentences, per_shard)
+    rows = [row for start, stop in ranges for row in range(start, stop)]
+    assert rows == list(range(sentences))
+    assert all(0 < stop - start <= per_shard for start, stop in ranges) or sentences == 0
+    assert len(ranges) == max(1, -(-sentences // per_shard))
+
+
+def test_negative_sizes_are_refused():
+    with pytest.raises(ValueError):
+        shard_ranges(-1, 3)
+    with pytest.raises(ValueError):
+        shard_ranges(3, -1)
+
+
+def test_only_fixed_limit_splits_are_sharded():
+    assert sentences_per_shard("study_train", 100) == 100
+    assert sentences_per_shard("probe", 100) == 100
+    assert sentences_per_shard("test", 100) is None  # a * longest source of the batch + b: one shard
+    assert sentences_per_shard("study_train", None) is None
+    assert sentences_per_shard("study_train", 0) is None
+
+
+def test_plan_round_trip_and_a_plan_with_a_gap_is_refused(tmp_path):
+    path = tmp_path / "plan.json"
+    assert write_plan(path, 7, 3) == {"sentences": 7, "sentences_per_shard": 3, "shards": [[0, 3], [3, 6], [6, 7]]}
+    assert read_plan(path)["shards"] == [[0, 3], [3, 6], [6, 7]]
+    broken = make_plan(7, 3)
+    broken["shards"][1] = [4, 6]
+    path.write_text(json.dumps(broken))
+    with pytest.raises(InputError, match="do not cover"):
+        read_plan(path)
+
+
+@pytest.fixture
+def table(tmp_path, monkeypatch):
+    """A workflow TSV with texts that a careless reader would mangle: NA-like words, quotes, '#', empty cells."""
+    sources = [f"source {i}" for i in range(23)]
+    sources[2], sources[5], sources[8], sources[11], sources[13] = "NA", "", '"quoted" text', "# not a comment", "null"
+    path = tmp_path / "pairs.tsv"
+    write_tsv_atomic(path, pd.DataFrame({"id": [str(i) for i in range(23)], "src": sources, "tgt": sources}))
+    monkeypatch.setattr("memkd.shards.CHUNK_ROWS", 4)  # shards that start and end inside and across chunks
+    return path
+
+
+def test_streaming_reads_equal_read_tsv(table):
+    whole = read_tsv(table, columns=["src"])["src"].tolist()
+    assert count_rows(table) == len(whole) == 23
+    for per_shard in (1, 3, 4, 5, 23, 50):
+        parts = [read_rows(table, start, stop) for start, stop in shard_ranges(23, per_shard)]
+        assert [row for part in parts for row in part] == whole
+    assert read_rows(table, 5, 9) == whole[5:9] == ["", "source 6", "source 7", '"quoted" text']
+    assert read_rows(table, 0, 0) == []
+    with pytest.raises(InputError, match="the table has 23"):
+        read_rows(table, 20, 24)
+    with pytest.raises(InputError):
+        count_rows(table, column="missing")
+
+
+def test_gather_text_is_the_concatenation_and_checks_line_counts(tmp_path):
+    lines = [f"hypothesis {i} ü\n" for i in range(10)] + ["\n", "last\n"]
+    plan = make_plan(len(lines), 5)
+    parts = []
+    for i, (start, stop) in enumerate(plan["shards"]):
+        parts.append(tmp_path / f"{i}.txt")
+        parts[-1].write_text("".join(lines[start:stop]), encoding="utf-8")
+    out = tmp_path / "out" / "study_train.greedy.txt"
+    gather_text(parts, out, plan)
+    assert out.read_bytes() == "".join(lines).encode()
+    assert [p.name for p in out.parent.iterdir()] == [out.name], "no temporary file may stay behind"
+
+    parts[1].write_text("".join(lines[5:9]))  # a shard one line short
+    with pytest.raises(InputError, match="1.txt: 4 lines, expected 5"):
+        gather_text(parts, out, plan)
+    with pytest.raises(InputError, match="2 shard files for a plan of 3"):
+        gather_text(parts[:2], out, plan)
+    assert out.read_bytes() == "".join(lines).encode(), "a failed gather leaves the earlier file as it was"
+
+
+def test_gather_timing_sums_and_keeps_the_fields_of_one_job():
+    signature = "decode:greedy|nbest:1|maxlen:256|lenpen:1.0|engine:ctranslate2-4"
+    shards = [
+        {"sentences": 64, "seconds": 1.25, "sentences_per_s": 51.2, "threads": 1, "device": "cpu",
+         "decoding": signature, "shard": 0, "rows": [0, 64]},
+        {"sentences": 36, "seconds": 0.75, "sentences_per_s": 48.0, "threads": 1, "device": "cpu",
+         "decoding": signature, "shard": 1, "rows": [64, 100]},
+    ]
+    assert gather_timing(shards) == {"sentences": 100, "seconds": 2.0, "sentences_per_s": 50.0, "threads": 1,
+                                     "device": "cpu", "decoding": signature, "shards": 2}
+    other = dict(shards[1], decoding=signature.replace("greedy", "beam5"))
+    with pytest.raises(InputError, match="disagree on decoding"):
+        gather_timing([shards[0], other])
+    mixed = gather_timing([shards[0], dict(shards[1], device="cuda")])
+    assert mixed["device"] == "cpu,cuda"
