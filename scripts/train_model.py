@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from memkd.adaptive import fine_tuning_steps
 from memkd.data import encode, make_batches
 from memkd.distributed import train_data_parallel
 from memkd.io import read_tsv
@@ -22,7 +21,10 @@ from memkd.model import build_model, count_parameters, load as load_model, pick_
 from memkd.prune import magnitude_prune, make_permanent, nonzero_parameters
 from memkd.rulerun import run
 from memkd.tokenizer import load
-from memkd.train import final_learning_rate, pick_precision, precision_name, train
+from memkd.train import final_learning_rate, fine_tuning_steps, pick_precision, precision_name, train
+
+
+OPTIMIZER_FILE = "optimizer.pt"  # final Adam state, kept in the folders of models that others fine-tune
 
 
 def model_seed(chain_seed: int, role: str) -> int:
@@ -66,22 +68,36 @@ def main():
         settings["max_steps"] = fine_tuning_steps(per_epoch, settings["epochs"], settings["min_steps"])
         logging.info("%d pairs in %d batches: %d optimizer steps (%d epoch(s) of %d steps, at least %d)", len(pairs),
                      len(batches), settings["max_steps"], settings["epochs"], per_epoch, settings["min_steps"])
+    # a model that others fine-tune (the teacher, for Adaptive-SeqKD) keeps its final optimizer state
+    moments = Path(snakemake.params.checkpoint).with_name("final_optimizer.pt") if snakemake.params.get(
+        "keep_optimizer") else None
     if initial:  # start from a trained model (pruned first, or fine-tuned as it is)
         model = load_model(initial, "cpu").train()
         if pruning:  # retraining keeps the pruned weights at zero
             zeroed = magnitude_prune(model, pruning["sparsity"])
             logging.info("pruned %d linear-layer weights of %s (sparsity %s)", zeroed, initial, pruning["sparsity"])
+        initial_moments = None
+        if settings.get("optimizer") == "continue":  # go on with the start model's own Adam moments
+            saved = Path(initial) / OPTIMIZER_FILE
+            if not saved.exists():
+                raise InputError(f"{saved} is missing: optimizer 'continue' needs the start model's optimizer state "
+                                 f"(rerun its training: snakemake --forcerun train_model for {initial})")
+            initial_moments = torch.load(saved, map_location="cpu", weights_only=True)
+            logging.info("fine-tuning with the optimizer state of %s (Adam moments of %d weights)", initial,
+                         len(initial_moments))
         records = train(model, sources, targets, settings, snakemake.params.checkpoint, device,
-                        fingerprint_extra=run_key, teacher=teacher)
+                        fingerprint_extra=run_key, teacher=teacher, initial_moments=initial_moments,
+                        moments_path=moments)
         make_permanent(model)
     elif gpus > 1:  # a job with several GPUs trains data-parallel, one process per GPU
         model, records = train_data_parallel(build, sources, targets, settings, snakemake.params.checkpoint, gpus,
-                                             fingerprint_extra=run_key, log_path=snakemake.log[0])
+                                             fingerprint_extra=run_key, log_path=snakemake.log[0],
+                                             moments_path=moments)
         device = f"{gpus} x cuda (DDP)"
     else:
         model = build()
         records = train(model, sources, targets, settings, snakemake.params.checkpoint, device,
-                        fingerprint_extra=run_key, teacher=teacher)
+                        fingerprint_extra=run_key, teacher=teacher, moments_path=moments)
     seconds = time.perf_counter() - started
 
     # Build the model folder under a temporary name, then rename: the output exists only when complete.
@@ -107,6 +123,8 @@ def main():
         "settings": settings,
     }
     (staging / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if moments is not None:
+        os.replace(moments, staging / OPTIMIZER_FILE)
     shutil.rmtree(output, ignore_errors=True)
     os.replace(staging, output)
     Path(snakemake.params.checkpoint).unlink(missing_ok=True)

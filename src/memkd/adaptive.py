@@ -89,14 +89,6 @@ def select_random(n_pairs: int, size: int, seed: int | list[int]) -> np.ndarray:
     return mask
 
 
-def fine_tuning_steps(steps_per_epoch: int, epochs: int, min_steps: int | None) -> int:
-    """Optimizer steps of a teacher's fine-tuning: `epochs` passes over the selected pairs, and more passes when
-    that is fewer than `min_steps` (a few pairs fill one batch, so one pass would be one step)."""
-    if steps_per_epoch < 1:
-        raise ValueError(f"a fine-tuning epoch of {steps_per_epoch} steps")
-    return max(epochs * steps_per_epoch, min_steps or 0)
-
-
 def no_verdict_reason(pairs: int, steps: int, min_pairs: int) -> str | None:
     """Why an arm's comparison with the SeqKD student carries no verdict (None when it may carry one): fewer
     fine-tuning pairs than `min_pairs` (adaptive_seqkd.min_pairs), or fewer than VERDICT_MIN_STEPS optimizer steps."""

@@ -30,7 +30,7 @@ def free_port() -> int:
 
 def _worker(rank: int, world: int, backend: str, port: int, threads: int, build: Callable[[], torch.nn.Module],
             sources, targets, settings: dict, checkpoint_path: str, fingerprint_extra: str, result: str,
-            log_path: str | None, devices: list[str]) -> None:
+            log_path: str | None, devices: list[str], moments_path: str | None) -> None:
     torch.set_num_threads(threads)
     if rank == 0 and log_path:  # a spawned process starts without the job's logging: rank 0 appends to its log
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [rank 0] %(message)s",
@@ -41,7 +41,8 @@ def _worker(rank: int, world: int, backend: str, port: int, threads: int, build:
         if device.startswith("cuda"):
             torch.cuda.set_device(device)
         model = build()
-        records = train(model, sources, targets, settings, checkpoint_path, device, fingerprint_extra)
+        records = train(model, sources, targets, settings, checkpoint_path, device, fingerprint_extra,
+                        moments_path=moments_path)
         if rank == 0:
             torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "records": records}, result)
     finally:
@@ -51,8 +52,8 @@ def _worker(rank: int, world: int, backend: str, port: int, threads: int, build:
 def train_data_parallel(build: Callable[[], torch.nn.Module], sources, targets, settings: dict,
                         checkpoint_path: str | Path, processes: int, backend: str | None = None,
                         threads_per_process: int = 1, fingerprint_extra: str = "",
-                        log_path: str | None = None, devices: list[str] | None = None
-                        ) -> tuple[torch.nn.Module, list[dict]]:
+                        log_path: str | None = None, devices: list[str] | None = None,
+                        moments_path: str | Path | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Train the model that `build()` makes (picklable, same weights in every process) with `processes` DDP workers;
     returns the trained model (on the CPU) and rank 0's log records. `devices` (one per process) defaults to
     cuda:0..W-1 under NCCL and the CPU under gloo (gloo also reduces CUDA tensors, which lets one GPU host 2 ranks)."""
@@ -67,7 +68,8 @@ def train_data_parallel(build: Callable[[], torch.nn.Module], sources, targets, 
         log.info("data-parallel training: %d processes, backend %s", processes, backend)
         mp.spawn(_worker, nprocs=processes, join=True,
                  args=(processes, backend, free_port(), threads_per_process, build, sources, targets, settings,
-                       str(checkpoint_path), fingerprint_extra, result, log_path, devices))
+                       str(checkpoint_path), fingerprint_extra, result, log_path, devices,
+                       None if moments_path is None else str(moments_path)))
         trained = torch.load(result, weights_only=False)
     model = build()
     model.load_state_dict(trained["model"])

@@ -192,6 +192,14 @@ def resolve_precision(model, sources, targets, batches, settings: dict, device: 
     return dtype, f"{requested}: {precision_name(dtype)}"
 
 
+def fine_tuning_steps(steps_per_epoch: int, epochs: int, min_steps: int | None) -> int:
+    """Optimizer steps of a teacher's fine-tuning: `epochs` passes over the selected pairs, and more passes when
+    that is fewer than `min_steps` (a few pairs fill one batch, so one pass would be one step)."""
+    if steps_per_epoch < 1:
+        raise ValueError(f"a fine-tuning epoch of {steps_per_epoch} steps")
+    return max(epochs * steps_per_epoch, min_steps or 0)
+
+
 def make_optimizer(model: torch.nn.Module, settings: dict) -> torch.optim.Optimizer:
     """Adam, fused: one kernel over all parameters instead of a dozen small ops per tensor (on the CPU too)."""
     return torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.98), eps=1e-9, fused=True)
@@ -238,6 +246,29 @@ def save_checkpoint(path: Path, state: dict) -> None:
         torch.save(state, tmp)
 
 
+def adam_moments(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, dict[str, torch.Tensor]]:
+    """The optimizer's per-weight state (Adam: step, first and second moments) keyed by parameter name, on the CPU."""
+    return {name: {key: value.detach().cpu().clone() for key, value in optimizer.state[param].items()}
+            for name, param in model.named_parameters() if param in optimizer.state}
+
+
+def load_adam_moments(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                      moments: dict[str, dict[str, torch.Tensor]]) -> None:
+    """Give the optimizer the per-weight state of an earlier run of the same architecture (its learning rate and
+    schedule stay this run's): fine-tuning then goes on with the step sizes the model was trained with, where a
+    fresh Adam moves every weight by about lr in its first steps, whatever its gradient."""
+    params = {name: param for name, param in model.named_parameters() if param.requires_grad}
+    missing, unknown = sorted(set(params) - set(moments)), sorted(set(moments) - set(params))
+    if missing or unknown:
+        raise ValueError(f"optimizer state does not fit the model: missing {missing[:3]}, unknown {unknown[:3]}")
+    for name, param in params.items():
+        state = moments[name]
+        if state["exp_avg"].shape != param.shape:
+            raise ValueError(f"optimizer state of {name} has shape {tuple(state['exp_avg'].shape)}, "
+                             f"the weight {tuple(param.shape)}")
+        optimizer.state[param] = {key: value.to(param.device).clone() for key, value in state.items()}
+
+
 def train(
     model: torch.nn.Module,
     sources: list[list[int]],
@@ -247,9 +278,13 @@ def train(
     device: str = "cpu",
     fingerprint_extra: str = "",
     teacher: torch.nn.Module | None = None,
+    initial_moments: dict | None = None,
+    moments_path: str | Path | None = None,
 ) -> list[dict]:
     """Train in place; return the per-step log records. Resumes from `checkpoint_path` when it holds
-    a checkpoint of the same run (same settings, data size, process count and `fingerprint_extra`)."""
+    a checkpoint of the same run (same settings, data size, process count and `fingerprint_extra`).
+    `initial_moments` (from `adam_moments` of an earlier run) start the optimizer; `moments_path`, when given,
+    receives this run's final optimizer state for a later run to go on with."""
     checkpoint_path = Path(checkpoint_path)
     seed = settings["seed"]
     accumulation = settings["grad_accumulation"]
@@ -294,6 +329,8 @@ def train(
     torch.manual_seed(seed + rank)  # own dropout masks per process; rank 0 is the single-process run
     random.seed(seed + rank)
 
+    if initial_moments is not None and state is None:
+        load_adam_moments(model, optimizer, initial_moments)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -400,5 +437,7 @@ def train(
     if teacher is not None:
         log.info("teacher logits: %d batches cached (%.0f MB), %d computations beyond the cache budget",
                  len(teacher_logits.cached), teacher_logits.used / 2**20, teacher_logits.recomputed)
+    if moments_path is not None and rank == 0:
+        save_checkpoint(Path(moments_path), adam_moments(model, optimizer))
     model.eval()
     return records

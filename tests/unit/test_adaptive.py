@@ -14,7 +14,6 @@ from memkd.adaptive import (
     VERDICT_MIN_STEPS,
     confidence,
     eligible,
-    fine_tuning_steps,
     no_verdict_reason,
     select_high_quality,
     select_random,
@@ -23,6 +22,7 @@ from memkd.adaptive import (
 )
 from memkd.decode import score, translate
 from memkd.model import build_model
+from memkd.train import fine_tuning_steps
 from memkd.tokenizer import train_sentencepiece
 
 WORDS = "the man woman king went to city river house field and said saw".split()

@@ -258,3 +258,51 @@ def test_auto_precision_trains_exactly_like_the_precision_it_chose_and_names_it(
     train_module.train(bf16, sources, targets, {**settings, "precision": "bf16"}, tmp_path / "b.pt")
     for (name, a), b in zip(auto.state_dict().items(), bf16.state_dict().values()):
         assert torch.equal(a, b), name
+
+def _weight_change(before: dict, model: torch.nn.Module) -> float:
+    """Mean absolute change of the trainable weights."""
+    moved = [(param.detach() - before[name]).abs().flatten() for name, param in model.named_parameters()
+             if param.requires_grad]
+    return float(torch.cat(moved).mean())
+
+
+def test_fine_tuning_goes_on_with_the_saved_optimizer_state_and_steps_smaller_than_a_fresh_adam(tmp_path):
+    """Adaptive-SeqKD's teacher: a fresh Adam's first step moves every weight by about lr whatever its gradient;
+    the model's own moments (from a long run) take the small steps its training ended with."""
+    sources, targets = _data(n=60)
+    model = build_model(PRESET, vocab_size=50, seed=0)
+    long_run = dict(SETTINGS, epochs=30, checkpoint_every=10_000)
+    train_module.train(model, sources, targets, long_run, tmp_path / "a.pt", moments_path=tmp_path / "moments.pt")
+    moments = torch.load(tmp_path / "moments.pt", weights_only=True)
+    trainable = {name for name, param in model.named_parameters() if param.requires_grad}
+    assert set(moments) == trainable and all(float(m["step"]) > 30 for m in moments.values())
+
+    lr = 1e-3
+    fine_tune = dict(SETTINGS, epochs=1, max_steps=1, lr=lr, schedule="constant")
+    changes = {}
+    for name, start in (("fresh", None), ("continue", moments)):
+        tuned = build_model(PRESET, vocab_size=50, seed=0)
+        tuned.load_state_dict(model.state_dict())
+        before = {n: p.detach().clone() for n, p in tuned.named_parameters()}
+        train_module.train(tuned, sources[:8], targets[:8], fine_tune, tmp_path / f"{name}.pt",
+                           initial_moments=start)
+        changes[name] = _weight_change(before, tuned)
+    print(changes)
+    assert changes["fresh"] > 0.3 * lr  # about lr for every weight with a gradient
+    assert changes["continue"] < 0.5 * changes["fresh"]
+
+
+def test_optimizer_state_of_another_architecture_is_refused(tmp_path):
+    sources, targets = _data(n=20)
+    model = build_model(PRESET, vocab_size=50, seed=0)
+    train_module.train(model, sources, targets, dict(SETTINGS, max_steps=2), tmp_path / "a.pt",
+                       moments_path=tmp_path / "moments.pt")
+    moments = torch.load(tmp_path / "moments.pt", weights_only=True)
+    bigger = build_model(dict(PRESET, ffn_dim=64), vocab_size=50, seed=0)
+    with pytest.raises(ValueError, match="shape"):
+        train_module.train(bigger, sources, targets, dict(SETTINGS, max_steps=1), tmp_path / "b.pt",
+                           initial_moments=moments)
+    deeper = build_model(dict(PRESET, decoder_layers=2), vocab_size=50, seed=0)
+    with pytest.raises(ValueError, match="missing"):
+        train_module.train(deeper, sources, targets, dict(SETTINGS, max_steps=1), tmp_path / "c.pt",
+                           initial_moments=moments)

@@ -432,6 +432,7 @@ def training_settings(wildcards):
             "min_steps": adaptive["min_steps"],
             "max_steps": None,
             "lr": adaptive["lr"],
+            "optimizer": adaptive["optimizer"],
             "schedule": "constant",
             "finetune": finetune,
         }

@@ -25,6 +25,8 @@ rule train_model:
         preset=model_preset,
         settings=training_settings,
         checkpoint="checkpoints/{corpus}/{src}-{tgt}/seed{seed}/{role}/last.pt",
+        # the teacher keeps its final Adam state: Adaptive-SeqKD's fine-tuning goes on with it
+        keep_optimizer=lambda w: w.role == "teacher",
         code=MODEL_CODE,
     script:
         "../../scripts/train_model.py"
