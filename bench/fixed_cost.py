@@ -6,8 +6,8 @@ asserts nothing.
 A job's fixed cost is what it pays before any work: the Python process, Snakemake's script preamble, the rule
 script's imports (timed by running the script in a fresh process with memkd.rulerun.run made a no-op, so the work
 never starts) and, for the rules that decode or score, loading the first model from the run folder the way the job
-does (memkd.decode.Decoder, from the CTranslate2 folder where the run has one; a CM model is converted in memory,
-which imports torch). CPU seconds of the process (user + system),
+does (memkd.decode.Decoder, from the CTranslate2 folder; score_cm_references instead imports torch and transformers,
+which its in-memory conversions need). CPU seconds of the process (user + system),
 median of `--repeats` fresh processes per rule.
 
 Job times come from the run's benchmarks/ (memkd.benchmarks, as bench/benchmark_summary.py prints them). Rules without a benchmark: directive
@@ -28,12 +28,14 @@ from memkd.benchmarks import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# what a rule's job loads before its work: one decoding model (model, from its CTranslate2 folder where converted),
-# the two QE models, or a CM model converted in memory (no CTranslate2 folder of its own)
+# what a rule's job loads before its work: one decoding model (from its CTranslate2 folder), or the two QE models
 LOADS = {
     "translate": "model", "translate_model": "model", "score_references": "model",
-    "memorization_examples": "model", "quality_estimate": "qe", "score_cm_references": "cm",
+    "memorization_examples": "model", "quality_estimate": "qe",
 }
+# what a job imports lazily, once, before its work: score_cm_references converts its CM models in memory, which
+# loads each with torch and transformers (the conversions themselves are its work)
+LAZY_IMPORTS = {"score_cm_references": "import torch; from transformers import MarianConfig, MarianMTModel"}
 
 PROBE = r"""
 import json, runpy, sys, time, types
@@ -48,6 +50,7 @@ if models:
     from memkd.decode import Decoder
     for model, ct2 in models:
         Decoder(model, "ctranslate2", threads=1, ct2_dir=ct2)
+exec(sys.argv[3])
 print(json.dumps({"load": time.process_time() - imported}))
 """
 
@@ -74,9 +77,6 @@ def models_to_load(folder: Path, kind: str | None) -> list[tuple[str, str | None
     results = folder / "results"
     if kind is None:
         return []
-    if kind == "cm":
-        model = first(results, "models/*/*/seed*/cm00")
-        return [(str(model), None)] if model else None
     pattern = "models/*/*/seed*/teacher" if kind == "model" else "qe/*/*/model"
     model = first(results, pattern)
     if model is None:
@@ -89,13 +89,13 @@ def models_to_load(folder: Path, kind: str | None) -> list[tuple[str, str | None
     return out
 
 
-def fixed_cost(script: Path, models: list, repeats: int) -> dict[str, float]:
+def fixed_cost(script: Path, models: list, repeats: int, lazy_imports: str = "") -> dict[str, float]:
     """Median CPU seconds (user + system) of a fresh process up to the end of its imports (start-up) and of the
     model load. CPU time, not wall time, so that a busy machine does not inflate it; a start-up is one thread, so on
     an otherwise idle core the two agree."""
     startups, loads = [], []
     for _ in range(repeats):
-        child = subprocess.Popen([sys.executable, "-c", PROBE, str(script), json.dumps(models)], cwd=ROOT,
+        child = subprocess.Popen([sys.executable, "-c", PROBE, str(script), json.dumps(models), lazy_imports], cwd=ROOT,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         stdout, stderr = child.stdout.read(), child.stderr.read()
         _, status, usage = os.wait4(child.pid, 0)
@@ -132,7 +132,7 @@ def main():
         if rule not in scripts:
             continue
         models = models_to_load(args.folder, LOADS.get(rule))
-        cost = fixed_cost(scripts[rule], models or [], args.repeats)
+        cost = fixed_cost(scripts[rule], models or [], args.repeats, LAZY_IMPORTS.get(rule, ""))
         per_job = cost["startup"] + cost["load"]
         if rule in benchmarked.index:
             jobs, seconds, note = int(benchmarked.loc[rule, "jobs"]), float(benchmarked.loc[rule, "total_s"]), ""
@@ -141,7 +141,7 @@ def main():
             seconds, note = jobs * per_job, " (no benchmark)"
         fixed = min(jobs * per_job, seconds)
         total, fixed_total = total + seconds, fixed_total + fixed
-        load = "-" if models is None or not models else f"{cost['load']:.2f}"
+        load = f"{cost['load']:.2f}" if models or rule in LAZY_IMPORTS else "-"
         print(f"| {rule}{note} | {jobs} | {seconds:.0f} | {cost['startup']:.2f} | {load} | {per_job:.2f} | "
               f"{fixed:.0f} | {fixed / seconds:.0%} |")
     print(f"| all jobs | | {total:.0f} | | | | {fixed_total:.0f} | {fixed_total / total:.0%} |")

@@ -22,15 +22,15 @@ def test_the_models_a_job_loads_come_from_the_run_folder(tmp_path):
     assert fixed_cost.models_to_load(tmp_path, "model") is None  # no model in the run: nothing to time
     assert fixed_cost.models_to_load(tmp_path, None) == []
     teacher = tmp_path / "results/models/bible/en-es/seed1/teacher"
-    cm = tmp_path / "results/models/bible/en-es/seed1/cm00"
     converted = tmp_path / "results/ct2/models/bible/en-es/seed1/teacher"
-    for folder in (teacher, cm, converted):
+    for folder in (teacher, converted):
         folder.mkdir(parents=True)
     assert fixed_cost.models_to_load(tmp_path, "model") == [(str(teacher), str(converted))]
-    assert fixed_cost.models_to_load(tmp_path, "cm") == [(str(cm), None)]  # converted in memory by its job
 
 
 def test_start_up_is_timed_without_the_work():
     # evaluate.py's main reads snakemake.input, which the probe's stand-in lacks: running it would fail the probe
     cost = fixed_cost.fixed_cost(ROOT / "scripts" / "evaluate.py", [], repeats=1)
     assert 0 < cost["startup"] < 60 and 0 <= cost["load"] < 0.5
+    lazy = fixed_cost.fixed_cost(ROOT / "scripts" / "evaluate.py", [], repeats=1, lazy_imports="import torch")
+    assert lazy["load"] > cost["load"]  # torch's import counted as the load
