@@ -1,8 +1,5 @@
 """Rules translate and translate_model: one model translates one or several splits (greedy or beam), each in input
-order; `params.translations` names them "<split>.<decoding>", in the order of the rule's outputs.
-
-Rule translate_shard (config sharding.sentences): one split's rows of shard `wildcards.shard` of its plan
-(input `plan`, memkd.shards), read without holding the rest of the split; rule gather_translation joins the shards."""
+order; `params.translations` names them "<split>.<decoding>", in the order of the rule's outputs."""
 
 import logging
 from pathlib import Path
@@ -10,7 +7,6 @@ from pathlib import Path
 from memkd.decode import Decoder, length_limit, parse_decoding
 from memkd.io import read_tsv, write_json_atomic, write_text_atomic
 from memkd.rulerun import run
-from memkd.shards import read_plan, read_rows
 
 
 def as_list(files) -> list[str]:
@@ -23,22 +19,13 @@ def main():
     decoder = Decoder(snakemake.input.model, settings["engine"], threads=snakemake.threads,
                       ct2_dir=snakemake.input.get("ct2"))
     pairs = {Path(path).stem: path for path in as_list(snakemake.input.pairs)}
-    # translate_shard: the one translation its wildcards name
-    names = (snakemake.params.translations if "translations" in snakemake.params.keys()
-             else [f"{snakemake.wildcards.split}.{snakemake.wildcards.decoding}"])
-    outputs = zip(names, as_list(snakemake.output.hypotheses), as_list(snakemake.output.timing), strict=True)
+    outputs = zip(snakemake.params.translations, as_list(snakemake.output.hypotheses), as_list(snakemake.output.timing),
+                  strict=True)
     for name, hypotheses_path, timing_path in outputs:
         split, decoding = name.split(".")
         beam = parse_decoding(decoding)
         max_len_a, max_len_b = length_limit(settings, split, decoder.max_positions)
-        extra = {}
-        if "plan" in snakemake.input.keys():
-            shard = int(snakemake.wildcards.shard)
-            start, stop = read_plan(snakemake.input.plan)["shards"][shard]
-            sources = read_rows(pairs[split], start, stop)
-            extra = {"shard": shard, "rows": [start, stop]}
-        else:
-            sources = read_tsv(pairs[split], columns=["src"])["src"].tolist()
+        sources = read_tsv(pairs[split], columns=["src"])["src"].tolist()
         hypotheses, seconds = decoder.translate(sources, beam=beam, max_tokens=settings["max_tokens"],
                                                 max_len_a=max_len_a, max_len_b=max_len_b)
         write_text_atomic(hypotheses_path, "".join(h[0] + "\n" for h in hypotheses))
@@ -51,7 +38,6 @@ def main():
                 "threads": snakemake.threads,
                 "device": decoder.device,
                 "decoding": decoder.signature(beam, 1, max_len_a, max_len_b),
-                **extra,
             },
         )
         logging.info("%s: %d sentences in %.1f s (%s)", split, len(sources), seconds,

@@ -2,6 +2,11 @@
 # teacher's translations of the study's sources become the SeqKD student's training targets.
 
 
+# A study model's usual translations come from one job; `translate` makes any other (a teacher's beam-5 SeqKD data,
+# the Adaptive-SeqKD teachers' translations) one file per job.
+ruleorder: translate_model > translate
+
+
 # With decoding.engine ctranslate2 every model that decodes or scores is converted once; those jobs (inputs from
 # decoding_models) load the converted folder and import no torch or transformers, ~5 s less per job.
 rule convert_model:
@@ -27,10 +32,88 @@ rule convert_model:
         "../../scripts/convert_model.py"
 
 
+rule translate_model:
+    input:
+        **decoding_models(
+            {"model": "results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}"}
+        ),
+        pairs=expand(
+            "results/data/{{corpus}}/{{src}}-{{tgt}}/{split}.tsv",
+            split=sorted({name.split(".")[0] for name in MODEL_TRANSLATIONS}),
+        ),
+    output:
+        hypotheses=[
+            ensure(path, non_empty=True)
+            for path in expand(
+                "results/translations/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{{role}}/{name}.txt",
+                name=MODEL_TRANSLATIONS,
+            )
+        ],
+        timing=expand(
+            "results/translations/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{{role}}/{name}.json",
+            name=MODEL_TRANSLATIONS,
+        ),
+    log:
+        "logs/translate_model/{corpus}/{src}-{tgt}/seed{seed}/{role}.log",
+    benchmark:
+        "benchmarks/translate_model/{corpus}/{src}-{tgt}/seed{seed}/{role}.tsv"
+    wildcard_constraints:
+        role="|".join(ROLES),
+    conda:
+        "../../envs/memkd.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=config["gpus"]["decoding"],
+    params:
+        translations=MODEL_TRANSLATIONS,
+        settings=config["decoding"],
+        code=DECODE_CODE,
+    script:
+        "../../scripts/translate.py"
+
+
+rule translate:
+    input:
+        **decoding_models(
+            {"model": "results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}"}
+        ),
+        pairs="results/data/{corpus}/{src}-{tgt}/{split}.tsv",
+    output:
+        hypotheses=ensure(
+            "results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.txt",
+            non_empty=True,
+        ),
+        timing="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.json",
+    log:
+        "logs/translate/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.log",
+    benchmark:
+        "benchmarks/translate/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.tsv"
+    conda:
+        "../../envs/memkd.yaml"
+    # one thread, like training: a two-thread job cannot start while one-thread training jobs hold a core, so on a
+    # 2-core machine the SeqKD decoding waited behind every ready training job; raise with --set-threads translate=N
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=config["gpus"]["decoding"],
+    params:
+        translations=lambda w: [f"{w.split}.{w.decoding}"],
+        settings=config["decoding"],
+        code=DECODE_CODE,
+    script:
+        "../../scripts/translate.py"
+
+
 # sharding.sentences = N: every translation is cut into shards of N consecutive sources (memkd.shards), one job per
 # shard (its own SLURM job with profiles/slurm), and gathered into the very files translate_model and translate
 # write; a killed shard reruns alone. The test set is one shard: its length limit depends on the batch.
 if SHARD_SENTENCES:
+
+    # the unsharded rules stay defined (untouched: their recorded code must not change) and lose to the gather
+    ruleorder: gather_translation > translate_model > translate
 
     # how many shards a split has: read after the data stage, so a checkpoint (one small local job per split)
     checkpoint shard_plan:
@@ -86,7 +169,7 @@ if SHARD_SENTENCES:
                 "model.py", "data.py", "decode.py", "ct2.py", "shards.py"
             ),
         script:
-            "../../scripts/translate.py"
+            "../../scripts/translate_shard.py"
 
     rule gather_translation:
         input:
@@ -110,85 +193,6 @@ if SHARD_SENTENCES:
             code=library_version("shards.py"),
         script:
             "../../scripts/gather_translation.py"
-
-else:
-
-    # A study model's usual translations come from one job; `translate` makes any other (a teacher's beam-5 SeqKD data,
-    # the Adaptive-SeqKD teachers' translations) one file per job.
-    ruleorder: translate_model > translate
-
-    rule translate_model:
-        input:
-            **decoding_models(
-                {"model": "results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}"}
-            ),
-            pairs=expand(
-                "results/data/{{corpus}}/{{src}}-{{tgt}}/{split}.tsv",
-                split=sorted({name.split(".")[0] for name in MODEL_TRANSLATIONS}),
-            ),
-        output:
-            hypotheses=[
-                ensure(path, non_empty=True)
-                for path in expand(
-                    "results/translations/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{{role}}/{name}.txt",
-                    name=MODEL_TRANSLATIONS,
-                )
-            ],
-            timing=expand(
-                "results/translations/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{{role}}/{name}.json",
-                name=MODEL_TRANSLATIONS,
-            ),
-        log:
-            "logs/translate_model/{corpus}/{src}-{tgt}/seed{seed}/{role}.log",
-        benchmark:
-            "benchmarks/translate_model/{corpus}/{src}-{tgt}/seed{seed}/{role}.tsv"
-        wildcard_constraints:
-            role="|".join(ROLES),
-        conda:
-            "../../envs/memkd.yaml"
-        threads: 1
-        resources:
-            mem_mb=4000,
-            runtime=60,
-            gpu=config["gpus"]["decoding"],
-        params:
-            translations=MODEL_TRANSLATIONS,
-            settings=config["decoding"],
-            code=DECODE_CODE,
-        script:
-            "../../scripts/translate.py"
-
-    rule translate:
-        input:
-            **decoding_models(
-                {"model": "results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}"}
-            ),
-            pairs="results/data/{corpus}/{src}-{tgt}/{split}.tsv",
-        output:
-            hypotheses=ensure(
-                "results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.txt",
-                non_empty=True,
-            ),
-            timing="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.json",
-        log:
-            "logs/translate/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.log",
-        benchmark:
-            "benchmarks/translate/{corpus}/{src}-{tgt}/seed{seed}/{role}/{split}.{decoding}.tsv"
-        conda:
-            "../../envs/memkd.yaml"
-        # one thread, like training: a two-thread job cannot start while one-thread training jobs hold a core, so on a
-        # 2-core machine the SeqKD decoding waited behind every ready training job; raise with --set-threads translate=N
-        threads: 1
-        resources:
-            mem_mb=4000,
-            runtime=60,
-            gpu=config["gpus"]["decoding"],
-        params:
-            translations=lambda w: [f"{w.split}.{w.decoding}"],
-            settings=config["decoding"],
-            code=DECODE_CODE,
-        script:
-            "../../scripts/translate.py"
 
 
 rule seqkd_data:
