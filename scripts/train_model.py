@@ -21,7 +21,7 @@ from memkd.model import build_model, count_parameters, load as load_model, pick_
 from memkd.prune import magnitude_prune, make_permanent, nonzero_parameters
 from memkd.rulerun import run
 from memkd.tokenizer import load
-from memkd.train import final_learning_rate, fine_tuning_steps, pick_precision, precision_name, train
+from memkd.train import budget_for_steps, final_learning_rate, fine_tuning_steps, pick_precision, precision_name, train
 
 
 OPTIMIZER_FILE = "optimizer.pt"  # final Adam state, kept in the folders of models that others fine-tune
@@ -62,8 +62,12 @@ def main():
         settings["lr"] = final_learning_rate(start["settings"], start["steps"])
         logging.info("fine-tuning at the final learning rate of %s: %.3g (%s)", initial, settings["lr"],
                      settings.get("schedule", "inverse_sqrt"))
-    if settings.get("min_steps"):  # Adaptive-SeqKD teachers: more passes over a small selection, up to min_steps
-        batches = make_batches([len(s) for s in sources], [len(t) for t in targets], settings["max_tokens"])
+    if settings.get("min_steps"):  # Adaptive-SeqKD teachers: at least min_steps optimizer steps on a small selection
+        lengths = [len(s) for s in sources], [len(t) for t in targets]
+        if settings.get("min_steps_by") == "smaller_batches":  # one pass in min_steps batches (fewer pairs: one each)
+            wanted = math.ceil(settings["min_steps"] / settings["epochs"]) * settings["grad_accumulation"]
+            settings["max_tokens"] = budget_for_steps(*lengths, settings["max_tokens"], wanted)
+        batches = make_batches(*lengths, settings["max_tokens"])
         per_epoch = math.ceil(len(batches) / settings["grad_accumulation"])
         settings["max_steps"] = fine_tuning_steps(per_epoch, settings["epochs"], settings["min_steps"])
         logging.info("%d pairs in %d batches: %d optimizer steps (%d epoch(s) of %d steps, at least %d)", len(pairs),

@@ -200,6 +200,17 @@ def fine_tuning_steps(steps_per_epoch: int, epochs: int, min_steps: int | None) 
     return max(epochs * steps_per_epoch, min_steps or 0)
 
 
+def budget_for_steps(source_lengths: list[int], target_lengths: list[int], max_tokens: int, batches: int) -> int:
+    """The largest token budget, at most `max_tokens`, under which make_batches cuts the pairs into at least
+    `batches` batches; 1 (one pair per batch) when even that gives fewer. Adaptive-SeqKD's teacher sees its few
+    selected pairs once, in min_steps small batches, instead of min_steps passes over one batch of all of them
+    (which taught the default's teacher to answer other sources with one of those pairs' targets)."""
+    for budget in range(max_tokens, 0, -8):
+        if len(make_batches(source_lengths, target_lengths, budget)) >= batches:
+            return budget
+    return 1
+
+
 def make_optimizer(model: torch.nn.Module, settings: dict) -> torch.optim.Optimizer:
     """Adam, fused: one kernel over all parameters instead of a dozen small ops per tensor (on the CPU too)."""
     return torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.98), eps=1e-9, fused=True)

@@ -306,3 +306,16 @@ def test_optimizer_state_of_another_architecture_is_refused(tmp_path):
     with pytest.raises(ValueError, match="missing"):
         train_module.train(deeper, sources, targets, dict(SETTINGS, max_steps=1), tmp_path / "c.pt",
                            initial_moments=moments)
+
+
+def test_budget_for_steps_cuts_a_small_selection_into_enough_batches():
+    rng = random.Random(1)
+    sources = [rng.randrange(5, 40) for _ in range(40)]
+    targets = [rng.randrange(5, 40) for _ in range(40)]
+    assert len(make_batches(sources, targets, 800)) < 20  # the teacher's batches: a few steps per pass
+    budget = train_module.budget_for_steps(sources, targets, 800, 20)
+    assert len(make_batches(sources, targets, budget)) >= 20
+    assert len(make_batches(sources, targets, budget + 8)) < 20  # the largest such budget (fewest, fullest batches)
+    assert train_module.budget_for_steps(sources, targets, 800, 2) == 800  # already enough: unchanged
+    # fewer pairs than steps: one pair per batch, the passes make up the rest (fine_tuning_steps)
+    assert len(make_batches(sources[:5], targets[:5], train_module.budget_for_steps(sources[:5], targets[:5], 800, 20))) == 5

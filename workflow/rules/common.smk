@@ -430,6 +430,7 @@ def training_settings(wildcards):
             **settings,
             "epochs": adaptive["epochs"],
             "min_steps": adaptive["min_steps"],
+            "min_steps_by": adaptive["min_steps_by"],
             "max_steps": None,
             "lr": adaptive["lr"],
             "optimizer": adaptive["optimizer"],
