@@ -43,7 +43,8 @@ def rule_code() -> dict[str, tuple[str, set[str]]]:
     named = {m.group(1): modules_of(m.group(2))
              for m in re.finditer(r"^(\w+_CODE) = library_version\((.*?)\)\n", text, re.S | re.M)}
     rules = {}
-    parts = re.split(r"^(?:rule|checkpoint) (\w+):", text, flags=re.M)
+    # rules defined under an `if` (decode.smk's shard rules) are indented
+    parts = re.split(r"^[ \t]*(?:rule|checkpoint) (\w+):", text, flags=re.M)
     for name, body in zip(parts[1::2], parts[2::2]):
         script = re.search(r'script:\s*\n\s*"\.\./\.\./scripts/(\w+\.py)"', body)
         if not script:
@@ -78,6 +79,7 @@ def test_the_rules_were_read():
     assert "adaptive.py" in RULE_CODE["adaptive_selection"][1]  # the selection follows the selection code
     assert "adaptive.py" not in RULE_CODE["train_model"][1]  # training does not rerun when the selection changes
     assert "adaptive.py" in RULE_CODE["adaptive_seqkd_table"][1]  # no_verdict_reason, the selection label
+    assert "shards.py" in RULE_CODE["translate_shard"][1]  # a rule indented under `if` (decode.smk)
 
 
 @pytest.mark.parametrize("rule", sorted(RULE_CODE))
