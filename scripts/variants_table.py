@@ -1,7 +1,7 @@
 """Rule variants_table: every distillation variant (Adaptive-SeqKD has its own table) against the models it must be
 judged by, on the same pairs: the baseline (does the method pass on more memorization than plain training?), the
-SeqKD student (does it change what SeqKD passes on?) and, for a variant that trains on from the student, its
-equal-budget control (the same extra epochs without the method). Per seed the relative change with its paired
+SeqKD student (does it change what SeqKD passes on?), the variants it is judged against (compare_with, e.g.
+Self-Evolution KD against Word-KD) and, for a variant that trains on from the student, its equal-budget control (the same extra epochs without the method). Per seed the relative change with its paired
 interval; with two or more seeds of a variant, rows pooled over them (memkd.tables.SeedComparisons)."""
 
 import json
@@ -20,8 +20,9 @@ COLUMNS = ["corpus", "direction", "seed", "seeds", "model", "compared_with", "me
 
 
 def comparisons(variant: str, spec: dict) -> list[str]:
-    """The models a variant is compared with, the closest comparison last."""
-    return ["baseline", "student", *([spec["control"]] if spec.get("control") else [])]
+    """The models a variant is compared with, the closest comparison last: baseline, student, the methods it is
+    judged against (compare_with) and its equal-budget control."""
+    return ["baseline", "student", *(spec.get("compare_with") or []), *([spec["control"]] if spec.get("control") else [])]
 
 
 def main():

@@ -26,10 +26,14 @@ def check_config(config: dict) -> None:
             raise InputError(
                 f"config key directions: {direction!r} does not match the languages {languages} of corpus {name!r}"
             )
-    extra = sorted(set(config.get("variant_seeds") or []) - set(config["seeds"]))
-    if extra:
-        raise InputError(f"config key variant_seeds: {extra} not in seeds {config['seeds']} (the variants distil "
-                         "from that seed's teacher and student)")
+    chosen = {"variant_seeds": config.get("variant_seeds")}
+    chosen.update({f"variants.{name}.seeds": spec.get("seeds") for name, spec in (config.get("variants") or {}).items()
+                   if spec})
+    for key, seeds in chosen.items():
+        extra = sorted(set(seeds if isinstance(seeds, list) else []) - set(config["seeds"]))
+        if extra:
+            raise InputError(f"config key {key}: {extra} not in seeds {config['seeds']} (the variants distil "
+                             "from that seed's teacher and student)")
     permille = config["preprocess"]["split_permille"]
     if sum(permille.values()) >= 1000:
         raise InputError(f"config key preprocess.split_permille: {permille} leaves no training data")
@@ -56,6 +60,14 @@ def check_config(config: dict) -> None:
                              f"learning rate, held constant; with schedule inverse_sqrt give the peak as a number")
         if "control" in variant:
             check_control(key, variant, config["variants"])
+        for other in variant.get("compare_with") or []:
+            where = f"config key variants.{key}.compare_with"
+            if other == key or not config["variants"].get(other):
+                raise InputError(f"{where}: {other!r} is not another variant that is switched on")
+            missing = sorted(set(variant_seeds(config, variant)) - set(variant_seeds(config, config["variants"][other])))
+            if missing:
+                raise InputError(f"{where}: {other!r} is not trained at seeds {missing}, where {key!r} is "
+                                 f"(give it seeds: all, or the same seeds)")
     adaptive = config.get("adaptive_seqkd")
     if adaptive and adaptive["min_pairs"] > adaptive["max_pairs"]:
         raise InputError(f"config key adaptive_seqkd.min_pairs: {adaptive['min_pairs']} is above max_pairs "
@@ -162,7 +174,11 @@ def library_version(*modules: str) -> str:
     return f"{memkd.__version__}+{digest.hexdigest()[:12]}"
 
 
-def variant_seeds(config: dict) -> list[int]:
-    """The seeds whose chains also train the variants: `variant_seeds`, or every seed when it is null or absent."""
-    chosen = config.get("variant_seeds")
+def variant_seeds(config: dict, variant: dict | None = None) -> list[int]:
+    """The seeds whose chains also train a variant: its own `seeds`, else `variant_seeds`, or every seed when that
+    is null or absent."""
+    chosen = (variant or {}).get("seeds")
+    chosen = config.get("variant_seeds") if chosen is None else chosen
+    if chosen == "all":
+        chosen = None
     return [seed for seed in config["seeds"] if chosen is None or seed in chosen]

@@ -370,12 +370,13 @@ def variants_section(variants: pd.DataFrame, quality: pd.DataFrame) -> str:
     return "\n".join([
         "## Distillation variants", "",
         "Each variant's rate on the training pairs and its relative change (%) against the baseline (does the method "
-        "pass on more memorization than plain training?), the SeqKD student (does it change what SeqKD passes on?) "
+        "pass on more memorization than plain training?), the SeqKD student (does it change what SeqKD passes on?), "
+        "the method a variant modifies where the config names one (compare_with: Self-Evolution KD against Word-KD) "
         "and, for a variant that trains on from the student (pruning, Seq-Inter), its equal-budget control: the "
         "student trained the same extra epochs at the same rate without the method. Compare such a variant with its "
         "control, not with the student. The student's rates are in the memorization table above.", "",
         *([f"**Trained at one seed ({', '.join(one_seed)}): anecdotes, no direction is claimed for them.** "
-           "`variant_seeds` trains them at more seeds.", ""] if one_seed else []),
+           "`variant_seeds` (or a variant's own `seeds`) trains them at more seeds.", ""] if one_seed else []),
         markdown_table(pd.DataFrame(rows)), "",
         f"- intervals: {per_seed.interval.iloc[0]}",
         *([f"- pooled rows: rate mean over seeds; change of the pooled rates, {pooled.interval.iloc[0]}"]

@@ -187,3 +187,20 @@ def test_variant_seeds_must_be_chain_seeds_and_default_to_every_seed(config):
     assert variant_seeds({**config, "variant_seeds": [3, 1]}) == [1, 3]  # in the order of seeds
     with pytest.raises(InputError, match=r"variant_seeds: \[4\] not in seeds"):
         check_config({**config, "variant_seeds": [1, 4]})
+
+
+def test_a_variant_trains_at_its_own_seeds_and_is_compared_only_with_variants_trained_there():
+    from memkd.config import check_config, variant_seeds
+
+    config = yaml.safe_load(open("config.yaml"))
+    config["seeds"], config["variant_seeds"] = [1, 2, 3], [1]
+    assert variant_seeds(config) == [1]
+    assert variant_seeds(config, config["variants"]["word_kd"]) == [1, 2, 3]  # seeds: all
+    assert variant_seeds(config, {**config["variants"]["word_kd"], "seeds": [2]}) == [2]
+    check_config(config)
+    config["variants"]["word_kd"]["seeds"] = [1]  # self_evolution trains at 1, 2, 3 and is compared with it
+    with pytest.raises(InputError, match=r"variants.self_evolution.compare_with: 'word_kd' is not trained at seeds \[2, 3\]"):
+        check_config(config)
+    config["variants"]["word_kd"]["seeds"] = [4]
+    with pytest.raises(InputError, match=r"variants.word_kd.seeds: \[4\] not in seeds"):
+        check_config(config)

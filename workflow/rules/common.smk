@@ -34,9 +34,11 @@ VARIANT_SEEDS = variant_seeds(config)
 
 
 def roles_at(seed, roles=ROLES):
-    """The entries of `roles` trained at `seed`: a variant only at VARIANT_SEEDS."""
+    """The entries of `roles` trained at `seed`: a variant only at its seeds (its own, else VARIANT_SEEDS)."""
     return [
-        role for role in roles if role not in VARIANTS or int(seed) in VARIANT_SEEDS
+        role
+        for role in roles
+        if role not in VARIANTS or int(seed) in variant_seeds(config, VARIANTS[role])
     ]
 
 
@@ -383,7 +385,11 @@ def adaptive_table_inputs(wildcards):
     learning rate), the SeqKD student's and every Adaptive-SeqKD student's per-example flags; and the test quality
     of all models."""
     inputs = {"quality": f"results/tables/{wildcards.corpus}/translation_quality.tsv"}
-    units = [u for u in model_units(wildcards.corpus) if u[2] in VARIANT_SEEDS]
+    units = [
+        u
+        for u in model_units(wildcards.corpus)
+        if set(ADAPTIVE_VARIANTS) <= set(roles_at(u[2]))
+    ]
     for k, (base, direction, seed) in enumerate(units):
         inputs[f"selection{k}"] = f"results/adaptive/{base}/selection.tsv"
         for arm in sorted({spec["selection"] for spec in ADAPTIVE_VARIANTS.values()}):
