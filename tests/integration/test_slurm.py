@@ -11,6 +11,7 @@ import subprocess
 import sys
 import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -56,8 +57,6 @@ def slurm_command(workdir: Path, configs: list[Path], *targets: str) -> list[str
         "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(ROOT / "config.yaml"), str(ROOT / "tests/config/tiny.yaml"), *map(str, configs),
         "--profile", str(ROOT / "profiles" / "slurm"),
-        # more slots than trainings that can be ready at once: the plugin holds a lone array-rule job back until the
-        # other ready jobs of its rule arrive, which with too few slots never happens (a hang seen with --jobs 2)
         "--jobs", "10", "--latency-wait", "10",
         # this test cluster has no slurmdbd (no sacct): poll squeue instead
         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "10",
@@ -66,34 +65,98 @@ def slurm_command(workdir: Path, configs: list[Path], *targets: str) -> list[str
     ]
 
 
+class SlurmQueueWatcher(threading.Thread):
+    """Polls squeue while a run goes on: the time limit and memory SLURM gave each job (finished jobs leave the
+    controller after MinJobAge, so they are read while queued or running)."""
+
+    def __init__(self, env: dict):
+        super().__init__(daemon=True)
+        self.env, self.seen, self.stop = env, {}, threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            queue = subprocess.run(["squeue", "-h", "-o", "%i|%l|%m"], env=self.env, capture_output=True, text=True)
+            for line in queue.stdout.splitlines():
+                job, limit, memory = line.strip().split("|")
+                self.seen[job] = (minutes(limit), memory)
+            self.stop.wait(1)
+
+
+def minutes(limit: str) -> int | str:
+    """squeue's time limit ([D-]HH:MM:SS or MM:SS) in minutes (UNLIMITED and the like as they are)."""
+    if not re.fullmatch(r"(\d+-)?[\d:]+", limit):
+        return limit
+    days, _, clock = limit.rpartition("-")
+    parts = [int(x) for x in clock.split(":")]
+    while len(parts) < 3:
+        parts.insert(0, 0)
+    return int(days or 0) * 1440 + parts[0] * 60 + parts[1] + (parts[2] > 0)
+
+
+def printed_jobs(output: str) -> dict[str, dict]:
+    """Snakemake job id -> rule, wildcards and resources as Snakemake printed them when it submitted the job."""
+    jobs = {}
+    for rule, body in re.findall(r"\nrule (\w+):\n((?:    .*\n)+)", output):
+        fields = dict(re.findall(r"^    (\w+): (.*)$", body, re.M))
+        if "jobid" in fields:
+            jobs[fields["jobid"]] = {
+                "rule": rule,
+                "wildcards": dict(kv.split("=", 1) for kv in fields.get("wildcards", "").split(", ") if "=" in kv),
+                "resources": dict(kv.split("=", 1) for kv in fields.get("resources", "").split(", ") if "=" in kv),
+            }
+    return jobs
+
+
 def test_tiny_study_through_sbatch(local_slurm, slurm_workdir, tmp_path, capsys):
     workdir = slurm_workdir
     smaller = write_config(tmp_path / "one_direction.yaml", {"directions": ["en-es"], "decoding": {
         "seqkd": "greedy", "evaluation": ["greedy"], "max_tokens": 2000, "max_len_a": 1.2, "max_len_b": 5}})
-    # the NMT chain (data, T, SeqKD, S, B, evaluation) and counterfactual memorization (M CM models, as arrays)
+    # the NMT chain (data, T, SeqKD, S, B, evaluation) and counterfactual memorization (M CM models)
     command = slurm_command(
         workdir, [smaller], "results/tables/bible/translation_quality.tsv", "results/cm/bible/en-es/seed1/examples.tsv"
     )
-    done = subprocess.run(command, env=local_slurm, capture_output=True, text=True)
+    watcher = SlurmQueueWatcher(local_slurm)
+    watcher.start()
+    try:
+        done = subprocess.run(command, env=local_slurm, capture_output=True, text=True)
+    finally:
+        watcher.stop.set()
+        watcher.join()
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-6000:]
     (workdir / "snakemake.out").write_text(output)
-    single = re.findall(r"submitted with SLURM jobid (\d+)", output)
-    arrays = re.findall(r"Submitted array job with Snakemake IDs ([\d,]+) and SLURM job ID (\d+)", output)
+    single = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", output))
     with capsys.disabled():  # into the CI log, whatever pytest captures
-        print(f"\nSLURM job ids submitted through sbatch: {' '.join(single)}")
-        for snakemake_ids, slurm_id in arrays:
-            print(f"SLURM array job {slurm_id}: tasks for Snakemake jobs {snakemake_ids}")
+        print(f"\nSLURM job ids submitted through sbatch: {' '.join(single.values())}")
     assert (workdir / "results/tables/bible/translation_quality.tsv").exists()
     assert (workdir / "results/models/bible/en-es/seed1/student/model.safetensors").exists()
     assert (workdir / "results/cm/bible/en-es/seed1/examples.tsv").exists()
     submitted_rules = set(re.findall(r"rule (\w+):", output)) - {"all"}
     assert {"fetch_debian_package", "train_model", "translate_model", "evaluate"} <= submitted_rules
-    # every job went through sbatch, alone or as a task of an array job: trainings that become ready together
-    # (teacher and baseline, the CM models) are submitted as one array (of at most --jobs tasks)
-    submitted = len(single) + sum(len(ids.split(",")) for ids, _ in arrays)
-    assert submitted >= len(re.findall(r"\nrule (?!all)\w+:", output)) > 10, "every job must go through sbatch"
-    assert any(len(ids.split(",")) >= 2 for ids, _ in arrays), "trainings ready together should be submitted as an array"
+    # no job arrays (profiles/slurm: plugin 2.8.0's array tasks check the first task's outputs, plugin issue #447):
+    # every job is its own sbatch call
+    assert "Submitted array job" not in output
+    jobs = printed_jobs(output)
+    assert set(single) == set(jobs) and len(jobs) > 10, "every job must go through sbatch"
+    # the teacher and the baseline, ready together, are two SLURM jobs, each with the time limit and memory that
+    # Snakemake computed for it (an array gives every task the first job's)
+    trainings = {
+        job["wildcards"]["role"]: snakemake_id for snakemake_id, job in jobs.items()
+        if job["rule"] == "train_model" and job["wildcards"].get("seed") == "1"
+    }
+    assert {"teacher", "baseline"} <= trainings.keys(), trainings
+    assert single[trainings["teacher"]] != single[trainings["baseline"]]
+    checked = 0
+    for snakemake_id, slurm_id in single.items():
+        if slurm_id not in watcher.seen:  # a job too short for a poll
+            continue
+        resources = jobs[snakemake_id]["resources"]
+        assert watcher.seen[slurm_id] == (int(resources["runtime"]), f"{resources['mem_mb']}M"), (
+            jobs[snakemake_id], watcher.seen[slurm_id])
+        checked += 1
+    assert single[trainings["teacher"]] in watcher.seen and single[trainings["baseline"]] in watcher.seen
+    with capsys.disabled():
+        print(f"SLURM time limit and memory equal Snakemake's resources for {checked} of {len(single)} jobs")
     slurm_logs = list((workdir / "slurm-logs").rglob("*.log"))
     assert slurm_logs, "SLURM wrote no job logs"
 
@@ -128,8 +191,7 @@ def test_scancelled_training_resumes_from_its_checkpoint_on_retry(local_slurm, s
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=60)
     output = output_file.read_text()
-    submitted = re.findall(r"submitted with SLURM jobid (\d+)|Submitted array job with .* SLURM job ID (\d+)", output)
-    submitted = [a or b for a, b in submitted]
+    submitted = re.findall(r"submitted with SLURM jobid (\d+)", output)
     with capsys.disabled():
         print(f"\nscancelled SLURM job {running[0]}; SLURM job ids of this run: {' '.join(submitted)}")
     assert len(submitted) >= 2, "the cancelled training job must have been resubmitted"
