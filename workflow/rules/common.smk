@@ -9,6 +9,7 @@ from memkd.config import (
     variant_seeds,
     wmt20_download_url,
 )
+from memkd.resources import data_mb, rule_resource
 from memkd.shards import read_plan
 
 # Validate first: a bad config stops the run before any job, with a message naming the key.
@@ -472,3 +473,13 @@ def corpus_settings(wildcards):
 
 def corpus_languages(wildcards):
     return config["corpora"][wildcards.corpus]["languages"]
+
+
+def input_sized(rule, resource, models=1):
+    """A rule's `resource` (mem_mb or runtime) from the MiB of its data input and the attempt: a retry asks for more
+    (memkd.resources)."""
+
+    def value(wildcards, input, attempt):
+        return rule_resource(rule, resource, data_mb(input), attempt, models)
+
+    return value

@@ -63,8 +63,8 @@ rule translate_model:
         "../../envs/memkd.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=input_sized("translate_model", "mem_mb"),
+        runtime=input_sized("translate_model", "runtime"),
         gpu=config["gpus"]["decoding"],
     params:
         translations=MODEL_TRANSLATIONS,
@@ -160,8 +160,8 @@ if SHARD_SENTENCES:
             "../../envs/memkd.yaml"
         threads: 1
         resources:
-            mem_mb=4000,
-            runtime=60,
+            mem_mb=input_sized("translate_shard", "mem_mb"),
+            runtime=input_sized("translate_shard", "runtime"),
             gpu=config["gpus"]["decoding"],
         params:
             settings=config["decoding"],

@@ -21,8 +21,8 @@ rule score_references:
         "../../envs/memkd.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=input_sized("score_references", "mem_mb"),
+        runtime=input_sized("score_references", "runtime"),
         gpu=config["gpus"]["decoding"],
     params:
         max_tokens=config["decoding"]["max_tokens"],
@@ -52,8 +52,8 @@ rule score_cm_references:
         "../../envs/memkd.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=input_sized("score_cm_references", "mem_mb"),
+        runtime=input_sized("score_cm_references", "runtime", models=len(CM_ROLES)),
         gpu=config["gpus"]["decoding"],
     params:
         max_tokens=config["decoding"]["max_tokens"],
@@ -76,8 +76,8 @@ rule quality_estimate:
         "../../envs/memkd.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=input_sized("quality_estimate", "mem_mb"),
+        runtime=input_sized("quality_estimate", "runtime"),
         gpu=config["gpus"]["decoding"],
     params:
         settings=config["quality_estimation"],
@@ -110,8 +110,8 @@ rule memorization_examples:
         "../../envs/memkd.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=input_sized("memorization_examples", "mem_mb"),
+        runtime=input_sized("memorization_examples", "runtime"),
         gpu=config["gpus"]["decoding"],
     params:
         settings=config["memorization"],

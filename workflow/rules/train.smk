@@ -18,8 +18,8 @@ rule train_model:
     # raise it with --set-threads train_model=N for larger presets
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=input_sized("train_model", "mem_mb"),
+        runtime=input_sized("train_model", "runtime"),
         gpu=lambda w: config["gpus"][preset_name(w.role)],
     params:
         preset=model_preset,

@@ -1,0 +1,65 @@
+"""Job resources that follow the input: memory and time limits linear in the size of a job's data files, and larger
+on each retry (workflow/rules/common.smk, rule resources `mem_mb` and `runtime`).
+
+    value = ceil(attempt x (base + per_mb x data MB)), at most `cap`
+
+`data MB` is the size of the job's existing data files (DATA_SUFFIXES: pairs, translations, per-example tables, token
+arrays; not models, tokenizers or directories) in MiB. A job's memory and time grow with its pairs; the base is what a
+small study needs (the rules' former fixed values), so the default study asks for about what it always did. Snakemake
+evaluates these when a job is ready (its input exists) and again, with attempt + 1, when it retries one that failed,
+for example at its memory or time limit. During a dry run before the inputs exist, they count as 0 MB.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+
+# rule -> resource -> (base, per MiB of data): MB of memory, minutes. Memory from the per-pair footprints measured in
+# issue 17 (training ~3 KB a pair, memorization_examples 4-8 KB, ~190 bytes of TSV a pair); minutes per MiB from GPU
+# speeds (bench/results: an H100 trains ~2 s per MiB and epoch, decodes ~380 sentences/s greedy, scores ~580/s)
+# with room for beam search, slower GPUs and 40-80 epochs. score_cm_references scores each of its M models.
+RULES = {
+    "train_model": {"mem_mb": (4000, 20), "runtime": (120, 5)},
+    "translate_model": {"mem_mb": (4000, 10), "runtime": (60, 2)},
+    "translate_shard": {"mem_mb": (4000, 10), "runtime": (60, 2)},
+    "score_references": {"mem_mb": (4000, 10), "runtime": (30, 1)},
+    "score_cm_references": {"mem_mb": (4000, 10), "runtime": (60, 1)},  # runtime per MiB: per model
+    "quality_estimate": {"mem_mb": (4000, 10), "runtime": (30, 2)},
+    "memorization_examples": {"mem_mb": (4000, 20), "runtime": (60, 5)},
+}
+# A day: many clusters' longest GPU partition. A job past it resumes (training: its checkpoint) or is sharded
+# (translation: sharding.sentences); a request above a partition's limit would never start.
+RUNTIME_CAP = 24 * 60
+DATA_SUFFIXES = (".tsv", ".txt", ".jsonl", ".parquet", ".npy", ".bin")
+MIB = 2**20
+
+
+def data_mb(paths: Iterable[str | os.PathLike], suffixes: tuple[str, ...] = DATA_SUFFIXES) -> float:
+    """MiB of the existing regular files among `paths` whose names end in one of `suffixes` (others count 0)."""
+    total = 0
+    for path in paths:
+        path = os.fspath(path)
+        if path.endswith(suffixes) and os.path.isfile(path):
+            total += os.path.getsize(path)
+    return total / MIB
+
+
+def scaled(base: float, per_mb: float, size_mb: float, attempt: int = 1, cap: float | None = None) -> int:
+    """ceil(attempt x (base + per_mb x size_mb)), at most cap: a job's MB of memory or minutes for its input size."""
+    if base < 0 or per_mb < 0 or size_mb < 0:
+        raise ValueError(f"negative base {base}, per_mb {per_mb} or size_mb {size_mb}")
+    if attempt < 1:
+        raise ValueError(f"attempt counts from 1, got {attempt}")
+    value = math.ceil(attempt * (base + per_mb * size_mb))
+    return value if cap is None else min(value, math.ceil(cap))
+
+
+def rule_resource(rule: str, resource: str, size_mb: float, attempt: int = 1, models: int = 1) -> int:
+    """`resource` (mem_mb or runtime) of a job of `rule` (RULES) on `size_mb` MiB of data, at this attempt; `models`
+    multiplies the runtime's per-MiB term (a job that scores that many models)."""
+    base, per_mb = RULES[rule][resource]
+    if resource == "runtime":
+        return scaled(base, per_mb * models, size_mb, attempt, cap=RUNTIME_CAP)
+    return scaled(base, per_mb, size_mb, attempt)
