@@ -8,18 +8,23 @@ vocabulary row and starts the decoder from the pad token's own embedding.
 
 A study model is converted once (rule convert_model, `convert`) and every decoding or scoring job loads that folder
 (`load`): such a job imports ctranslate2 and sentencepiece only, not torch or transformers (~5 s per job). The
-converter itself needs torch, so it is imported only by `save`.
+conversion itself reads the saved weights with numpy (`convert`), so it does not import them either; `save`
+converts a model already loaded with torch (tests, ad-hoc use).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
 import ctranslate2
+import numpy as np
 
 from memkd.data import encode, make_batches
 from memkd.decode import strip_ids
@@ -29,50 +34,133 @@ ENGINE = f"ctranslate2-{ctranslate2.__version__}"
 MODEL_FILE = "model.bin"
 
 
-def _converter(model, processor):
-    """CTranslate2's converter for a loaded model; its module imports torch, hence defined on use."""
-    from ctranslate2.converters.converter import Converter
-    from ctranslate2.converters.transformers import BartLoader
-
-    class _MarianLoader(BartLoader):
-        """CTranslate2's Bart/Marian weight mapping (post-norm, no embedding layer norm), our vocabulary and start."""
-
-        def get_model_spec(self, model):
-            model.config.normalize_before = False
-            model.config.normalize_embedding = False
-            return super().get_model_spec(model)
-
-        def get_vocabulary(self, model, processor):
-            pieces = [processor.id_to_piece(i) for i in range(processor.vocab_size())]
-            if len(pieces) != model.config.vocab_size:
-                raise ValueError(f"the tokenizer has {len(pieces)} pieces, the model {model.config.vocab_size} rows")
-            return pieces
-
-        def set_config(self, config, model, processor):
-            config.bos_token = processor.id_to_piece(BOS_ID)
-            config.eos_token = processor.id_to_piece(EOS_ID)
-            config.unk_token = processor.id_to_piece(UNK_ID)
-            # the decoder reads the pad token's embedding first, as in Hugging Face's generate (decoder_start_token_id)
-            config.decoder_start_token = processor.id_to_piece(PAD_ID)
-
-    class _LoadedModel(Converter):
-        def __init__(self, model, processor):
-            self.model, self.processor = model, processor
-
-        def _load(self):
-            return _MarianLoader()(self.model, self.processor)
-
-    return _LoadedModel(model, processor)
+# Hugging Face's activation names, as CTranslate2's Transformers converter maps them
+_ACTIVATIONS = {"relu": "RELU", "gelu": "GELU", "gelu_python": "GELU", "gelu_new": "GELUTanh",
+                "gelu_fast": "GELUTanh", "gelu_pytorch_tanh": "GELUTanh", "silu": "SWISH", "swish": "SWISH"}
 
 
-def save(model, processor, output_dir: str | Path) -> Path:
-    """Write a loaded model (memkd.model.load) as a CTranslate2 model folder (fp32, every vocabulary row), with its
-    tokenizer, atomically: built in a temporary folder beside `output_dir`, then renamed into place."""
+def sinusoidal_positions(n_pos: int, dim: int) -> np.ndarray:
+    """Marian's fixed position table, computed as Hugging Face's MarianSinusoidalPositionalEmbedding.create_weight
+    computes it (float64, then float32; sines in the first half, cosines in the second). save_pretrained does not
+    store it: from_pretrained computes it."""
+    position_enc = np.array([[pos / np.power(10000, 2 * (j // 2) / dim) for j in range(dim)] for pos in range(n_pos)])
+    out = np.empty((n_pos, dim), dtype=np.float32)
+    sentinel = dim // 2 if dim % 2 == 0 else (dim // 2) + 1
+    out[:, 0:sentinel] = np.sin(position_enc[:, 0::2]).astype(np.float32)
+    out[:, sentinel:] = np.cos(position_enc[:, 1::2]).astype(np.float32)
+    return out
+
+
+def _specs():
+    """CTranslate2's model specs (ctranslate2.specs). Its model_spec module imports torch where it can, only to
+    accept torch tensors (~2 s); the specs built here hold numpy arrays only, so a process that has not imported
+    torch imports the specs with torch hidden (import torch raising ImportError meanwhile)."""
+    if "ctranslate2.specs" not in sys.modules and "torch" not in sys.modules:
+        sys.modules["torch"] = None
+        try:
+            import ctranslate2.specs  # noqa: F401
+        finally:
+            del sys.modules["torch"]
+    from ctranslate2.specs import common_spec, transformer_spec
+
+    return common_spec, transformer_spec
+
+
+def _spec(weights: dict[str, np.ndarray], config: dict, processor):
+    """The CTranslate2 model spec of a Marian model given as its state dict (numpy arrays, Hugging Face's names) and
+    config: CTranslate2's Bart/Marian weight mapping (post-norm, no embedding layer norm), with our vocabulary (every
+    row) and start token. Numpy only, so that a saved model converts without torch and transformers."""
+    common_spec, transformer_spec = _specs()
+    if config["activation_function"] not in _ACTIVATIONS:
+        raise ValueError(f"activation {config['activation_function']!r}: no CTranslate2 equivalent")
+    spec = transformer_spec.TransformerSpec.from_config(
+        (config["encoder_layers"], config["decoder_layers"]),
+        config["encoder_attention_heads"],
+        pre_norm=False,
+        activation=getattr(common_spec.Activation, _ACTIVATIONS[config["activation_function"]]),
+        layernorm_embedding=False,
+    )
+    shared = weights.get("model.shared.weight")
+
+    def tensor(name: str) -> np.ndarray:
+        if name in weights:
+            return weights[name]
+        if name.endswith("embed_tokens.weight") or name == "lm_head.weight":  # tied to the shared embedding
+            if shared is None:
+                raise ValueError(f"the model has no {name} and no shared embedding")
+            return shared
+        raise KeyError(f"the model has no {name}")
+
+    def linear(layer_spec, prefix: str):
+        layer_spec.weight = tensor(f"{prefix}.weight")
+        if f"{prefix}.bias" in weights:
+            layer_spec.bias = weights[f"{prefix}.bias"]
+
+    def layer_norm(layer_spec, prefix: str):
+        layer_spec.gamma, layer_spec.beta = tensor(f"{prefix}.weight"), tensor(f"{prefix}.bias")
+
+    def fused(layer_spec, prefixes: list[str]):  # ctranslate2.converters.utils.fuse_linear, every layer with a bias
+        layer_spec.weight = np.concatenate([tensor(f"{p}.weight") for p in prefixes])
+        layer_spec.bias = np.concatenate([tensor(f"{p}.bias") for p in prefixes])
+
+    def attention(attention_spec, prefix: str, self_attention: bool):
+        q, k, v = (f"{prefix}.{name}" for name in ("q_proj", "k_proj", "v_proj"))
+        if self_attention:
+            fused(attention_spec.linear[0], [q, k, v])
+        else:
+            fused(attention_spec.linear[0], [q])
+            fused(attention_spec.linear[1], [k, v])
+        linear(attention_spec.linear[-1], f"{prefix}.out_proj")
+
+    for stack in ("encoder", "decoder"):
+        stack_spec, prefix = getattr(spec, stack), f"model.{stack}"
+        stack_spec.scale_embeddings = math.sqrt(config["d_model"]) if config["scale_embedding"] else 1.0
+        positions = weights.get(f"{prefix}.embed_positions.weight")
+        stack_spec.position_encodings.encodings = (
+            positions if positions is not None
+            else sinusoidal_positions(config["max_position_embeddings"], config["d_model"])
+        )
+        embeddings = stack_spec.embeddings[0] if isinstance(stack_spec.embeddings, list) else stack_spec.embeddings
+        embeddings.weight = tensor(f"{prefix}.embed_tokens.weight")
+        for i, layer_spec in enumerate(stack_spec.layer):
+            layer = f"{prefix}.layers.{i}"
+            attention(layer_spec.self_attention, f"{layer}.self_attn", self_attention=True)
+            layer_norm(layer_spec.self_attention.layer_norm, f"{layer}.self_attn_layer_norm")
+            if stack == "decoder":
+                attention(layer_spec.attention, f"{layer}.encoder_attn", self_attention=False)
+                layer_norm(layer_spec.attention.layer_norm, f"{layer}.encoder_attn_layer_norm")
+            linear(layer_spec.ffn.linear_0, f"{layer}.fc1")
+            linear(layer_spec.ffn.linear_1, f"{layer}.fc2")
+            layer_norm(layer_spec.ffn.layer_norm, f"{layer}.final_layer_norm")
+    linear(spec.decoder.projection, "lm_head")
+    final_logits_bias = weights.get("final_logits_bias")
+    if final_logits_bias is not None and np.count_nonzero(final_logits_bias) != 0:
+        spec.decoder.projection.bias = final_logits_bias.squeeze()
+
+    spec.config.bos_token = processor.id_to_piece(BOS_ID)
+    spec.config.eos_token = processor.id_to_piece(EOS_ID)
+    spec.config.unk_token = processor.id_to_piece(UNK_ID)
+    # the decoder reads the pad token's embedding first, as in Hugging Face's generate (decoder_start_token_id)
+    spec.config.decoder_start_token = processor.id_to_piece(PAD_ID)
+    pieces = [processor.id_to_piece(i) for i in range(processor.vocab_size())]
+    if len(pieces) != config["vocab_size"]:
+        raise ValueError(f"the tokenizer has {len(pieces)} pieces, the model {config['vocab_size']} rows")
+    spec.register_source_vocabulary(pieces)
+    spec.register_target_vocabulary(pieces)
+    return spec
+
+
+def _write(spec, processor, output_dir: str | Path) -> Path:
+    """Write a spec as a CTranslate2 model folder (fp32), with its tokenizer, atomically: built in a temporary folder
+    beside `output_dir`, then renamed into place. The steps of ctranslate2.converters.Converter.convert."""
     output_dir = Path(output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
     try:
-        _converter(model, processor).convert(str(tmp / "model"), quantization="float32")
+        spec.validate()
+        spec.optimize(quantization="float32")
+        (tmp / "model").mkdir()
+        spec.save(str(tmp / "model"))
         (tmp / "model" / TOKENIZER_FILE).write_bytes(processor.serialized_model_proto())
         if output_dir.exists():
             shutil.rmtree(output_dir)
@@ -82,12 +170,25 @@ def save(model, processor, output_dir: str | Path) -> Path:
     return output_dir
 
 
+def save(model, processor, output_dir: str | Path) -> Path:
+    """Write a loaded model (memkd.model.load) as a CTranslate2 model folder (fp32, every vocabulary row), with its
+    tokenizer, atomically (see `_write`)."""
+    weights = {name: tensor.detach().cpu().numpy() for name, tensor in model.state_dict().items()}
+    return _write(_spec(weights, model.config.to_dict(), processor), processor, output_dir)
+
+
 def convert(model_dir: str | Path, output_dir: str | Path) -> Path:
-    """A saved model folder (memkd.model.save) as a CTranslate2 model folder; see `save`."""
-    from memkd.model import load as load_model
+    """A saved model folder (memkd.model.save: config.json, model.safetensors, the tokenizer) as a CTranslate2 model
+    folder, read with numpy: the same folder as `save` writes from the loaded model, without importing torch or
+    transformers (~5 s per job)."""
+    from safetensors.numpy import load_file
+
     from memkd.tokenizer import load as load_tokenizer
 
-    return save(load_model(model_dir, "cpu"), load_tokenizer(Path(model_dir) / TOKENIZER_FILE), output_dir)
+    model_dir = Path(model_dir)
+    config = json.loads((model_dir / "config.json").read_text())
+    processor = load_tokenizer(model_dir / TOKENIZER_FILE)
+    return _write(_spec(load_file(model_dir / "model.safetensors"), config, processor), processor, output_dir)
 
 
 def load(ct2_dir: str | Path, threads: int = 1, device: str = "cpu") -> ctranslate2.Translator:

@@ -12,11 +12,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterator
 
 from memkd.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -50,6 +51,8 @@ def write_json_atomic(path: str | os.PathLike, obj) -> None:
 
 def write_tsv_atomic(path: str | os.PathLike, frame: pd.DataFrame) -> None:
     """Tab-separated, header line, no quoting: our texts never contain tabs or newlines."""
+    import pandas as pd  # here, not at the top: jobs that read and write no table skip its import (~0.3 s)
+
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             bad = frame[column].astype(str).str.contains(r"[\t\n\r]", regex=True)
@@ -61,6 +64,8 @@ def write_tsv_atomic(path: str | os.PathLike, frame: pd.DataFrame) -> None:
 
 def read_tsv(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a table this workflow wrote (header line, all text). `columns` are required to exist."""
+    import pandas as pd
+
     frame = pd.read_csv(
         path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, na_filter=False
     )
@@ -72,6 +77,8 @@ def read_tsv(path: str | os.PathLike, columns: list[str] | None = None) -> pd.Da
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """A tidy table with numbers as numbers and empty cells as NaN (what plots and the summary read)."""
+    import pandas as pd
+
     return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE)
 
 

@@ -5,6 +5,7 @@ length limits (outputs that end and outputs that run to the limit); and the CTra
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from memkd import train as train_module
 from memkd.data import encode
 from memkd.decode import Decoder, decoding_signature
 from memkd.model import PAD_ID, build_model, save
+from memkd.model import load as load_model
 from memkd.tokenizer import load as load_tokenizer
 from memkd.tokenizer import train_sentencepiece
 
@@ -61,6 +63,7 @@ PAIRS = [
 ]
 UNSEEN = ["And God said to Moses,", "The light of the sun.", "Blessed are the children.", "I am the light.",
           "A time to speak.", "the the the the the the", "Jesus", ""]
+ROOT = Path(__file__).resolve().parents[2]
 PRESET = {"d_model": 64, "encoder_layers": 2, "decoder_layers": 2, "heads": 4, "ffn_dim": 128, "dropout": 0.1,
           "max_positions": 48}
 
@@ -203,3 +206,59 @@ print(sorted(m for m in ("torch", "transformers") if m in sys.modules))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split("\n")[:2] == ["[]", "['torch', 'transformers']"], result.stderr[-2000:]
+
+
+def _stock_loader_conversion(model_dir, out):
+    """The conversion as memkd.ct2 made it up to ce18c64: CTranslate2's own Bart/Marian loader on the model loaded
+    with transformers, with our vocabulary (every row) and start token. The reference of the numpy conversion."""
+    from ctranslate2.converters.converter import Converter
+    from ctranslate2.converters.transformers import BartLoader
+
+    from memkd.model import BOS_ID, EOS_ID, UNK_ID, load
+
+    class MarianLoader(BartLoader):
+        def get_model_spec(self, model):
+            model.config.normalize_before = False
+            model.config.normalize_embedding = False
+            return super().get_model_spec(model)
+
+        def get_vocabulary(self, model, processor):
+            return [processor.id_to_piece(i) for i in range(processor.vocab_size())]
+
+        def set_config(self, config, model, processor):
+            config.bos_token, config.eos_token = processor.id_to_piece(BOS_ID), processor.id_to_piece(EOS_ID)
+            config.unk_token, config.decoder_start_token = processor.id_to_piece(UNK_ID), processor.id_to_piece(PAD_ID)
+
+    class Loaded(Converter):
+        def _load(self):
+            return MarianLoader()(load(model_dir), load_tokenizer(model_dir / "spm.model"))
+
+    return Path(Loaded().convert(str(out), quantization="float32"))
+
+
+def test_the_numpy_conversion_writes_ctranslate2s_own_model(model_dir, ct2_dir, tmp_path):
+    """convert reads the saved weights with numpy (Marian's sinusoidal position table computed as transformers
+    computes it) and writes, byte for byte, the model CTranslate2's Transformers loader writes from the loaded
+    model; save (a model in memory) writes the same."""
+    reference = _stock_loader_conversion(model_dir, tmp_path / "stock")
+    in_memory = ct2.save(load_model(model_dir), load_tokenizer(model_dir / "spm.model"), tmp_path / "in_memory")
+    for name in ("model.bin", "config.json", "shared_vocabulary.json"):
+        assert (ct2_dir / name).read_bytes() == (reference / name).read_bytes() == (in_memory / name).read_bytes()
+    positions = load_model(model_dir).model.encoder.embed_positions.weight.detach().numpy()
+    assert ct2.sinusoidal_positions(48, 64).tobytes() == positions.tobytes()
+
+
+def test_converting_a_model_imports_no_torch(model_dir, ct2_dir, tmp_path):
+    """Rule convert_model's job converts without torch and transformers (their import cost ~6 s per job), into the
+    same folder as the fixture's conversion in this (torch-importing) process."""
+    code = f"""
+import runpy, sys, types
+snakemake = types.SimpleNamespace(input=types.SimpleNamespace(model={str(model_dir)!r}), output=[{str(tmp_path / "ct2")!r}],
+                                  log=[{str(tmp_path / "convert.log")!r}], threads=1)
+runpy.run_path("scripts/convert_model.py", init_globals={{"snakemake": snakemake}}, run_name="__main__")
+print(sorted(m for m in ("torch", "transformers") if m in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0 and result.stdout.split("\n")[0] == "[]", (result.stdout, result.stderr[-2000:])
+    for name in ("model.bin", "config.json", "shared_vocabulary.json", "spm.model"):
+        assert (tmp_path / "ct2" / name).read_bytes() == (ct2_dir / name).read_bytes()
