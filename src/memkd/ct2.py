@@ -9,7 +9,7 @@ vocabulary row and starts the decoder from the pad token's own embedding.
 A study model is converted once (rule convert_model, `convert`) and every decoding or scoring job loads that folder
 (`load`): such a job imports ctranslate2 and sentencepiece only, not torch or transformers (~5 s per job). The
 conversion itself reads the saved weights with numpy (`convert`), so it does not import them either; `save`
-converts a model already loaded with torch (tests, ad-hoc use).
+converts a model already loaded with torch (ad-hoc use, and the tests' reference).
 """
 
 from __future__ import annotations
@@ -199,11 +199,11 @@ def load(ct2_dir: str | Path, threads: int = 1, device: str = "cpu") -> ctransla
                                   intra_threads=threads)
 
 
-def translator(model, processor, threads: int = 1, device: str = "cpu") -> ctranslate2.Translator:
-    """A loaded model as a CTranslate2 translator, converted in memory (its folder is removed straight away): for a
-    model without a converted folder (tests, ad-hoc use). Study jobs load the folder of rule convert_model."""
+def converted(model_dir: str | Path, threads: int = 1, device: str = "cpu") -> ctranslate2.Translator:
+    """A saved model folder as a CTranslate2 translator, converted (`convert`, no torch) into a temporary folder that
+    is removed straight away: for a model without a folder of rule convert_model (score_cm_references' CM models)."""
     with tempfile.TemporaryDirectory(prefix="memkd-ct2-") as tmp:
-        return load(save(model, processor, Path(tmp) / "model"), threads, device)
+        return load(convert(model_dir, Path(tmp) / "model"), threads, device)
 
 
 def pick_device() -> str:

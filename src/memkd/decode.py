@@ -127,8 +127,8 @@ class Decoder:
 
     ctranslate2: the model converted by rule convert_model (`ct2_dir`, memkd.ct2.convert) is loaded, and torch is
     imported only if a source is empty (CTranslate2 does not decode one; memkd's decoder translates it from the
-    model folder); without `ct2_dir` the model is converted in memory. memkd: Hugging Face generate and torch
-    scoring, on `threads` torch threads."""
+    model folder); without `ct2_dir` the model folder is converted on loading (memkd.ct2.converted, without torch
+    either). memkd: Hugging Face generate and torch scoring, on `threads` torch threads."""
 
     def __init__(self, model_dir: str | Path, engine: str, threads: int = 1, device: str | None = None,
                  ct2_dir: str | Path | None = None):
@@ -145,7 +145,7 @@ class Decoder:
             if ct2_dir is not None:
                 self.translator = ct2.load(ct2_dir, threads, self.device)
             else:
-                self.translator = ct2.translator(self.model, self.processor, threads, self.device)
+                self.translator = ct2.converted(self.model_dir, threads, self.device)
         else:
             import torch
 

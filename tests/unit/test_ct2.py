@@ -208,6 +208,24 @@ print(sorted(m for m in ("torch", "transformers") if m in sys.modules))
     assert result.stdout.split("\n")[:2] == ["[]", "['torch', 'transformers']"], result.stderr[-2000:]
 
 
+def test_a_model_without_a_converted_folder_is_converted_without_torch(model_dir, decoders):
+    """score_cm_references' CM models have no folder of rule convert_model: their Decoder converts the model
+    folder on loading, without torch, and translates as the converted folder does."""
+    _, converted = decoders
+    code = f"""
+import json, sys
+from memkd.decode import Decoder
+decoder = Decoder({str(model_dir)!r}, "ctranslate2", threads=1, device="cpu")
+hypotheses = decoder.translate({[s for s, _ in PAIRS] + UNSEEN[:-1]!r}, beam=2, n_best=2)[0]
+print(json.dumps([sorted(m for m in ("torch", "transformers") if m in sys.modules), hypotheses]))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported, hypotheses = json.loads(result.stdout.strip().splitlines()[-1])
+    assert imported == []
+    assert hypotheses == converted.translate([s for s, _ in PAIRS] + UNSEEN[:-1], beam=2, n_best=2)[0]
+
+
 def _stock_loader_conversion(model_dir, out):
     """The conversion as memkd.ct2 made it up to ce18c64: CTranslate2's own Bart/Marian loader on the model loaded
     with transformers, with our vocabulary (every row) and start token. The reference of the numpy conversion."""
