@@ -2,7 +2,8 @@
 student: test BLEU difference per decoding, and the relative change of replication, ExMem and hallucinations on the
 same training pairs with paired bootstrap intervals, beside the paper's numbers (STUDY.md section 5). With several
 seeds, rows pooled over seeds (seed "pooled": mean +- sd over seeds, two-level bootstrap interval; memkd.tables).
-Every row says how its arm's teacher was fine-tuned (pairs, optimizer steps, learning rate) and, in
+Every row says how its arm's teacher was fine-tuned (pairs, optimizer steps, learning rate), how far that moved it
+(distinct outputs of the study sources, unchanged outputs, sources answered with a fine-tuning pair's target) and, in
 no_verdict_reason, why its comparison carries no verdict (too few pairs or steps; empty when it may carry one)."""
 
 import json
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from memkd.adaptive import CRITERIA, no_verdict_reason
+from memkd.adaptive import CRITERIA, no_verdict_reason, teacher_drift
+from memkd.errors import InputError
 from memkd.io import read_table, read_tsv, write_tsv_atomic
 from memkd.rulerun import run
 from memkd.tables import SeedComparisons, pooled_label
@@ -54,11 +56,18 @@ def main():
         selection = read_tsv(inputs[f"selection{k}"])
         student = read_tsv(inputs[f"student{k}"])
         qe_method = selection["qe_method"].iloc[0]
+        teacher_outputs = Path(inputs[f"teacher_outputs{k}"]).read_text(encoding="utf-8").splitlines()
         for variant, spec in params.variants.items():
             arm = spec["selection"]
+            tuned = read_tsv(inputs[f"tuned_{variant}{k}"])
+            if tuned["id"].tolist() != selection["id"].tolist():
+                raise InputError(f"{inputs[f'tuned_{variant}{k}']}: its ids are not the study pairs' of "
+                                 f"{inputs[f'selection{k}']} in the same order")
+            drift = teacher_drift(teacher_outputs, tuned["tgt"].tolist(), tuned["reference"].tolist(),
+                                  selection[arm].astype(int).to_numpy())
             common = {**unit, "model": variant, "arm": arm, "compared_with": "student",
                       **fine_tuning(inputs[f"teacher_{arm}{k}"], int(selection[arm].astype(int).sum()), settings),
-                      "selection": selection_label(settings)}
+                      **drift, "selection": selection_label(settings)}
             for decoding in params.decodings:
                 bleu = quality[(quality.direction == direction) & (quality.seed.astype(int) == seed)
                                & (quality.split == "test") & (quality.decoding == decoding)].set_index("role")["bleu"]
@@ -97,6 +106,8 @@ def main():
     columns = ["corpus", "direction", "seed", "model", "arm", "compared_with", "metric", "definition", "model_value",
                "reference_value", "difference", "relative_change_pct", "relative_change_sd", "pooled_change_pct",
                "ci_low", "ci_high", "paper", "fine_tuning_pairs", "fine_tuning_steps", "fine_tuning_lr",
+               "teacher_distinct_outputs", "tuned_distinct_outputs", "unchanged_outputs_pct",
+               "copied_selected_target_pct", "teacher_copied_selected_target_pct",
                "no_verdict_reason", "selection", "seeds", "interval"]
     write_tsv_atomic(snakemake.output[0], pd.DataFrame(rows).reindex(columns=columns))
 

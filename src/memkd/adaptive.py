@@ -98,3 +98,29 @@ def no_verdict_reason(pairs: int, steps: int, min_pairs: int) -> str | None:
     if steps < VERDICT_MIN_STEPS:
         reasons.append(f"only {steps} optimizer steps (fewer than {VERDICT_MIN_STEPS})")
     return "; ".join(reasons) or None
+
+
+def teacher_drift(teacher_outputs: list[str], tuned_outputs: list[str], references: list[str],
+                  selected: np.ndarray) -> dict:
+    """How far an arm's fine-tuning moved the teacher, from both teachers' translations of the study sources (in
+    study order): distinct outputs of each, the share of outputs unchanged, and the share of the sources NOT
+    fine-tuned on that the tuned teacher answers with the target of a pair it was fine-tuned on (the collapse a
+    few repeated steps on a few pairs cause; the teacher's own rate of that is given for comparison)."""
+    selected = np.asarray(selected, dtype=bool)
+    if not len(teacher_outputs) == len(tuned_outputs) == len(references) == len(selected):
+        raise ValueError("teacher outputs, tuned outputs, references and selection differ in length")
+    targets = {ref.strip() for ref, chosen in zip(references, selected) if chosen}
+    others = [i for i in range(len(selected)) if not selected[i]]
+
+    def copied(outputs: list[str]) -> float | None:
+        if not others:
+            return None
+        hits = sum(outputs[i].strip() in targets and outputs[i].strip() != references[i].strip() for i in others)
+        return round(100.0 * hits / len(others), 2)
+
+    return {"teacher_distinct_outputs": len(set(teacher_outputs)),
+            "tuned_distinct_outputs": len(set(tuned_outputs)),
+            "unchanged_outputs_pct": round(100.0 * float(np.mean([a == b for a, b in zip(teacher_outputs,
+                                                                                           tuned_outputs)])), 2),
+            "copied_selected_target_pct": copied(tuned_outputs),
+            "teacher_copied_selected_target_pct": copied(teacher_outputs)}

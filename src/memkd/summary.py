@@ -331,9 +331,21 @@ def adaptive_section(adaptive: pd.DataFrame) -> str:
         *(f"- {m} {d} seed {seed}: teacher fine-tuned on {int(a.fine_tuning_pairs)} pairs, "
           + (f"{int(a.fine_tuning_steps)} optimizer steps at lr {float(a.fine_tuning_lr):.2g}"
              if "fine_tuning_steps" in arms.columns and not pd.isna(a.fine_tuning_steps) else "steps not recorded")
+          + drift_text(a)
           for (d, seed, m), a in arms.iterrows()),
         *(f"- intervals: {label}" for label in dict.fromkeys(adaptive.interval.dropna())),
     ])
+
+
+def drift_text(arm) -> str:
+    """How far an arm's fine-tuning moved the teacher (adaptive_seqkd table columns), or nothing if not recorded."""
+    if "tuned_distinct_outputs" not in arm.index or pd.isna(arm.tuned_distinct_outputs):
+        return ""
+    copied = arm.copied_selected_target_pct
+    return (f"; {int(arm.tuned_distinct_outputs)} distinct outputs for the study sources (teacher "
+            f"{int(arm.teacher_distinct_outputs)}), {fmt(arm.unchanged_outputs_pct, 1)}% unchanged"
+            + ("" if pd.isna(copied) else f", {fmt(copied, 1)}% of the other sources answered with a fine-tuning "
+               f"pair's target (teacher {fmt(arm.teacher_copied_selected_target_pct, 1)}%)"))
 
 
 def change_direction(change, low, high) -> str:

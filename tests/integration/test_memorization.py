@@ -265,7 +265,12 @@ def test_adaptive_seqkd_fine_tunes_the_teacher_on_the_selection_and_compares_bot
         fine_tuning = pd.read_csv(study_copy / f"results/adaptive/bible/en-es/seed1/{arm}.tsv", sep="\t")
         assert sorted(fine_tuning.id) == sorted(selection[selection[arm] == 1].id)
         assert tuned["training_pairs"] == 30 and tuned["settings"]["schedule"] == "constant"
-        # at the teacher's final learning rate; 30 pairs fill 1-2 batches, so passes repeat up to min_steps 20
+        # at the teacher's final learning rate, going on with its Adam moments; 30 pairs in 20 smaller batches,
+        # each pair seen once (min_steps_by smaller_batches), not 20 passes over 1-2 batches
+        assert (models / "teacher/optimizer.pt").stat().st_size > 0
+        log = (study_copy / f"logs/train_model/bible/en-es/seed1/teacher_{arm}.log").read_text()
+        one_pass = re.search(r"30 pairs in (\d+) batches: (\d+) optimizer steps \(1 epoch\(s\) of (\d+) steps", log)
+        assert "with the optimizer state of" in log and one_pass and int(one_pass[2]) == int(one_pass[3]) >= 20, log
         assert tuned["settings"]["lr"] == pytest.approx(teacher["settings"]["lr"] * min(
             teacher["steps"] / teacher["settings"]["warmup_steps"],
             (teacher["settings"]["warmup_steps"] / teacher["steps"]) ** 0.5))
@@ -284,6 +289,9 @@ def test_adaptive_seqkd_fine_tunes_the_teacher_on_the_selection_and_compares_bot
     assert (compared.compared_with == "student").all() and (compared.fine_tuning_pairs == 30).all()
     # per arm what the summary needs for a verdict: pairs, optimizer steps, learning rate, and no reason against one
     assert (compared.fine_tuning_steps >= 20).all() and compared.no_verdict_reason.isna().all()
+    # how far the fine-tuning moved each teacher, from both teachers' translations of the 300 study sources
+    assert compared.tuned_distinct_outputs.between(1, 300).all() and compared.teacher_distinct_outputs.between(1, 300).all()
+    assert compared.copied_selected_target_pct.between(0, 100).all() and compared.unchanged_outputs_pct.between(0, 100).all()
     en_es = compared[compared.direction == "en-es"]
     assert en_es.fine_tuning_lr.to_numpy() == pytest.approx([fine_tuning_lr] * len(en_es))
     assert "2 ** (mean ln p) of the teacher's greedy output" in compared.selection.iloc[0]
@@ -291,3 +299,4 @@ def test_adaptive_seqkd_fine_tunes_the_teacher_on_the_selection_and_compares_bot
     assert (study_copy / "results/figures/bible/adaptive_seqkd.png").stat().st_size > 10_000
     summary = (study_copy / "results/summary/bible.md").read_text()
     assert "## Adaptive-SeqKD" in summary and "adaptive_seqkd_random (random)" in summary
+    assert "distinct outputs for the study sources (teacher" in summary

@@ -148,3 +148,18 @@ def test_an_arm_with_too_few_pairs_or_steps_carries_no_verdict_and_says_why():
     one_step = no_verdict_reason(40, 1, 20)
     assert "1 optimizer steps" in one_step and "fewer than 20" in one_step
     assert "pairs" in no_verdict_reason(6, 1, 20) and "steps" in no_verdict_reason(6, 1, 20)
+
+
+def test_teacher_drift_counts_sources_answered_with_a_fine_tuning_target():
+    from memkd.adaptive import teacher_drift
+
+    references = ["a b", "c d", "e f", "g h"]
+    selected = np.array([1, 0, 0, 0])
+    teacher = ["a b", "c x", "e f", "g y"]
+    collapsed = ["a b", "a b", "a b", "g y"]  # two other sources answered with the selected pair's target
+    drift = teacher_drift(teacher, collapsed, references, selected)
+    assert drift == {"teacher_distinct_outputs": 4, "tuned_distinct_outputs": 2, "unchanged_outputs_pct": 50.0,
+                     "copied_selected_target_pct": round(200 / 3, 2), "teacher_copied_selected_target_pct": 0.0}
+    assert teacher_drift(teacher, teacher, references, selected)["copied_selected_target_pct"] == 0.0
+    with pytest.raises(ValueError, match="length"):
+        teacher_drift(teacher, collapsed[:3], references, selected)

@@ -395,6 +395,15 @@ def adaptive_table_inputs(wildcards):
         inputs[f"selection{k}"] = f"results/adaptive/{base}/selection.tsv"
         for arm in sorted({spec["selection"] for spec in ADAPTIVE_VARIANTS.values()}):
             inputs[f"teacher_{arm}{k}"] = f"results/models/{base}/teacher_{arm}"
+        # how far the fine-tuning moved the teacher: both teachers' translations of the study sources
+        inputs[f"teacher_outputs{k}"] = (
+            f"results/translations/{base}/teacher/study_train.greedy.txt"
+        )
+        for variant, spec in ADAPTIVE_VARIANTS.items():
+            decoding = spec.get("seqkd_decoding", config["decoding"]["seqkd"])
+            inputs[f"tuned_{variant}{k}"] = (
+                f"results/adaptive/{base}/{spec['selection']}/seqkd.{decoding}.tsv"
+            )
         for role in ["student", *ADAPTIVE_VARIANTS]:
             inputs[f"{role}{k}"] = f"results/memorization/{base}/{role}/examples.tsv"
     return inputs
