@@ -6,8 +6,8 @@ asserts nothing.
 A job's fixed cost is what it pays before any work: the Python process, Snakemake's script preamble, the rule
 script's imports (timed by running the script in a fresh process with memkd.rulerun.run made a no-op, so the work
 never starts) and, for the rules that decode or score, loading the first model from the run folder the way the job
-does (memkd.decode.Decoder, from the CTranslate2 folder; score_cm_references instead imports torch and transformers,
-which its in-memory conversions need). CPU seconds of the process (user + system),
+does (memkd.decode.Decoder, from the CTranslate2 folder; score_cm_references converts its CM models from their folders
+with numpy, which is its work). CPU seconds of the process (user + system),
 median of `--repeats` fresh processes per rule.
 
 Job times come from the run's benchmarks/ (memkd.benchmarks, as bench/benchmark_summary.py prints them). Rules without a benchmark: directive
@@ -33,9 +33,9 @@ LOADS = {
     "translate": "model", "translate_model": "model", "score_references": "model",
     "memorization_examples": "model", "quality_estimate": "qe",
 }
-# what a job imports lazily, once, before its work: score_cm_references converts its CM models in memory, which
-# loads each with torch and transformers (the conversions themselves are its work)
-LAZY_IMPORTS = {"score_cm_references": "import torch; from transformers import MarianConfig, MarianMTModel"}
+# what a job imports lazily, once, before its work (code run after the imports); none since score_cm_references
+# converts its CM models without torch and transformers (memkd.ct2.converted)
+LAZY_IMPORTS: dict[str, str] = {}
 
 PROBE = r"""
 import json, runpy, sys, time, types
