@@ -62,13 +62,15 @@ def write_tsv_atomic(path: str | os.PathLike, frame: pd.DataFrame) -> None:
         frame.to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_NONE, lineterminator="\n")
 
 
+# How the workflow's tables are parsed: header line, every cell text, no quoting, nothing read as missing
+TSV_READ = dict(sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, na_filter=False)
+
+
 def read_tsv(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a table this workflow wrote (header line, all text). `columns` are required to exist."""
     import pandas as pd
 
-    frame = pd.read_csv(
-        path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, na_filter=False
-    )
+    frame = pd.read_csv(path, **TSV_READ)
     missing = [c for c in columns or [] if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}")

@@ -14,7 +14,6 @@ A plan (rule shard_plan, a checkpoint) is a JSON file {"sentences": n, "sentence
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from memkd.decode import MEMORIZATION_SPLITS
 from memkd.errors import InputError
-from memkd.io import atomic_path, write_json_atomic
+from memkd.io import TSV_READ, atomic_path, write_json_atomic
 
 CHUNK_ROWS = 100_000  # rows a streaming read holds at once
 
@@ -70,8 +69,7 @@ def _chunks(path: str | os.PathLike, column: str):
     import pandas as pd
 
     try:
-        reader = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE,
-                             na_filter=False, usecols=[column], chunksize=CHUNK_ROWS)
+        reader = pd.read_csv(path, **TSV_READ, usecols=[column], chunksize=CHUNK_ROWS)
     except ValueError as err:  # usecols names a column the header lacks
         raise InputError(f"{path}: {err}") from None
     with reader:
