@@ -308,6 +308,57 @@ def test_optimizer_state_of_another_architecture_is_refused(tmp_path):
                            initial_moments=moments)
 
 
+def linear_budget_for_steps(source_lengths, target_lengths, max_tokens, batches):
+    """budget_for_steps as it was (a scan down from max_tokens in steps of 8): what the binary search must match."""
+    for budget in range(max_tokens, 0, -8):
+        if len(make_batches(source_lengths, target_lengths, budget)) >= batches:
+            return budget
+    return 1
+
+
+def budget_cases():
+    """Hand-made cases (none, one, equal or very long pairs, budgets below a pair, not multiples of 8, more batches
+    than pairs) and random selections of several sizes and length spreads."""
+    yield [], [], 800, 0
+    yield [], [], 800, 1
+    yield [5], [7], 800, 1
+    yield [5], [7], 800, 2
+    yield [10] * 30, [10] * 30, 800, 30
+    yield [10] * 30, [10] * 30, 800, 7
+    yield [300, 5, 5], [5, 300, 5], 100, 2  # pairs longer than the budget get a batch of their own
+    yield [3, 9, 17, 33], [40, 2, 8, 16], 7, 3  # max_tokens below one pair's padded length
+    for max_tokens in (1, 8, 9, 15, 16, 17, 63, 64, 801, 4096):
+        yield [1, 2, 3, 8, 9, 16, 17, 24], [24, 17, 16, 9, 8, 3, 2, 1], max_tokens, 4
+    rng = random.Random(7)
+    for case in range(200):
+        n = rng.choice([1, 2, 3, 5, 10, 21, 40, 100])
+        spread = rng.choice([(1, 8), (5, 40), (1, 120), (30, 31)])
+        sources = [rng.randint(*spread) for _ in range(n)]
+        targets = [rng.randint(*spread) for _ in range(n)]
+        yield sources, targets, rng.choice([8, 100, 512, 800, 1000, 2049]), rng.randint(0, 2 * n + 2)
+
+
+def test_budget_for_steps_matches_the_linear_scan():
+    seen = set()
+    for sources, targets, max_tokens, batches in budget_cases():
+        expected = linear_budget_for_steps(sources, targets, max_tokens, batches)
+        assert train_module.budget_for_steps(sources, targets, max_tokens, batches) == expected, (
+            sources, targets, max_tokens, batches)
+        seen.add("unchanged" if expected == max_tokens else "one" if expected == 1 else "between")
+    assert seen == {"unchanged", "one", "between"}  # the cases reach every outcome of the scan
+
+
+def test_budget_for_steps_takes_few_batchings(monkeypatch):
+    calls = []
+    counted = lambda *args: calls.append(args[2]) or make_batches(*args)
+    monkeypatch.setattr(train_module, "make_batches", counted)
+    rng = random.Random(3)
+    sources, targets = [rng.randint(5, 60) for _ in range(500)], [rng.randint(5, 60) for _ in range(500)]
+    budget = train_module.budget_for_steps(sources, targets, 4096, 200)
+    assert budget == linear_budget_for_steps(sources, targets, 4096, 200) and 1 < budget < 4096
+    assert len(calls) <= 11  # log2(4096 / 8) + 2; the scan made (4096 - budget) / 8 + 1
+
+
 def test_budget_for_steps_cuts_a_small_selection_into_enough_batches():
     rng = random.Random(1)
     sources = [rng.randrange(5, 40) for _ in range(40)]
