@@ -28,6 +28,17 @@ RULES = {
     "score_cm_references": {"mem_mb": (4000, 10), "runtime": (60, 1)},  # runtime per MiB: per model
     "quality_estimate": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     "memorization_examples": {"mem_mb": (4000, 20), "runtime": (60, 5)},
+    # rule translate: translate_model's work for one split
+    "translate": {"mem_mb": (4000, 10), "runtime": (60, 2)},
+    # the teacher's k-best (k = 35 in the default's Seq-Inter variants) of every training source, each scored
+    "seq_inter_data": {"mem_mb": (4000, 10), "runtime": (120, 10)},
+    # teacher and baseline scored teacher-forced on the study pairs, full-vocabulary distributions compared
+    "teacher_baseline_kl": {"mem_mb": (4000, 10), "runtime": (30, 2)},
+    # the teacher's confidence on its translations of the study pairs beside their QE scores
+    "adaptive_selection": {"mem_mb": (4000, 10), "runtime": (15, 1)},
+    # pairs and translations joined in pandas: memory grows with the tables, time hardly
+    "seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
+    "adaptive_seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
 }
 # A day: many clusters' longest GPU partition. A job past it resumes (training: its checkpoint) or is sharded
 # (translation: sharding.sentences); a request above a partition's limit would never start.

@@ -1,5 +1,8 @@
 """memkd.resources: memory and time limits linear in a job's data, larger on each retry."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from memkd.resources import MIB, RULES, RUNTIME_CAP, data_mb, rule_resource, scaled
@@ -40,7 +43,9 @@ def test_scaled_refuses_nonsense(arguments):
 FIXED = {
     "train_model": (4000, 120), "translate_model": (4000, 60), "translate_shard": (4000, 60),
     "score_references": (4000, 30), "score_cm_references": (4000, 60), "quality_estimate": (4000, 30),
-    "memorization_examples": (4000, 60),
+    "memorization_examples": (4000, 60), "translate": (4000, 60), "seq_inter_data": (4000, 120),
+    "teacher_baseline_kl": (4000, 30), "adaptive_selection": (4000, 15), "seqkd_data": (1000, 5),
+    "adaptive_seqkd_data": (1000, 5),
 }
 
 
@@ -59,3 +64,35 @@ def test_paper_scale_asks_for_more_and_runtime_stays_under_the_cap():
     assert rule_resource("translate_model", "runtime", two_million) > 600
     assert rule_resource("train_model", "runtime", 100 * two_million, attempt=3) == RUNTIME_CAP
     assert rule_resource("score_cm_references", "runtime", 100, models=10) == 60 + 10 * 100
+
+
+def sized_rules() -> dict[str, set[str]]:
+    """rule -> the RULES entries its `resources:` name through input_sized, read from workflow/rules/*.smk (rules
+    indented under an if too)."""
+    sized = {}
+    for path in sorted((Path(__file__).resolve().parents[2] / "workflow" / "rules").glob("*.smk")):
+        for match in re.finditer(r"^\s*(?:rule|checkpoint) (\w+):\n(.*?)(?=^\s*(?:rule|checkpoint) \w+:|\Z)",
+                                 path.read_text(), re.M | re.S):
+            names = set(re.findall(r'input_sized\(\s*"(\w+)"', match.group(2)))
+            if names:
+                sized[match.group(1)] = names
+    return sized
+
+
+def test_every_sized_rule_uses_its_own_entry_and_every_entry_a_rule():
+    sized = sized_rules()
+    # per-model rules whose work grows with the corpus (not the table and plot rules, not the test set's evaluate)
+    assert {"translate", "seqkd_data", "seq_inter_data", "adaptive_selection", "adaptive_seqkd_data",
+            "teacher_baseline_kl", "translate_model", "translate_shard", "train_model"} <= set(sized)
+    for rule, names in sized.items():
+        assert names == {rule}, f"rule {rule}'s resources follow {names}"  # a typo would only fail when a job is ready
+    assert set(sized) == set(RULES)
+
+
+def test_a_million_pairs_ask_for_more_than_the_former_fixed_values():
+    million = 1_000_000 * 190 / MIB  # ~181 MiB of pairs
+    for rule, (memory, minutes) in FIXED.items():
+        assert rule_resource(rule, "mem_mb", million) >= memory + 1800, rule
+        assert rule_resource(rule, "runtime", million) > minutes, rule
+    assert rule_resource("seqkd_data", "mem_mb", million) == 2812  # ceil(1000 + 10 x 181.198)
+    assert rule_resource("seq_inter_data", "runtime", million) == RUNTIME_CAP  # 120 + 10 x 181 min: past a day

@@ -23,8 +23,8 @@ rule adaptive_selection:
         "../../envs/memkd.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=15,
+        mem_mb=input_sized("adaptive_selection", "mem_mb"),
+        runtime=input_sized("adaptive_selection", "runtime"),
         gpu=config["gpus"]["decoding"],
     params:
         settings=config["adaptive_seqkd"],
@@ -50,7 +50,7 @@ rule adaptive_seqkd_data:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=input_sized("adaptive_seqkd_data", "mem_mb"),
+        runtime=input_sized("adaptive_seqkd_data", "runtime"),
     script:
         "../../scripts/seqkd_data.py"

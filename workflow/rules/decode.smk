@@ -96,8 +96,8 @@ rule translate:
     # 2-core machine the SeqKD decoding waited behind every ready training job; raise with --set-threads translate=N
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=input_sized("translate", "mem_mb"),
+        runtime=input_sized("translate", "runtime"),
         gpu=config["gpus"]["decoding"],
     params:
         translations=lambda w: [f"{w.split}.{w.decoding}"],
@@ -206,8 +206,8 @@ rule seqkd_data:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=input_sized("seqkd_data", "mem_mb"),
+        runtime=input_sized("seqkd_data", "runtime"),
     script:
         "../../scripts/seqkd_data.py"
 
@@ -229,8 +229,8 @@ rule seq_inter_data:
         "../../envs/memkd.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=input_sized("seq_inter_data", "mem_mb"),
+        runtime=input_sized("seq_inter_data", "runtime"),
         gpu=config["gpus"]["decoding"],
     params:
         settings=config["decoding"],

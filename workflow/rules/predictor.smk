@@ -17,8 +17,8 @@ rule teacher_baseline_kl:
         "../../envs/memkd.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=input_sized("teacher_baseline_kl", "mem_mb"),
+        runtime=input_sized("teacher_baseline_kl", "runtime"),
         gpu=config["gpus"]["decoding"],
     params:
         max_tokens=config["decoding"]["max_tokens"],
