@@ -1,7 +1,8 @@
 """Rule memorization_tables: memorization (replication, ExMem), hallucination (OscHal, NatHal), the relative
 change student vs baseline with paired intervals, as in the paper's headline comparison, and the inheritance sets of
 every student (hard SeqKD, and the soft variants). With several seeds, the first three tables also get rows pooled
-over seeds (seed "pooled": mean +- sd over seeds, two-level bootstrap interval; memkd.tables)."""
+over seeds (seed "pooled": mean +- sd over seeds, two-level bootstrap interval; memkd.tables, the relative change
+through its SeedComparisons as in the variants and Adaptive-SeqKD tables)."""
 
 import json
 from pathlib import Path
@@ -15,11 +16,10 @@ from memkd.io import read_tsv, write_tsv_atomic
 from memkd.rulerun import run
 from memkd.stats import bootstrap_count_rate_ci
 from memkd.tables import (
+    SeedComparisons,
     ci_label,
     defined,
     flags,
-    paired_changes,
-    pooled_changes,
     pooled_label,
     pooled_rate_row,
     same_pairs,
@@ -182,21 +182,12 @@ def pooled_tables(memorization: list[dict], hallucination: list[dict], units: di
     return pooled_memorization, pooled_hallucination
 
 
-def pooled_change_rows(units: dict, per_seed: dict, stats: dict) -> list[dict]:
-    """Relative change S vs B pooled over the seeds of each direction (`per_seed`: (corpus, direction, seed) ->
-    that seed's `paired_changes` rows)."""
-    directions: dict[tuple, list] = {}
-    for (corpus, direction, seed), roles in units.items():
-        directions.setdefault((corpus, direction), []).append((seed, roles))
+def pooled_change_rows(by_seed: SeedComparisons, stats: dict) -> list[dict]:
+    """Relative change S vs B pooled over the seeds of each direction (`by_seed`: every seed's student against its
+    baseline, keyed by (corpus, direction))."""
     rows = []
-    for (corpus, direction), seeds in directions.items():
-        if len(seeds) < 2:
-            continue
-        students = [roles["student"][1] for _, roles in seeds]
-        baselines = [roles["baseline"][1] for _, roles in seeds]
-        qe_method = seeds[0][1]["student"][0]["qe_method"]
-        changes = [per_seed[(corpus, direction, seed)] for seed, _ in seeds]
-        for row in pooled_changes(students, baselines, changes, stats, qe_method):
+    for (corpus, direction), _, pooled in by_seed.pooled():
+        for row in pooled:
             rows.append({
                 "corpus": corpus, "direction": direction, "seed": row["seed"], "metric": row["metric"],
                 "definition": row["definition"], "student_pct": row["model_pct"], "student_pct_sd": row["model_pct_sd"],
@@ -236,20 +227,19 @@ def main():
         memorization += memorization_rows(summary, frame, stats)
         hallucination += hallucination_rows(summary, frame, stats, natural)
         by_unit.setdefault((summary["corpus"], summary["direction"], summary["seed"]), {})[summary["role"]] = (summary, frame)
-    per_seed_changes = {}
+    by_seed = SeedComparisons(stats)  # each seed's student against its baseline, pooled per direction
     for (corpus, direction, seed), roles in by_unit.items():
         unit = {"corpus": corpus, "direction": direction, "seed": seed}
         student, baseline, qe_method = roles["student"][1], roles["baseline"][1], roles["student"][0]["qe_method"]
         if student["id"].tolist() != baseline["id"].tolist():
             raise InputError(f"student and baseline examples of {unit} cover different pairs")
-        per_seed_changes[(corpus, direction, seed)] = paired_changes(student, baseline, stats, qe_method)
-        changes += relative_change_rows(unit, per_seed_changes[(corpus, direction, seed)], stats)
+        changes += relative_change_rows(unit, by_seed.add((corpus, direction), student, baseline, qe_method), stats)
         inheritance += inheritance_rows(unit, roles, snakemake.params.variants, stats)
     if len({seed for _, _, seed in by_unit}) > 1:  # one seed is not pooled: a pooled row would only repeat it
         pooled_memorization, pooled_hallucination = pooled_tables(memorization, hallucination, by_unit, stats)
         memorization += pooled_memorization
         hallucination += pooled_hallucination
-        changes += pooled_change_rows(by_unit, per_seed_changes, stats)
+        changes += pooled_change_rows(by_seed, stats)
     write_tsv_atomic(snakemake.output.memorization, sd_beside(pd.DataFrame(memorization)))
     write_tsv_atomic(snakemake.output.hallucination, sd_beside(pd.DataFrame(hallucination)))
     write_tsv_atomic(snakemake.output.relative_change, sd_beside(pd.DataFrame(changes)))
