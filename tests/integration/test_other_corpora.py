@@ -35,6 +35,15 @@ def test_wmt20_downloads_and_official_test_set(tmp_path):
         for i in range(80):
             handle.write(f"Satz Nummer {i} ist hier.\tSentence number {i} is here.\n")
         handle.write("Ein Testsatz.\tA test sentence.\n")  # also in the test set: must leave training
+    # two of the formats WMT20's en-de list adds: WikiMatrix (a score column first) and Rapid (XLIFF)
+    with gzip.open(served / "WikiMatrix.v1.de-en.langid.tsv.gz", "wt", encoding="utf-8") as handle:
+        handle.write("1.07\tDas Wiki sagt dies.\tThe wiki says this.\n")
+    with gzip.open(served / "RAPID_2019.de-en.xlf.gz", "wt", encoding="utf-8") as handle:
+        handle.write(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<xliff version="1.2"><file source-language="de" target-language="en">'
+            '<body>\n<trans-unit id="1"><source>Die Kommission teilt mit.</source>'
+            "<target>The Commission announces.</target></trans-unit>\n</body></file></xliff>\n"
+        )
     # WMT ships its test sets inside test.tgz: serve one made here, laid out the same way
     sgm = served / "sgm"
     sgm.mkdir()
@@ -60,6 +69,12 @@ def test_wmt20_downloads_and_official_test_set(tmp_path):
                     "files": [
                         {"url": (served / "news-commentary-v15.de-en.tsv.gz").as_uri(), "format": "tsv"},
                         {
+                            "url": (served / "WikiMatrix.v1.de-en.langid.tsv.gz").as_uri(),
+                            "format": "tsv",
+                            "columns": ["score", "de", "en"],
+                        },
+                        {"url": (served / "RAPID_2019.de-en.xlf.gz").as_uri(), "format": "xliff"},
+                        {
                             "url": (served / "test.tgz").as_uri(),
                             "target_url": (served / "test.tgz").as_uri(),
                             "member": "sgm/newstest2020-ende-src.en.sgm",
@@ -74,7 +89,18 @@ def test_wmt20_downloads_and_official_test_set(tmp_path):
     )
     workdir = tmp_path / "work"
     workdir.mkdir()
-    run_snakemake(workdir, "results/data/wmt/en-de/test.tsv", "results/data/wmt/report.json", configs=[config])
+    run_snakemake(
+        workdir, "results/data/wmt/en-de/test.tsv", "results/data/wmt/report.json", "results/corpus/wmt/aligned.tsv",
+        configs=[config],
+    )
+    aligned = pd.read_csv(workdir / "results/corpus/wmt/aligned.tsv", sep="\t", dtype=str, keep_default_na=False)
+    def pairs_of(name: str) -> list[list[str]]:  # ids are <downloaded file's name>:<line>, the name hash-prefixed
+        return aligned.loc[aligned["id"].str.contains(f"-{name}:", regex=False), ["id", "en", "de"]].values.tolist()
+
+    assert [row[1:] for row in pairs_of("WikiMatrix.v1.de-en.langid.tsv.gz")] == [["The wiki says this.", "Das Wiki sagt dies."]]
+    assert [(row[0].rsplit(":", 1)[1], *row[1:]) for row in pairs_of("RAPID_2019.de-en.xlf.gz")] == [
+        ("3", "The Commission announces.", "Die Kommission teilt mit.")
+    ]
     test = pd.read_csv(workdir / "results/data/wmt/en-de/test.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert {"A test sentence.", "Another one."} <= set(test["src"])
     report = json.loads((workdir / "results/data/wmt/report.json").read_text())

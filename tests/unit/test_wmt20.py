@@ -5,6 +5,8 @@ import io
 import tarfile
 import unicodedata
 import urllib.request
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -18,9 +20,12 @@ from memkd.corpora.wmt20 import (
     read_parallel_tsv,
     read_sgm,
     read_sgm_pair,
+    read_translation_memory,
     read_wmt20,
 )
 from memkd.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 EN_DE = ("en", "de")
 SRC_SGM = (
@@ -293,7 +298,191 @@ def test_default_sources_are_public_addresses_of_the_right_pairs():
         for item in files:
             assert item["url"].startswith("https://") and item["format"] in FORMATS, item
             if item["format"] == "tsv":
-                assert set(column_languages_from_name(item["url"].rsplit("/", 1)[1])) == languages, item
-            else:
+                columns = item.get("columns") or column_languages_from_name(item["url"].rsplit("/", 1)[1])
+                assert languages <= set(columns) and len(columns) >= 2, item
+            elif item["format"] == "sgm":
                 assert item["member"].endswith(".sgm") and item["target_member"].endswith(".sgm"), item
                 assert item["split"] in ("dev", "test")
+            elif item["format"] == "plain":  # Common Crawl: both sides are members of one tgz
+                assert {item["member"].rsplit(".", 1)[1], item["target_member"].rsplit(".", 1)[1]} == languages
+    # WMT20's whole en-de training list (translation-task.html): seven corpora and the test set
+    en_de = [item["url"].rsplit("/", 1)[1] for item in DEFAULT_SOURCES["en-de"]]
+    for name in ("europarl-v10", "en-de.txt.gz", "commoncrawl", "news-commentary-v15", "wikititles-v2",
+                 "RAPID_2019", "WikiMatrix", "test.tgz"):
+        assert sum(name in url for url in en_de) == 1, name
+
+
+# --- tsv with more columns, and archives (WikiMatrix, ParaCrawl, Common Crawl, Rapid) ------------
+
+
+def test_tsv_columns_other_than_the_languages_are_read_past(tmp_path):
+    path = _gz(tmp_path / "WikiMatrix.v1.de-en.langid.tsv.gz", "1.25\tHallo Welt\tHello world\n1.04\tZwei\tTwo\n")
+    frame = read_parallel_tsv(path, EN_DE, column_languages=["score", "de", "en"])
+    assert frame.values.tolist() == [
+        ["WikiMatrix.v1.de-en.langid.tsv.gz:1", "Hello world", "Hallo Welt", "-"],
+        ["WikiMatrix.v1.de-en.langid.tsv.gz:2", "Two", "Zwei", "-"],
+    ]
+    # the file name (.langid.tsv) does not give the columns: the item must
+    with pytest.raises(InputError, match=r"WikiMatrix\.v1\.de-en\.langid\.tsv\.gz: cannot tell the column languages"):
+        read_parallel_tsv(path, EN_DE)
+    with pytest.raises(InputError, match=r"w\.tsv\.gz, line 2: expected 3 tab-separated fields, found 2"):
+        read_parallel_tsv(_gz(tmp_path / "w.tsv.gz", "1.1\tA\tB\nA\tB\n"), EN_DE, ["score", "de", "en"])
+    with pytest.raises(InputError, match=r"columns are score-de-fr, the corpus is en-de"):
+        read_parallel_tsv(path, EN_DE, ["score", "de", "fr"])
+    with pytest.raises(InputError, match=r"columns are en-de-en, the corpus is en-de"):
+        read_parallel_tsv(path, EN_DE, ["en", "de", "en"])
+
+
+def test_paracrawl_txt_gz_with_its_column_order(tmp_path):
+    path = _gz(tmp_path / "en-de.txt.gz", "Hello\tHallo\nGood  night\tGute Nacht\n")
+    assert read_wmt20([{"format": "tsv", "path": path, "columns": ["en", "de"]}], ("de", "en")).values.tolist() == [
+        ["en-de.txt.gz:1", "Hallo", "Hello", "-"],
+        ["en-de.txt.gz:2", "Gute Nacht", "Good night", "-"],
+    ]
+
+
+def test_common_crawl_pairs_inside_one_tgz(tmp_path):
+    archive = _tar(
+        tmp_path / "training-parallel-commoncrawl.tgz",
+        {
+            "commoncrawl.fr-en.en": "not this\n",
+            "commoncrawl.de-en.annotation": "x\n",
+            "commoncrawl.de-en.de": "Eins\n\nDrei\n",
+            "commoncrawl.de-en.en": "One\n\nThree\n",
+        },
+    )
+    item = {"format": "plain", "path": archive, "target_path": archive,
+            "member": "commoncrawl.de-en.en", "target_member": "commoncrawl.de-en.de"}
+    assert read_wmt20([item], EN_DE).values.tolist() == [
+        ["commoncrawl.de-en.en:1", "One", "Eins", "-"],
+        ["commoncrawl.de-en.en:3", "Three", "Drei", "-"],
+    ]
+    with pytest.raises(InputError, match=r"commoncrawl\.tgz: the archive has no file 'commoncrawl\.pl-en\.en'"):
+        read_wmt20([dict(item, member="commoncrawl.pl-en.en")], EN_DE)
+
+
+def test_members_of_a_zip_archive(tmp_path):
+    """Tilde ships Rapid as zips: line-aligned files (rapid2019.de-en.zip) or a TMX (rapid2019.en-pl.tmx.zip)."""
+    archive = tmp_path / "rapid2019.de-en.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as handle:
+        handle.writestr("rapid2019.de-en.de", "Pressemitteilung\n\nBrüssel\n")
+        handle.writestr("rapid2019.de-en.en", "Press release\n\nBrussels\n")
+    item = {"format": "plain", "path": archive, "target_path": archive,
+            "member": "rapid2019.de-en.en", "target_member": "rapid2019.de-en.de"}
+    assert read_wmt20([item], EN_DE).values.tolist() == [
+        ["rapid2019.de-en.en:1", "Press release", "Pressemitteilung", "-"],
+        ["rapid2019.de-en.en:3", "Brussels", "Brüssel", "-"],
+    ]
+    with pytest.raises(InputError, match=r"rapid2019\.de-en\.zip: the archive has no file 'rapid2019\.de-en\.fr'"):
+        read_wmt20([dict(item, target_member="rapid2019.de-en.fr")], EN_DE)
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(archive.read_bytes()[:-30])  # end of central directory cut off: not a zip any more
+    with pytest.raises(InputError, match=r"broken\.zip:rapid2019\.de-en\.en, after line 0: cannot read the file"):
+        read_wmt20([dict(item, path=broken, target_path=broken)], EN_DE)
+
+
+# --- TMX and XLIFF ----------------------------------------------------------------------------
+
+TMX = """<?xml version="1.0" encoding="{encoding}"?>
+<tmx version="1.4">
+<header srclang="en" datatype="plaintext" segtype="sentence"><prop type="origin">test</prop></header>
+<body>
+<tu tuid="1"><prop type="doc">a</prop>
+<tuv xml:lang="EN-GB"><seg>Press <bpt i="1">&lt;b&gt;</bpt>release<ept i="1">&lt;/b&gt;</ept> &amp; more</seg></tuv>
+<tuv xml:lang="de-DE"><seg>Presse<ph>{{1}}</ph>mitteilung  &amp; mehr</seg></tuv>
+</tu>
+<tu><tuv lang="en"><seg>Only English</seg></tuv></tu>
+<tu><tuv xml:lang="en"><seg>   </seg></tuv><tuv xml:lang="de"><seg></seg></tuv></tu>
+<tu><tuv xml:lang="de"><seg>Nur <hi>Deutsch</hi></seg></tuv><tuv xml:lang="en"><seg>Only <hi>German</hi></seg></tuv></tu>
+</body>
+</tmx>
+"""
+TMX_ROWS = [
+    ["RAPID_2019.UNIQUE.en-de.tmx:5", "Press release & more", "Pressemitteilung & mehr", "-"],
+    ["RAPID_2019.UNIQUE.en-de.tmx:9", "Only English", "", "-"],  # one-sided: kept, the filter counts it
+    ["RAPID_2019.UNIQUE.en-de.tmx:11", "Only German", "Nur Deutsch", "-"],  # empty unit (line 10) skipped
+]
+XLIFF = """<?xml version="1.0" encoding="UTF-8"?>
+<xliff version="1.2" xmlns="urn:oasis:names:tc:xliff:document:1.2">
+<file source-language="de" target-language="en" datatype="plaintext" original="rapid">
+<body>
+<trans-unit id="1"><source>Guten <g id="1">Tag</g><x id="2"/></source><target>Good day</target>
+<alt-trans><source>Guten Tag</source><target>Hello</target></alt-trans><note>translator's note</note></trans-unit>
+<trans-unit id="2">
+<source xml:lang="de">Zwei &amp; drei</source>
+<target xml:lang="en-GB">Two &amp; three</target>
+</trans-unit>
+</body>
+</file>
+</xliff>
+"""
+
+
+def test_tmx_units_inline_codes_and_language_subtags(tmp_path):
+    path = tmp_path / "RAPID_2019.UNIQUE.en-de.tmx"
+    path.write_text(TMX.format(encoding="UTF-8"), encoding="utf-8")
+    assert read_translation_memory(path, EN_DE, "tmx").values.tolist() == TMX_ROWS
+    assert read_translation_memory(path, ("de", "en"), "tmx")["de"].tolist() == ["Pressemitteilung & mehr", "", "Nur Deutsch"]
+
+
+def test_a_utf16_tmx_inside_a_zip(tmp_path):
+    archive = tmp_path / "rapid2019.en-de.tmx.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("RAPID_2019.UNIQUE.en-de.tmx", TMX.format(encoding="UTF-16").encode("utf-16"))
+    item = {"format": "tmx", "path": archive, "member": "RAPID_2019.UNIQUE.en-de.tmx"}
+    assert read_wmt20([item], EN_DE).values.tolist() == TMX_ROWS
+
+
+def test_xliff_languages_from_the_file_or_the_segment(tmp_path):
+    path = _gz(tmp_path / "RAPID_2019.de-en.xlf.gz", XLIFF)
+    assert read_wmt20([{"format": "xliff", "path": path}], EN_DE).values.tolist() == [
+        ["RAPID_2019.de-en.xlf.gz:5", "Good day", "Guten Tag", "-"],  # alternatives and notes are not the pair
+        ["RAPID_2019.de-en.xlf.gz:7", "Two & three", "Zwei & drei", "-"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ('<tmx><body><tu><tuv xml:lang="en"><seg>x</seg></tuv>\n<tuv xml:lang="en-US"><seg>y</seg></tuv></tu></body></tmx>',
+         r"x\.tmx, line 2: a second en segment in the unit of line 1"),
+        ('<tmx><body>\n<tu><tuv xml:lang="fr"><seg>x</seg></tuv></tu></body></tmx>',
+         r"x\.tmx, line 2: the unit has no en or de segment \(languages: fr\)"),
+        ('<tmx><body>\n<tu><tuv xml:lang="en"><seg>x</seg></tuv>\n</body></tmx>', r"x\.tmx, line 3: not well-formed XML"),
+        ("<tmx><body>\n</body></tmx>", r"x\.tmx: no <tu> translation units"),
+        ("<tmx><body><tu>\n<tuv><seg>x</seg></tuv></tu></body></tmx>", r"x\.tmx, line 2: <seg> without a language"),
+        ('<tmx><body><tu><tuv xml:lang="en"><seg>Gr\xfc\xdfe</seg></tuv></tu></body></tmx>', r"x\.tmx, line 1: not well-formed"),
+    ],
+)
+def test_translation_memory_errors_name_file_and_line(tmp_path, text, message):
+    (tmp_path / "x.tmx").write_bytes(text.encode("latin-1"))  # the last case: bytes that are not UTF-8
+    with pytest.raises(InputError, match=message):
+        read_translation_memory(tmp_path / "x.tmx", EN_DE, "tmx")
+
+
+def test_xliff_errors_name_file_and_line(tmp_path):
+    (tmp_path / "a.xlf").write_text('<xliff><file><body>\n<trans-unit id="1"><source>x</source></trans-unit></body></file></xliff>')
+    with pytest.raises(InputError, match=r"a\.xlf, line 2: <source> without a language"):
+        read_translation_memory(tmp_path / "a.xlf", EN_DE, "xliff")
+    with pytest.raises(InputError, match=r"missing\.xlf\.gz: file not found"):
+        read_translation_memory(tmp_path / "missing.xlf.gz", EN_DE, "xliff")
+
+
+@pytest.mark.parametrize("file_format", ["tsv", "tmx"])
+def test_readers_stream_rows_before_the_end_of_the_file(tmp_path, monkeypatch, file_format):
+    """Rows come out while the file is read (in small chunks here): a fault near its end is met only after the
+    rows before it were handed on, so no reader holds a whole file first."""
+    monkeypatch.setattr(wmt20, "CHUNK_BYTES", 256)
+    if file_format == "tsv":
+        path = _gz(tmp_path / "x.de-en.tsv.gz", "\n" + "Hallo\tHello\n" * 500 + "broken\n")
+        rows = wmt20.iter_parallel_tsv(path, EN_DE)
+    else:
+        units = '<tu><tuv xml:lang="en"><seg>Hello</seg></tuv><tuv xml:lang="de"><seg>Hallo</seg></tuv></tu>\n' * 500
+        path = _gz(tmp_path / "x.tmx.gz", f"<tmx><body>\n{units}<tu></body></tmx>\n")
+        rows = wmt20.iter_translation_memory(path, EN_DE, "tmx")
+    assert next(rows)[1:] == ("Hello", "Hallo")
+    read = 1
+    with pytest.raises(InputError, match=r"x\.(de-en\.tsv|tmx)\.gz, line 502"):
+        for _ in rows:
+            read += 1
+    assert 450 < read <= 500  # the XML reader hands on a chunk's units after parsing it: not those of the bad chunk
