@@ -3,12 +3,13 @@ WMT20 (download code exercised on files this test makes, served by file:// addre
 
 import gzip
 import json
+import re
 import tarfile
 
 import pandas as pd
 import pytest
 
-from .conftest import run_snakemake, write_config
+from .conftest import ROOT, run_snakemake, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -106,3 +107,24 @@ def test_wmt20_downloads_and_official_test_set(tmp_path):
     report = json.loads((workdir / "results/data/wmt/report.json").read_text())
     assert report["dropped_overlapping_fixed_splits"] == 1
     assert len(list((workdir / "resources/downloads/wmt").glob("*-test.tgz"))) == 1
+
+
+def test_the_wmt20_preset_plans_the_papers_study(tmp_path):
+    """A dry run of the paper-scale preset with the cluster settings (nothing is downloaded): one download job per
+    file of WMT20's en-de list and the test set, the core roles in both directions, 10 CM models, no variant."""
+    planned = run_snakemake(
+        tmp_path, "--dry-run", configs=[ROOT / "configs" / "wmt20_en_de.yaml", ROOT / "configs" / "gpu_cluster.yaml"]
+    ).stdout
+    downloads = set(re.findall(r"wildcards: corpus=wmt20_en_de, filename=[0-9a-f]{8}-(\S+)", planned))
+    assert downloads == {
+        "europarl-v10.de-en.tsv.gz", "en-de.txt.gz", "training-parallel-commoncrawl.tgz",
+        "news-commentary-v15.de-en.tsv.gz", "wikititles-v2.de-en.tsv.gz", "RAPID_2019.de-en.xlf.gz",
+        "WikiMatrix.v1.de-en.langid.tsv.gz", "test.tgz",
+    }
+    trained = set(re.findall(r"^rule train_model:\n(?:    .*\n)*?    wildcards: corpus=wmt20_en_de, src=(\w+), tgt=(\w+), "
+                             r"seed=1, role=(\w+)", planned, flags=re.MULTILINE))
+    for src, tgt in (("en", "de"), ("de", "en")):
+        assert {"teacher", "baseline", "student"} <= {role for s, t, role in trained if (s, t) == (src, tgt)}
+    assert "cm09" in planned and "cm10" not in planned  # the paper's 10 CM models
+    variants = ("word_kd", "self_evolution", "seqkd_beam5", "student_more_epochs", "seq_inter", "adaptive_seqkd")
+    assert not [v for v in variants if f"role={v}" in planned]

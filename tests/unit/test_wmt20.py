@@ -1,3 +1,4 @@
+import copy
 import gzip
 import hashlib
 import importlib
@@ -9,6 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
+from snakemake.utils import update_config, validate
 
 from memkd.corpora import wmt20
 from memkd.corpora.wmt20 import (
@@ -23,6 +26,7 @@ from memkd.corpora.wmt20 import (
     read_translation_memory,
     read_wmt20,
 )
+from memkd.config import check_config
 from memkd.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -486,3 +490,28 @@ def test_readers_stream_rows_before_the_end_of_the_file(tmp_path, monkeypatch, f
         for _ in rows:
             read += 1
     assert 450 < read <= 500  # the XML reader hands on a chunk's units after parsing it: not those of the bad chunk
+
+
+# --- the preset -------------------------------------------------------------------------------
+
+
+def test_the_wmt20_preset_is_valid_and_reads_the_default_en_de_sources():
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((ROOT / "configs" / "wmt20_en_de.yaml").read_text()))
+    validate(copy.deepcopy(config), schema=str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    check_config(config)
+    assert config["corpora"][config["corpus"]]["files"] == DEFAULT_SOURCES["en-de"]
+    assert config["directions"] == ["en-de", "de-en"]
+    assert not any(config["variants"].values())  # the paper's core study: variants off
+    assert config["tokenizer"]["vocab_size"] == 32000 and config["tokenizer"]["model_type"] == "unigram"
+    assert config["models"]["teacher"]["d_model"] == 2 * config["models"]["student"]["d_model"] == 1024
+
+
+def test_the_readme_projection_is_what_the_bench_script_prints_for_the_preset():
+    """README's paper-scale GPU-hour table follows the preset and the measured speeds in bench/results."""
+    import subprocess
+    import sys
+
+    printed = subprocess.run([sys.executable, str(ROOT / "bench" / "wmt20_projection.py")], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    assert "| **total per direction** |" in printed and printed in (ROOT / "README.md").read_text()
