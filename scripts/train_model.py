@@ -1,5 +1,7 @@
-"""Rule train_model: train one Transformer from scratch and save it with its tokenizer."""
+"""Rules train_model and train_cm_models: train a Transformer from scratch (or several, one after another) and save it
+with its tokenizer."""
 
+import hashlib
 import json
 import logging
 import math
@@ -7,6 +9,7 @@ import os
 import re
 import shutil
 import time
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -35,25 +38,41 @@ def model_seed(chain_seed: int, role: str) -> int:
 
 
 def main():
+    """Rule train_model (one model), or train_cm_models (params.roles: a direction and seed's CM models, one after
+    another in this process, which pays torch's start-up once instead of once per model)."""
     torch.set_num_threads(snakemake.threads)
-    preset = dict(snakemake.params.preset)
+    if snakemake.params.get("roles"):
+        train_models_in_turn(list(snakemake.params.roles))
+        return
     # a QE model (rule train_qe_model, one per corpus) has no seed or role wildcard: its rule passes them as params
     role = snakemake.params.get("role") or snakemake.wildcards.role
-    seed = model_seed(int(snakemake.params.get("seed") or snakemake.wildcards.seed), role)
+    chain_seed = int(snakemake.params.get("seed") or snakemake.wildcards.seed)
+    inputs = snakemake.input
+    train_and_save(role, chain_seed, inputs.pairs, inputs.spm, snakemake.output[0], snakemake.params.checkpoint,
+                   teacher=inputs.get("teacher"), initial=inputs.get("initial"),
+                   keep_optimizer=bool(snakemake.params.get("keep_optimizer")))
+
+
+def train_and_save(role: str, chain_seed: int, pairs_path: str, spm: str, output: str, checkpoint: str,
+                   teacher: str | None = None, initial: str | None = None, keep_optimizer: bool = False) -> dict:
+    """Train one model of the rule's preset and settings on `pairs_path` and save it as the folder `output` (built
+    under a temporary name, then renamed: it exists only when complete). Returns its training summary."""
+    preset = dict(snakemake.params.preset)
+    seed = model_seed(chain_seed, role)
     settings = {**snakemake.params.settings, "seed": seed}
-    processor = load(snakemake.input.spm)
-    pairs = read_tsv(snakemake.input.pairs, columns=["src", "tgt"])
+    processor = load(spm)
+    pairs = read_tsv(pairs_path, columns=["src", "tgt"])
     sources = encode(processor, pairs["src"].tolist(), preset["max_positions"])
     targets = encode(processor, pairs["tgt"].tolist(), preset["max_positions"])
     device = pick_device()
     build = partial(build_model, preset, processor.vocab_size(), seed)
     started = time.perf_counter()
     # the checkpoint is resumed only by a run of the same preset on the same training file
-    run_key = json.dumps(preset, sort_keys=True) + snakemake.input.pairs
+    run_key = json.dumps(preset, sort_keys=True) + pairs_path
     gpus = int(snakemake.resources.get("gpu", 0) or 0)
     # a distilled variant learns from the teacher's token distributions as well
-    teacher = load_model(snakemake.input.teacher, device) if "teacher" in snakemake.input.keys() else None
-    pruning, initial = settings.get("prune"), snakemake.input.get("initial")
+    teacher = load_model(teacher, device) if teacher else None
+    pruning = settings.get("prune")
     if gpus > 1 and (teacher is not None or initial):
         raise InputError(f"gpus: data-parallel training of distilled, pruned or fine-tuned variants is not supported; "
                          f"give role {role!r} one GPU (gpus.student: 1)")
@@ -73,8 +92,7 @@ def main():
         logging.info("%d pairs in %d batches: %d optimizer steps (%d epoch(s) of %d steps, at least %d)", len(pairs),
                      len(batches), settings["max_steps"], settings["epochs"], per_epoch, settings["min_steps"])
     # a model that others fine-tune (the teacher, for Adaptive-SeqKD) keeps its final optimizer state
-    moments = Path(snakemake.params.checkpoint).with_name("final_optimizer.pt") if snakemake.params.get(
-        "keep_optimizer") else None
+    moments = Path(checkpoint).with_name("final_optimizer.pt") if keep_optimizer else None
     if initial:  # start from a trained model (pruned first, or fine-tuned as it is)
         model = load_model(initial, "cpu").train()
         if pruning:  # retraining keeps the pruned weights at zero
@@ -89,26 +107,26 @@ def main():
             initial_moments = torch.load(saved, map_location="cpu", weights_only=True)
             logging.info("fine-tuning with the optimizer state of %s (Adam moments of %d weights)", initial,
                          len(initial_moments))
-        records = train(model, sources, targets, settings, snakemake.params.checkpoint, device,
+        records = train(model, sources, targets, settings, checkpoint, device,
                         fingerprint_extra=run_key, teacher=teacher, initial_moments=initial_moments,
                         moments_path=moments)
         make_permanent(model)
     elif gpus > 1:  # a job with several GPUs trains data-parallel, one process per GPU
-        model, records = train_data_parallel(build, sources, targets, settings, snakemake.params.checkpoint, gpus,
+        model, records = train_data_parallel(build, sources, targets, settings, checkpoint, gpus,
                                              fingerprint_extra=run_key, log_path=snakemake.log[0],
                                              moments_path=moments)
         device = f"{gpus} x cuda (DDP)"
     else:
         model = build()
-        records = train(model, sources, targets, settings, snakemake.params.checkpoint, device,
+        records = train(model, sources, targets, settings, checkpoint, device,
                         fingerprint_extra=run_key, teacher=teacher, moments_path=moments)
     seconds = time.perf_counter() - started
 
     # Build the model folder under a temporary name, then rename: the output exists only when complete.
-    output = Path(snakemake.output[0])
+    output = Path(output)
     staging = output.with_name(f".{output.name}.part")
     shutil.rmtree(staging, ignore_errors=True)
-    save(model.cpu(), staging, snakemake.input.spm)
+    save(model.cpu(), staging, spm)
     pd.DataFrame(records).to_csv(staging / "training_log.tsv", sep="\t", index=False)
     summary = {
         "role": role,
@@ -131,8 +149,72 @@ def main():
         os.replace(moments, staging / OPTIMIZER_FILE)
     shutil.rmtree(output, ignore_errors=True)
     os.replace(staging, output)
-    Path(snakemake.params.checkpoint).unlink(missing_ok=True)
+    Path(checkpoint).unlink(missing_ok=True)
     logging.info("saved %s (%d parameters)", output, summary["parameters"])
+    return summary
+
+
+def file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def finished_key(role: str, chain_seed: int, pairs_path: str, spm: str) -> dict:
+    """What a model kept from an interrupted train_cm_models job must match to be used instead of training it again:
+    its role and seed, the preset, settings and library code, and the contents of its pairs and tokenizer."""
+    return {
+        "role": role, "seed": model_seed(chain_seed, role), "preset": dict(snakemake.params.preset),
+        "settings": dict(snakemake.params.settings), "code": snakemake.params.get("code"),
+        "pairs": file_digest(pairs_path), "spm": file_digest(spm),
+    }
+
+
+@contextmanager
+def also_logged_to(path: str):
+    """Send the log records of the block to `path` as well (one model's own log within a job that trains several)."""
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def train_models_in_turn(roles: list[str]) -> None:
+    """Rule train_cm_models: train `roles` (same preset and settings, one pairs file each) one after another, each
+    exactly as train_model would (same seeds, data and settings; one model's training shares no state with the next).
+
+    Resume: an interrupted job loses its outputs (Snakemake deletes a failed job's outputs), so each finished model
+    is first kept outside results/, beside its checkpoint (checkpoints/.../<role>/finished, with finished.json naming
+    what it was trained from). A rerun uses a kept model whose finished.json matches instead of training it again,
+    resumes the interrupted one from its checkpoint, and moves every model into results/ once all are done."""
+    chain_seed = int(snakemake.wildcards.seed)
+    spm = snakemake.input.spm
+    kept = []
+    for role, pairs_path, output, checkpoint, model_log in zip(roles, snakemake.input.pairs, snakemake.output,
+                                                                snakemake.params.checkpoints, snakemake.log.models):
+        folder = Path(checkpoint).with_name("finished")
+        record = folder.with_name("finished.json")
+        key = finished_key(role, chain_seed, pairs_path, spm)
+        kept.append((folder, record, Path(output)))
+        with also_logged_to(model_log):
+            if folder.is_dir() and record.exists() and json.loads(record.read_text()) == key:
+                logging.info("%s: trained by an earlier run of this job (%s), not trained again", role, folder)
+                continue
+            record.unlink(missing_ok=True)
+            logging.info("%s: training on %s (model %d of %d in this job)", role, pairs_path, len(kept), len(roles))
+            train_and_save(role, chain_seed, pairs_path, spm, str(folder), checkpoint)
+            record.write_text(json.dumps(key, indent=1) + "\n")
+    for folder, record, output in kept:
+        shutil.rmtree(output, ignore_errors=True)
+        shutil.move(folder, output)
+        record.unlink()
+    logging.info("saved %d models: %s", len(kept), ", ".join(str(output) for _, _, output in kept))
 
 
 run(main, snakemake.log[0])

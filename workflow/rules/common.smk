@@ -9,7 +9,7 @@ from memkd.config import (
     variant_seeds,
     wmt20_download_url,
 )
-from memkd.resources import data_mb, rule_resource
+from memkd.resources import RUNTIME_CAP, data_mb, rule_resource
 from memkd.shards import read_plan
 
 # Validate first: a bad config stops the run before any job, with a message naming the key.
@@ -61,6 +61,8 @@ MODEL_TRANSLATIONS = list(
 # null or 0: one job per model as translate_model / translate
 SHARD_SENTENCES = (config.get("sharding") or {}).get("sentences") or 0
 CM_ROLES = [f"cm{m:02d}" for m in range(config["counterfactual"]["models"])]
+# all: a direction and seed's CM models train in one job (train_cm_models); 1: one job per model (train_model)
+CM_MODELS_PER_JOB = config["counterfactual"]["models_per_job"]
 # Snakemake reruns a job when its script changes but not when the library changes; these code
 # versions in params make results follow the library modules they depend on.
 CORPUS_CODE = library_version(
@@ -490,5 +492,31 @@ def input_sized(rule, resource, models=1):
 
     def value(wildcards, input, attempt):
         return rule_resource(rule, resource, data_mb(input), attempt, models)
+
+    return value
+
+
+def cm_training_inputs(wildcards):
+    """train_cm_models' inputs: every CM model's half (pairs, in CM_ROLES order) and the tokenizer."""
+    return {
+        "pairs": [
+            f"results/cm/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/{role}/train.tsv"
+            for role in CM_ROLES
+        ],
+        "spm": f"results/data/{wildcards.corpus}/spm.model",
+    }
+
+
+def cm_models_sized(resource):
+    """train_cm_models' mem_mb or runtime: its models train one after another, so the memory of the largest one and
+    the sum of their times (train_model's for each half), at most a day; a job past it resumes with the models it
+    finished."""
+
+    def value(wildcards, input, attempt):
+        each = [
+            rule_resource("train_model", resource, data_mb([pairs]), attempt)
+            for pairs in input.pairs
+        ]
+        return max(each) if resource == "mem_mb" else min(sum(each), RUNTIME_CAP)
 
     return value

@@ -1,6 +1,7 @@
 # Counterfactual memorization: a balanced design over the study's pairs and each model's training half (one job),
-# M models of the `cm` preset each trained on its half (rule train_model, roles cm00, cm01, ...), their scores of
-# every reference (score_cm_references, memorize.smk), and CM per pair.
+# M models of the `cm` preset each trained on its half (roles cm00, cm01, ...: rule train_cm_models, all of a direction
+# and seed in one job, or train_model, a job each; counterfactual.models_per_job), their scores of every reference
+# (score_cm_references, memorize.smk), and CM per pair.
 
 
 rule cm_design:

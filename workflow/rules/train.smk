@@ -30,3 +30,55 @@ rule train_model:
         code=MODEL_CODE,
     script:
         "../../scripts/train_model.py"
+
+
+# Counterfactual memorization's M models of one direction and seed in one job (counterfactual.models_per_job: all):
+# one start-up of torch instead of M, for CPU runs whose jobs are short. The same models as train_model's jobs (same
+# seeds, data and settings), the same folders and per-model logs; one benchmark for the job. A rerun of an
+# interrupted job keeps the models it finished (scripts/train_model.py, train_models_in_turn).
+rule train_cm_models:
+    input:
+        unpack(cm_training_inputs),
+    output:
+        directory(
+            expand(
+                "results/models/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}",
+                role=CM_ROLES,
+            )
+        ),
+    log:
+        job="logs/train_cm_models/{corpus}/{src}-{tgt}/seed{seed}.log",
+        models=expand(
+            "logs/train_model/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}.log",
+            role=CM_ROLES,
+        ),
+    benchmark:
+        "benchmarks/train_cm_models/{corpus}/{src}-{tgt}/seed{seed}.tsv"
+    conda:
+        "../../envs/memkd.yaml"
+    threads: 1
+    resources:
+        mem_mb=cm_models_sized("mem_mb"),
+        runtime=cm_models_sized("runtime"),
+        gpu=config["gpus"]["cm"],
+    params:
+        roles=CM_ROLES,
+        preset=config["models"]["cm"],
+        settings=config["training"]["cm"],
+        checkpoints=expand(
+            "checkpoints/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}/last.pt",
+            role=CM_ROLES,
+        ),
+        code=MODEL_CODE,
+    script:
+        "../../scripts/train_model.py"
+
+
+# counterfactual.models_per_job picks which of the two rules trains the CM models
+if CM_MODELS_PER_JOB == "all":
+
+    ruleorder: train_cm_models > train_model
+
+else:
+
+    ruleorder: train_model > train_cm_models
