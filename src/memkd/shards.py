@@ -115,6 +115,22 @@ def gather_text(parts: list[str | os.PathLike], path: str | os.PathLike, plan: d
                 shutil.copyfileobj(handle, out, 1 << 20)
 
 
+def timing_record(sentences: int, seconds: float, threads: int, device: str, decoding: str, **extra) -> dict:
+    """The timing record written beside a translation: rule translate_shard's, with the shard's index and rows as
+    `extra`; scripts/translate.py writes the same fields for a whole split (it keeps its own code: an edit of it would
+    rerun every finished translation; tests/unit/test_shards.py checks that they agree). Decoding seconds and
+    sentences per second (None without a measurable time), with the threads, device and decoding signature."""
+    return {
+        "sentences": sentences,
+        "seconds": round(seconds, 3),
+        "sentences_per_s": round(sentences / seconds, 2) if seconds > 0 else None,
+        "threads": threads,
+        "device": device,
+        "decoding": decoding,
+        **extra,
+    }
+
+
 def gather_timing(timings: list[dict]) -> dict:
     """One timing record for the whole split from the shards' records (scripts/translate.py's fields): sentences and
     seconds summed (decoding time, summed over the shard jobs), sentences_per_s from those sums; threads, device and

@@ -131,3 +131,32 @@ def test_gather_timing_sums_and_keeps_the_fields_of_one_job():
         gather_timing([shards[0], other])
     mixed = gather_timing([shards[0], dict(shards[1], device="cuda")])
     assert mixed["device"] == "cpu,cuda"
+
+
+def test_timing_record_is_what_translate_writes_and_the_shard_adds_its_rows():
+    import ast
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from memkd.shards import timing_record
+
+    signature = "decode:greedy|nbest:1|maxlen:256|lenpen:1.0|engine:ctranslate2-4"
+    record = timing_record(100, 2.00049, 4, "cpu", signature)
+    assert record == {"sentences": 100, "seconds": 2.0, "sentences_per_s": 49.99, "threads": 4, "device": "cpu",
+                      "decoding": signature}
+    shard = timing_record(36, 0.75, 1, "cuda", signature, shard=1, rows=[64, 100])
+    assert list(shard) == [*record, "shard", "rows"] and shard["sentences_per_s"] == 48.0 and shard["rows"] == [64, 100]
+    assert timing_record(0, 0.0, 1, "cpu", signature)["sentences_per_s"] is None  # no time measured: no rate
+    # scripts/translate.py keeps its own record (an edit of it would rerun every finished translation and all after
+    # them): its fields, evaluated on the same run, are timing_record's, in the same order (json.dumps keeps it)
+    scripts = Path(__file__).resolve().parents[2] / "scripts"
+    call = next(node for node in ast.walk(ast.parse((scripts / "translate.py").read_text()))
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "write_json_atomic")
+    run = {"len": len, "round": round, "sources": ["a"] * 100, "seconds": 2.00049,
+           "snakemake": SimpleNamespace(threads=4),
+           "decoder": SimpleNamespace(device="cpu", signature=lambda *settings: signature),
+           "beam": 1, "max_len_a": 0, "max_len_b": 256}
+    written = {ast.literal_eval(key): eval(compile(ast.Expression(value), "translate.py", "eval"), run)
+               for key, value in zip(call.args[1].keys, call.args[1].values)}
+    assert list(written.items()) == list(record.items())
+    assert "timing_record(" in (scripts / "translate_shard.py").read_text()
