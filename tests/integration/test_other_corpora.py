@@ -109,21 +109,31 @@ def test_wmt20_downloads_and_official_test_set(tmp_path):
     assert len(list((workdir / "resources/downloads/wmt").glob("*-test.tgz"))) == 1
 
 
-def test_the_wmt20_preset_plans_the_papers_study(tmp_path):
-    """A dry run of the paper-scale preset with the cluster settings (nothing is downloaded): one download job per
-    file of WMT20's en-de list and the test set, the core roles in both directions, 10 CM models, no variant."""
-    planned = run_snakemake(
-        tmp_path, "--dry-run", configs=[ROOT / "configs" / "wmt20_en_de.yaml", ROOT / "configs" / "gpu_cluster.yaml"]
-    ).stdout
-    downloads = set(re.findall(r"wildcards: corpus=wmt20_en_de, filename=[0-9a-f]{8}-(\S+)", planned))
-    assert downloads == {
+WMT20_PRESETS = {
+    "wmt20_en_de": (["wmt20_en_de"], {
         "europarl-v10.de-en.tsv.gz", "en-de.txt.gz", "training-parallel-commoncrawl.tgz",
         "news-commentary-v15.de-en.tsv.gz", "wikititles-v2.de-en.tsv.gz", "RAPID_2019.de-en.xlf.gz",
         "WikiMatrix.v1.de-en.langid.tsv.gz", "test.tgz",
-    }
-    trained = set(re.findall(r"^rule train_model:\n(?:    .*\n)*?    wildcards: corpus=wmt20_en_de, src=(\w+), tgt=(\w+), "
+    }, [("en", "de"), ("de", "en")]),
+    "wmt20_pl_en": (["wmt20_en_de", "wmt20_pl_en"], {
+        "europarl-v10.pl-en.tsv.gz", "en-pl.txt.gz", "wikititles-v2.pl-en.tsv.gz", "rapid2019.en-pl.tmx.zip",
+        "WikiMatrix.v1.en-pl.langid.tsv.gz", "dev.tgz", "test.tgz",
+    }, [("pl", "en"), ("en", "pl")]),
+}
+
+
+@pytest.mark.parametrize("corpus", sorted(WMT20_PRESETS))
+def test_the_wmt20_presets_plan_the_papers_study(tmp_path, corpus):
+    """A dry run of a paper-scale preset with the cluster settings (nothing is downloaded): one download job per
+    file of the pair's WMT20 list and its dev/test archives, the core roles in both directions, 10 CM models, no
+    variant."""
+    presets, files, directions = WMT20_PRESETS[corpus]
+    configs = [ROOT / "configs" / f"{name}.yaml" for name in presets] + [ROOT / "configs" / "gpu_cluster.yaml"]
+    planned = run_snakemake(tmp_path, "--dry-run", configs=configs).stdout
+    assert set(re.findall(rf"wildcards: corpus={corpus}, filename=[0-9a-f]{{8}}-(\S+)", planned)) == files
+    trained = set(re.findall(rf"^rule train_model:\n(?:    .*\n)*?    wildcards: corpus={corpus}, src=(\w+), tgt=(\w+), "
                              r"seed=1, role=(\w+)", planned, flags=re.MULTILINE))
-    for src, tgt in (("en", "de"), ("de", "en")):
+    for src, tgt in directions:
         assert {"teacher", "baseline", "student"} <= {role for s, t, role in trained if (s, t) == (src, tgt)}
     assert "cm09" in planned and "cm10" not in planned  # the paper's 10 CM models
     variants = ("word_kd", "self_evolution", "seqkd_beam5", "student_more_epochs", "seq_inter", "adaptive_seqkd")

@@ -495,13 +495,25 @@ def test_readers_stream_rows_before_the_end_of_the_file(tmp_path, monkeypatch, f
 # --- the preset -------------------------------------------------------------------------------
 
 
-def test_the_wmt20_preset_is_valid_and_reads_the_default_en_de_sources():
+def layered(*presets: str) -> dict:
+    """config.yaml with configs/<preset>.yaml files layered on top, as Snakemake merges --configfile files."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((ROOT / "configs" / "wmt20_en_de.yaml").read_text()))
+    for preset in presets:
+        update_config(config, yaml.safe_load((ROOT / "configs" / f"{preset}.yaml").read_text()))
     validate(copy.deepcopy(config), schema=str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     check_config(config)
-    assert config["corpora"][config["corpus"]]["files"] == DEFAULT_SOURCES["en-de"]
-    assert config["directions"] == ["en-de", "de-en"]
+    return config
+
+
+@pytest.mark.parametrize(
+    "presets,pair,directions",
+    [(["wmt20_en_de"], "en-de", ["en-de", "de-en"]), (["wmt20_en_de", "wmt20_pl_en"], "pl-en", ["pl-en", "en-pl"])],
+)
+def test_the_wmt20_presets_are_valid_and_read_the_default_sources(presets, pair, directions):
+    config = layered(*presets)
+    assert config["corpora"][config["corpus"]]["files"] == DEFAULT_SOURCES[pair]
+    assert config["corpora"][config["corpus"]]["languages"] == pair.split("-")
+    assert config["directions"] == directions
     assert not any(config["variants"].values())  # the paper's core study: variants off
     assert config["tokenizer"]["vocab_size"] == 32000 and config["tokenizer"]["model_type"] == "unigram"
     assert config["models"]["teacher"]["d_model"] == 2 * config["models"]["student"]["d_model"] == 1024
