@@ -71,7 +71,7 @@ def test_cm_models_in_one_job_equal_one_job_each_and_resume(tmp_path):
     run_snakemake(merged, "--unlock", configs=configs_all)
     rerun = run_snakemake(merged, "--rerun-incomplete", *TARGETS, configs=configs_all)
     assert "rule train_cm_models" in rerun.stdout + rerun.stderr
-    logs = merged / "logs" / "train_model" / BASE
+    logs = merged / "logs" / "train_cm_models" / BASE  # a log per model beside the job's (BASE.log)
     assert "trained by an earlier run of this job" in (logs / "cm00.log").read_text()
     assert "resumed from checkpoint" in (logs / "cm01.log").read_text()
     for role in ("cm02", "cm03"):

@@ -34,8 +34,9 @@ rule train_model:
 
 # Counterfactual memorization's M models of one direction and seed in one job (counterfactual.models_per_job: all):
 # one start-up of torch instead of M, for CPU runs whose jobs are short. The same models as train_model's jobs (same
-# seeds, data and settings), the same folders and per-model logs; one benchmark for the job. A rerun of an
-# interrupted job keeps the models it finished (scripts/train_model.py, train_models_in_turn).
+# seeds, data and settings), the same folders; a log per model beside the job's, one benchmark for the job (its logs
+# and benchmark under train_cm_models/, so logs/<rule>/ counts a rule's jobs). A rerun of an interrupted job keeps
+# the models it finished (scripts/train_model.py, train_models_in_turn).
 rule train_cm_models:
     input:
         unpack(cm_training_inputs),
@@ -49,7 +50,7 @@ rule train_cm_models:
     log:
         job="logs/train_cm_models/{corpus}/{src}-{tgt}/seed{seed}.log",
         models=expand(
-            "logs/train_model/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}.log",
+            "logs/train_cm_models/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}.log",
             role=CM_ROLES,
         ),
     benchmark:
