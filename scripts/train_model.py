@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from memkd.data import encode, make_batches
+from memkd.data import encode_arrays, lengths_of, make_batches
 from memkd.distributed import train_data_parallel
 from memkd.io import read_tsv
 from memkd.errors import InputError
@@ -62,8 +62,10 @@ def train_and_save(role: str, chain_seed: int, pairs_path: str, spm: str, output
     settings = {**snakemake.params.settings, "seed": seed}
     processor = load(spm)
     pairs = read_tsv(pairs_path, columns=["src", "tgt"])
-    sources = encode(processor, pairs["src"].tolist(), preset["max_positions"])
-    targets = encode(processor, pairs["tgt"].tolist(), preset["max_positions"])
+    # flat id arrays, encoded in chunks: a corpus of millions of pairs is never a Python list of lists
+    sources = encode_arrays(processor, pairs["src"], preset["max_positions"])
+    targets = encode_arrays(processor, pairs["tgt"], preset["max_positions"])
+    del pairs  # the texts are not needed once encoded
     device = pick_device()
     build = partial(build_model, preset, processor.vocab_size(), seed)
     started = time.perf_counter()
@@ -82,14 +84,14 @@ def train_and_save(role: str, chain_seed: int, pairs_path: str, spm: str, output
         logging.info("fine-tuning at the final learning rate of %s: %.3g (%s)", initial, settings["lr"],
                      settings.get("schedule", "inverse_sqrt"))
     if settings.get("min_steps"):  # Adaptive-SeqKD teachers: at least min_steps optimizer steps on a small selection
-        lengths = [len(s) for s in sources], [len(t) for t in targets]
+        lengths = lengths_of(sources), lengths_of(targets)
         if settings.get("min_steps_by") == "smaller_batches":  # one pass in min_steps batches (fewer pairs: one each)
             wanted = math.ceil(settings["min_steps"] / settings["epochs"]) * settings["grad_accumulation"]
             settings["max_tokens"] = budget_for_steps(*lengths, settings["max_tokens"], wanted)
         batches = make_batches(*lengths, settings["max_tokens"])
         per_epoch = math.ceil(len(batches) / settings["grad_accumulation"])
         settings["max_steps"] = fine_tuning_steps(per_epoch, settings["epochs"], settings["min_steps"])
-        logging.info("%d pairs in %d batches: %d optimizer steps (%d epoch(s) of %d steps, at least %d)", len(pairs),
+        logging.info("%d pairs in %d batches: %d optimizer steps (%d epoch(s) of %d steps, at least %d)", len(sources),
                      len(batches), settings["max_steps"], settings["epochs"], per_epoch, settings["min_steps"])
     # a model that others fine-tune (the teacher, for Adaptive-SeqKD) keeps its final optimizer state
     moments = Path(checkpoint).with_name("final_optimizer.pt") if keep_optimizer else None
@@ -133,7 +135,7 @@ def train_and_save(role: str, chain_seed: int, pairs_path: str, spm: str, output
         "seed": seed,
         "parameters": count_parameters(model),
         "nonzero_parameters": nonzero_parameters(model),
-        "training_pairs": len(pairs),
+        "training_pairs": len(sources),
         "steps": records[-1]["step"] if records else 0,
         "final_loss": records[-1]["loss"] if records else None,
         "train_seconds_this_run": round(seconds, 1),

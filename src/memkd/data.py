@@ -9,12 +9,59 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+
 from memkd.model import EOS_ID, IGNORE_INDEX, PAD_ID
 
 
 def encode(processor, texts: list[str], max_len: int) -> list[list[int]]:
     """SentencePiece ids + </s>, truncated to max_len tokens (the </s> kept)."""
     return [ids[: max_len - 1] + [EOS_ID] for ids in processor.encode(texts)]
+
+
+class TokenArrays:
+    """Token-id sequences in two flat arrays (ids, and offsets where each sequence starts): about 4 bytes a token,
+    where a list of Python ints costs ~36. Indexing gives a sequence's ids as a numpy view; `lengths` all lengths."""
+
+    def __init__(self, ids: np.ndarray, offsets: np.ndarray):
+        if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(ids):
+            raise ValueError(f"offsets must run from 0 to len(ids) = {len(ids)}")
+        self.ids, self.offsets = ids, offsets
+
+    @classmethod
+    def from_lists(cls, sequences) -> "TokenArrays":
+        offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
+        np.cumsum([len(s) for s in sequences], out=offsets[1:])
+        ids = np.fromiter((t for s in sequences for t in s), dtype=np.int32, count=int(offsets[-1]))
+        return cls(ids, offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.ids[self.offsets[i]: self.offsets[i + 1]]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def encode_arrays(processor, texts, max_len: int, chunk: int = 65536) -> TokenArrays:
+    """`encode` into TokenArrays, `chunk` texts at a time, so that a corpus is never held as Python lists of ids."""
+    parts = [TokenArrays.from_lists(encode(processor, list(texts[start: start + chunk]), max_len))
+             for start in range(0, len(texts), chunk)]
+    if not parts:
+        return TokenArrays(np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64))
+    ends = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
+    offsets = np.concatenate([parts[0].offsets[:1]] + [p.offsets[1:] + end for p, end in zip(parts, ends)])
+    return TokenArrays(np.concatenate([p.ids for p in parts]), offsets)
+
+
+def lengths_of(sequences) -> list[int]:
+    """Lengths of token-id sequences (lists or TokenArrays)."""
+    if isinstance(sequences, TokenArrays):
+        return sequences.lengths.tolist()
+    return [len(s) for s in sequences]
 
 
 def round_up(n: int, multiple: int) -> int:
@@ -60,7 +107,7 @@ def pad(sequences: list[list[int]], value: int, multiple: int = 8) -> torch.Tens
     width = round_up(max(len(s) for s in sequences), multiple)
     out = torch.full((len(sequences), width), value, dtype=torch.long)
     for row, seq in enumerate(sequences):
-        out[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        out[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
     return out
 
 

@@ -31,7 +31,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from memkd.data import collate, epoch_order, make_batches
+from memkd.data import TokenArrays, collate, epoch_order, lengths_of, make_batches
 from memkd.io import atomic_path
 from memkd.losses import label_smoothed_loss, training_loss
 from memkd.model import IGNORE_INDEX, TargetLogits
@@ -294,8 +294,8 @@ def load_adam_moments(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
 
 def train(
     model: torch.nn.Module,
-    sources: list[list[int]],
-    targets: list[list[int]],
+    sources: list[list[int]] | TokenArrays,
+    targets: list[list[int]] | TokenArrays,
     settings: dict,
     checkpoint_path: str | Path,
     device: str = "cpu",
@@ -312,7 +312,7 @@ def train(
     seed = settings["seed"]
     accumulation = settings["grad_accumulation"]
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
-    batches = make_batches([len(s) for s in sources], [len(t) for t in targets], settings["max_tokens"])
+    batches = make_batches(lengths_of(sources), lengths_of(targets), settings["max_tokens"])
     usable = len(batches) - len(batches) % world  # batches per epoch that every process steps through together
     if usable == 0:
         raise ValueError(f"{len(batches)} batches per epoch cannot feed {world} processes")

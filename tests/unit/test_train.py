@@ -2,11 +2,12 @@ import json
 import math
 import random
 
+import numpy as np
 import pytest
 import torch
 
 from memkd import train as train_module
-from memkd.data import IGNORE_INDEX, collate, epoch_order, make_batches, round_up
+from memkd.data import IGNORE_INDEX, TokenArrays, collate, encode, encode_arrays, epoch_order, make_batches, round_up
 from memkd.losses import label_smoothed_loss
 from memkd.model import build_model, count_parameters
 
@@ -370,3 +371,41 @@ def test_budget_for_steps_cuts_a_small_selection_into_enough_batches():
     assert train_module.budget_for_steps(sources, targets, 800, 2) == 800  # already enough: unchanged
     # fewer pairs than steps: one pair per batch, the passes make up the rest (fine_tuning_steps)
     assert len(make_batches(sources[:5], targets[:5], train_module.budget_for_steps(sources[:5], targets[:5], 800, 20))) == 5
+
+
+def test_token_arrays_hold_the_same_sequences_as_lists():
+    sources, _ = _data(n=30)
+    arrays = TokenArrays.from_lists(sources)
+    assert len(arrays) == 30 and arrays.lengths.tolist() == [len(s) for s in sources]
+    assert [arrays[i].tolist() for i in range(30)] == sources
+    assert arrays.ids.dtype == np.int32 and arrays.ids.nbytes == 4 * sum(len(s) for s in sources)
+    with pytest.raises(ValueError, match="offsets"):
+        TokenArrays(arrays.ids, arrays.offsets[:-1])
+
+
+class _Processor:
+    """SentencePiece's encode on a list: a token per character code (enough to test chunking)."""
+
+    def encode(self, texts):
+        return [[4 + ord(c) % 40 for c in text] for text in texts]
+
+
+def test_encode_arrays_in_chunks_equals_encode_at_once():
+    texts = ["".join(random.Random(i).choice("abcdefgh ") for _ in range(i % 17)) for i in range(50)]
+    once = encode(_Processor(), texts, max_len=10)
+    for chunk in (1, 7, 50, 64):
+        arrays = encode_arrays(_Processor(), texts, max_len=10, chunk=chunk)
+        assert [arrays[i].tolist() for i in range(len(arrays))] == once
+    assert len(encode_arrays(_Processor(), [], max_len=10)) == 0
+
+
+def test_training_on_token_arrays_is_identical_to_training_on_lists(tmp_path):
+    sources, targets = _data()
+    runs = []
+    for name, (src, tgt) in {"lists": (sources, targets),
+                             "arrays": (TokenArrays.from_lists(sources), TokenArrays.from_lists(targets))}.items():
+        model = build_model(PRESET, vocab_size=50, seed=0)
+        records = train_module.train(model, src, tgt, SETTINGS, tmp_path / f"{name}.pt")
+        runs.append(([r["loss"] for r in records], [p.detach().clone() for p in model.parameters()]))
+    assert runs[0][0] == runs[1][0]
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
