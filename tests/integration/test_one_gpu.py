@@ -164,3 +164,16 @@ def test_jobs_that_ask_for_the_gpu_run_side_by_side(tiny_one_gpu):
     assert slots and int(slots.group(1)) == profile_slots(), provided
     assert not re.search(r"\bgpu\b", provided.group(1)), "the one GPU's jobs must not be limited by a global gpu"
     assert most_gpu_jobs_at_once(output) == 2
+
+
+def test_on_the_cluster_settings_only_models_trained_from_scratch_take_the_presets_gpus(tmp_path):
+    """configs/gpu_cluster.yaml gives the teacher 2 GPUs (DDP). Models that start from another (Adaptive-SeqKD's
+    teachers, pruned and fine-tuned variants) or learn from the teacher's distributions train on one device
+    (train_model refuses DDP for them), so their jobs ask for one GPU, not the teacher preset's two."""
+    planned = run_snakemake(tmp_path, "--dry-run", configs=[ROOT / "configs" / "gpu_cluster.yaml"]).stdout
+    gpus = {job["wildcards"]["role"]: job["resources"]["gpu"] for job in planned_jobs(planned)
+            if job["rule"] == "train_model" and job["wildcards"].get("seed") == "1"}
+    assert gpus["teacher"] == "2"
+    for role in ("teacher_quality", "teacher_random", "baseline", "student", "word_kd", "self_evolution",
+                 "student_pruned50", "seq_inter"):
+        assert gpus[role] == "1", role

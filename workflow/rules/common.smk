@@ -430,6 +430,18 @@ def preset_name(role):
     return "cm" if role.startswith("cm") else ROLE_PRESET[role]
 
 
+def training_gpus(wildcards):
+    """GPUs of a training job: its preset's count (gpus), but one for a model that starts from another (Adaptive-SeqKD's
+    teachers, pruned and fine-tuned variants) or learns from the teacher's distributions: train_model trains those
+    on one device, so more would be idle."""
+    gpus = config["gpus"][preset_name(wildcards.role)]
+    variant = VARIANTS.get(wildcards.role, {})
+    one_device = wildcards.role in ADAPTIVE_TEACHERS or any(
+        key in variant for key in ("prune", "finetune", "distillation")
+    )
+    return min(gpus, 1) if one_device else gpus
+
+
 def model_preset(wildcards):
     return config["models"][preset_name(wildcards.role)]
 

@@ -20,7 +20,7 @@ rule train_model:
     resources:
         mem_mb=input_sized("train_model", "mem_mb"),
         runtime=input_sized("train_model", "runtime"),
-        gpu=lambda w: config["gpus"][preset_name(w.role)],
+        gpu=training_gpus,
     params:
         preset=model_preset,
         settings=training_settings,
