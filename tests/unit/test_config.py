@@ -195,12 +195,15 @@ def test_a_variant_trains_at_its_own_seeds_and_is_compared_only_with_variants_tr
     config = yaml.safe_load(open("config.yaml"))
     config["seeds"], config["variant_seeds"] = [1, 2, 3], [1]
     assert variant_seeds(config) == [1]
-    assert variant_seeds(config, config["variants"]["word_kd"]) == [1, 2, 3]  # seeds: all
+    assert variant_seeds(config, config["variants"]["word_kd"]) == [1]  # variant_seeds
+    assert variant_seeds(config, {**config["variants"]["word_kd"], "seeds": "all"}) == [1, 2, 3]
     assert variant_seeds(config, {**config["variants"]["word_kd"], "seeds": [2]}) == [2]
     check_config(config)
-    config["variants"]["word_kd"]["seeds"] = [1]  # self_evolution trains at 1, 2, 3 and is compared with it
+    config["variants"]["self_evolution"]["seeds"] = "all"  # compared with word_kd, which trains at seed 1 only
     with pytest.raises(InputError, match=r"variants.self_evolution.compare_with: 'word_kd' is not trained at seeds \[2, 3\]"):
         check_config(config)
+    config["variants"]["word_kd"]["seeds"] = "all"
+    check_config(config)
     config["variants"]["word_kd"]["seeds"] = [4]
     with pytest.raises(InputError, match=r"variants.word_kd.seeds: \[4\] not in seeds"):
         check_config(config)
