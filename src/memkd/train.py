@@ -90,7 +90,9 @@ def pick_precision(requested: str, device: str, timed: dict | None = None) -> to
 
 
 # bf16 must beat fp32 by this share before auto takes it: within the timing noise fp32 wins, being the exact path.
-BF16_MARGIN = 0.03
+# At 3% two fresh runs on one EPYC picked fp32 (2.46 vs 2.77 s) and then bf16 (0.83 vs 0.80 s) for the student
+# preset, and the students' numbers moved with the coin flip; the teacher's real gain (1.4x) clears 10% easily.
+BF16_MARGIN = 0.10
 PROBE_BATCHES, PROBE_WARMUP = 6, 2
 
 

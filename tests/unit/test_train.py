@@ -208,6 +208,7 @@ def test_auto_precision_takes_bf16_on_the_cpu_only_where_it_was_measured_faster(
     assert train_module.pick_precision("auto", "cpu", {"fp32": 1.0, "bf16": 0.6}) == torch.bfloat16
     assert train_module.pick_precision("auto", "cpu", {"fp32": 1.0, "bf16": 1.3}) is None
     assert train_module.pick_precision("auto", "cpu", {"fp32": 1.0, "bf16": 0.99}) is None  # within the noise
+    assert train_module.pick_precision("auto", "cpu", {"fp32": 0.83, "bf16": 0.80}) is None  # a tie that once flipped
     assert train_module.pick_precision("bf16", "cpu") == torch.bfloat16
     assert train_module.pick_precision("fp32", "cuda") is None
 
