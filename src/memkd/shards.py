@@ -151,3 +151,43 @@ def gather_timing(timings: list[dict]) -> dict:
         "decoding": timings[0]["decoding"],
         "shards": len(timings),
     }
+
+
+def read_line_range(path: str | os.PathLike, start: int, stop: int) -> list[str]:
+    """Lines start..stop-1 of a text file (memkd.io.read_lines(path)[start:stop]), read as a stream."""
+    rows = []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle):
+            if number >= stop:
+                break
+            if number >= start:
+                try:
+                    rows.append(raw.decode("utf-8").rstrip("\r\n"))
+                except UnicodeDecodeError as err:
+                    raise InputError(f"{path}, line {number + 1}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
+    if len(rows) != stop - start:
+        raise InputError(f"{path}: lines {start + 1}..{stop} asked for, the file has {start + len(rows)}")
+    return rows
+
+
+def gather_tables(parts: list[str | os.PathLike], path: str | os.PathLike, plan: dict) -> None:
+    """Concatenate the shards' TSV tables (a header line, then one line per row of the shard's range, in the plan's
+    order) into `path`, atomically, with the header once, after checking every shard's header and row count."""
+    if len(parts) != len(plan["shards"]):
+        raise InputError(f"{len(parts)} shard files for a plan of {len(plan['shards'])} shards")
+    header = None
+    for part, (start, stop) in zip(parts, plan["shards"]):
+        with open(part, "rb") as handle:
+            first = handle.readline()
+        if header is None:
+            header = first
+        elif first != header:
+            raise InputError(f"{part}: header {first!r} differs from the first shard's {header!r}")
+        if (rows := count_lines(part) - 1) != stop - start:
+            raise InputError(f"{part}: {rows} rows, expected {stop - start} (rows {start}..{stop - 1})")
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        out.write(header)
+        for part in parts:
+            with open(part, "rb") as handle:
+                handle.readline()
+                shutil.copyfileobj(handle, out, 1 << 20)

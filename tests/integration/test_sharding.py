@@ -109,6 +109,41 @@ def test_sharded_translations_equal_the_unsharded_ones(unsharded, tmp_path):
     assert "Nothing to be done" in again.stdout + again.stderr, (again.stdout + again.stderr)[-3000:]
 
 
+def test_sharded_quality_estimates_equal_the_unsharded_ones(unsharded, tmp_path):
+    """The study's QE tables (references and the baseline's outputs) from quality_estimate_shard and gather_quality
+    equal quality_estimate's: same ids, method and estimates (each row is scored on its own)."""
+    import pandas as pd
+
+    from memkd.io import read_tsv
+
+    workdir = copy_of(unsharded, tmp_path)
+    tables = [f"results/quality/bible/en-es/seed1/{texts}/study_train.tsv" for texts in ("reference", "baseline")]
+    first = run_snakemake(workdir, *tables, configs=configs(workdir, None))
+    assert len(jobs_of(first.stdout + first.stderr, "quality_estimate")) == 2
+    before = {table: read_tsv(workdir / table) for table in tables}
+    for table in tables:
+        (workdir / table).unlink()
+
+    done = run_snakemake(workdir, *tables, configs=configs(workdir, PER_SHARD))
+    output = done.stdout + done.stderr
+    plan = json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())
+    assert len(plan["shards"]) >= 3
+    shard_jobs = jobs_of(output, "quality_estimate_shard")
+    assert sorted((job["texts"], job["shard"]) for job in shard_jobs) == sorted(
+        (texts, str(i)) for texts in ("reference", "baseline") for i in range(len(plan["shards"])))
+    assert len(jobs_of(output, "gather_quality")) == 2
+    assert not jobs_of(output, "quality_estimate") and not jobs_of(output, "train_model"), "the QE models are kept"
+    for table in tables:
+        after = read_tsv(workdir / table)
+        assert list(after.columns) == list(before[table].columns) and len(after) == plan["sentences"]
+        assert after["id"].tolist() == before[table]["id"].tolist()
+        assert after["qe_method"].tolist() == before[table]["qe_method"].tolist()
+        for column in ("forward_xent", "backward_xent", "qe"):
+            pd.testing.assert_series_equal(after[column].astype(float), before[table][column].astype(float),
+                                           check_exact=False, atol=2e-6, rtol=0)
+    assert not any((workdir / "results/quality").rglob("shards/*/*.tsv")), "the shard tables are temporary"
+
+
 def test_a_killed_shard_job_reruns_alone_through_slurm(local_slurm, unsharded, tmp_path, capsys):  # noqa: F811
     """The training source's shards go to SLURM through profiles/slurm, one sbatch job each (not an array: see the
     profile); one running shard job is scancelled while the run goes on; the run fails with exactly that shard

@@ -10,9 +10,11 @@ from memkd.errors import InputError
 from memkd.io import read_tsv, write_tsv_atomic
 from memkd.shards import (
     count_rows,
+    gather_tables,
     gather_text,
     gather_timing,
     make_plan,
+    read_line_range,
     read_plan,
     read_rows,
     sentences_per_shard,
@@ -114,6 +116,44 @@ def test_gather_text_is_the_concatenation_and_checks_line_counts(tmp_path):
     with pytest.raises(InputError, match="2 shard files for a plan of 3"):
         gather_text(parts[:2], out, plan)
     assert out.read_bytes() == "".join(lines).encode(), "a failed gather leaves the earlier file as it was"
+
+
+def test_read_line_range_equals_a_slice_of_read_lines(tmp_path):
+    from memkd.io import read_lines
+
+    path = tmp_path / "hypotheses.txt"
+    path.write_text("".join(f"line {i} é\n" for i in range(7)) + "\nlast\n", encoding="utf-8")
+    whole = read_lines(path)
+    for start, stop in [(0, 9), (0, 3), (3, 6), (6, 9), (8, 9), (4, 4)]:
+        assert read_line_range(path, start, stop) == whole[start:stop]
+    with pytest.raises(InputError, match="lines 8..10 asked for, the file has 9"):
+        read_line_range(path, 7, 10)
+    path.write_bytes(b"good\nbad \xff\n")
+    with pytest.raises(InputError, match="line 2: not valid UTF-8"):
+        read_line_range(path, 0, 2)
+
+
+def test_gather_tables_keeps_one_header_and_every_row_in_order(table, tmp_path):
+    whole = read_tsv(table)
+    plan = make_plan(len(whole), 5)
+    parts = []
+    for i, (start, stop) in enumerate(plan["shards"]):
+        parts.append(tmp_path / "shards" / f"{i}.tsv")
+        write_tsv_atomic(parts[-1], whole.iloc[start:stop])
+    out = tmp_path / "out" / "study_train.tsv"
+    gather_tables(parts, out, plan)
+    assert out.read_bytes() == table.read_bytes()
+    pd.testing.assert_frame_equal(read_tsv(out), whole)
+
+    write_tsv_atomic(parts[2], whole.iloc[10:14])  # a shard one row short
+    with pytest.raises(InputError, match="2.tsv: 4 rows, expected 5"):
+        gather_tables(parts, out, plan)
+    write_tsv_atomic(parts[2], whole.iloc[10:15].rename(columns={"tgt": "text"}))
+    with pytest.raises(InputError, match="header"):
+        gather_tables(parts, out, plan)
+    with pytest.raises(InputError, match="4 shard files for a plan of 5"):
+        gather_tables(parts[:4], out, plan)
+    assert out.read_bytes() == table.read_bytes(), "a failed gather leaves the earlier file as it was"
 
 
 def test_gather_timing_sums_and_keeps_the_fields_of_one_job():

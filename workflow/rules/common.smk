@@ -85,6 +85,9 @@ SCORE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py")
 QE_CODE = library_version(
     "model.py", "data.py", "decode.py", "ct2.py", "metrics/quality.py"
 )
+QE_SHARD_CODE = library_version(
+    "model.py", "data.py", "decode.py", "ct2.py", "metrics/quality.py", "shards.py"
+)
 QE_DATA_CODE = library_version("metrics/quality.py", "preprocess.py")
 MEMORIZATION_CODE = library_version(
     "model.py",
@@ -309,6 +312,19 @@ def translation_shards(wildcards):
         "plan": plan,
         "hypotheses": [f"{folder}/{i}.txt" for i in shards],
         "timing": [f"{folder}/{i}.json" for i in shards],
+    }
+
+
+def quality_shards(wildcards):
+    """gather_quality's inputs: the study_train plan (checkpoint shard_plan) and every shard's table, in row order."""
+    w = wildcards
+    plan = checkpoints.shard_plan.get(
+        corpus=w.corpus, src=w.src, tgt=w.tgt, split="study_train"
+    ).output[0]
+    folder = f"results/quality/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/{w.texts}/shards/study_train"
+    return {
+        "plan": plan,
+        "tables": [f"{folder}/{i}.tsv" for i in range(len(read_plan(plan)["shards"]))],
     }
 
 

@@ -88,6 +88,61 @@ rule quality_estimate:
         "../../scripts/quality_estimate.py"
 
 
+# sharding.sentences = N: the study's quality estimates in shards of the study_train plan (decode.smk's checkpoint
+# shard_plan), one job per shard, gathered into the file quality_estimate writes; a killed shard reruns alone.
+if SHARD_SENTENCES:
+
+    ruleorder: gather_quality > quality_estimate
+
+    rule quality_estimate_shard:
+        input:
+            unpack(quality_inputs),
+            plan="results/shards/{corpus}/{src}-{tgt}/study_train.json",
+        output:
+            temp(
+                "results/quality/{corpus}/{src}-{tgt}/seed{seed}/{texts}/shards/study_train/{shard}.tsv"
+            ),
+        log:
+            "logs/quality_estimate_shard/{corpus}/{src}-{tgt}/seed{seed}/{texts}/{shard}.log",
+        benchmark:
+            "benchmarks/quality_estimate_shard/{corpus}/{src}-{tgt}/seed{seed}/{texts}/{shard}.tsv"
+        wildcard_constraints:
+            shard=r"[0-9]+",
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=input_sized("quality_estimate_shard", "mem_mb"),
+            runtime=input_sized("quality_estimate_shard", "runtime"),
+            gpu=config["gpus"]["decoding"],
+        params:
+            settings=config["quality_estimation"],
+            max_tokens=config["decoding"]["max_tokens"],
+            engine=config["decoding"]["engine"],
+            code=QE_SHARD_CODE,
+        script:
+            "../../scripts/quality_estimate_shard.py"
+
+    rule gather_quality:
+        input:
+            unpack(quality_shards),
+        output:
+            "results/quality/{corpus}/{src}-{tgt}/seed{seed}/{texts}/study_train.tsv",
+        log:
+            "logs/gather_quality/{corpus}/{src}-{tgt}/seed{seed}/{texts}.log",
+        localrule: True
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            code=library_version("shards.py"),
+        script:
+            "../../scripts/gather_quality.py"
+
+
 rule memorization_examples:
     input:
         **decoding_models(

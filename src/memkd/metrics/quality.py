@@ -15,7 +15,9 @@ verses the corpus check flags as misaligned from unflagged ones, none of them se
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -152,3 +154,25 @@ def cometkiwi_estimates(sources: list[str], texts: list[str], model_name: str) -
     model = load_from_checkpoint(model_name if model_name.endswith(".ckpt") else download_model(model_name))
     data = [{"src": s, "mt": t} for s, t in zip(sources, texts)]
     return list(model.predict(data, batch_size=32, gpus=1 if torch.cuda.is_available() else 0).scores)
+
+
+def quality_table(ids: list[str], sources: list[str], texts: list[str], settings: dict, models: dict,
+                  directions: tuple[str, str], max_tokens: int, engine: str, threads: int = 1) -> pd.DataFrame:
+    """The quality-estimate table of (source, text) pairs, one row per id: columns id, forward_xent, backward_xent
+    and qe for dual_xent (CometKiwi: id and qe), and qe_method, the estimator's signature. `models`: forward and
+    backward model folders and their CTranslate2 copies (forward_ct2, backward_ct2) for dual_xent. Each row depends
+    on its own pair only, so a shard's table is the matching rows of the whole one."""
+    if not len(ids) == len(sources) == len(texts):
+        raise ValueError(f"{len(ids)} ids, {len(sources)} sources and {len(texts)} texts")
+    table = pd.DataFrame({"id": ids})
+    if settings["method"] == "dual_xent":
+        estimates = dual_xent_estimates(models["forward"], models["backward"], sources, texts, max_tokens, None,
+                                        engine, (models.get("forward_ct2"), models.get("backward_ct2")), threads)
+        table = pd.concat([table, estimates], axis=1)
+        trained = json.loads((Path(models["forward"]) / "training_summary.json").read_text())
+        name = method_label("dual_xent", settings["models"], trained["training_pairs"], directions)
+    else:
+        table["qe"] = [round(q, 6) for q in cometkiwi_estimates(sources, texts, settings["cometkiwi_model"])]
+        name = method_label("cometkiwi", "", cometkiwi_model=settings["cometkiwi_model"])
+    table["qe_method"] = name
+    return table

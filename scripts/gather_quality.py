@@ -1,0 +1,17 @@
+"""Rule gather_quality: the shards' quality-estimate tables in row order, into the file quality_estimate writes
+(memkd.shards)."""
+
+import logging
+
+from memkd.rulerun import run
+from memkd.shards import gather_tables, read_plan
+
+
+def main():
+    plan = read_plan(snakemake.input.plan)
+    parts = [snakemake.input.tables] if isinstance(snakemake.input.tables, str) else list(snakemake.input.tables)
+    gather_tables(parts, snakemake.output[0], plan)
+    logging.info("%d rows from %d shard(s)", plan["sentences"], len(parts))
+
+
+run(main, snakemake.log[0])

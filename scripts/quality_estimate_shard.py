@@ -1,0 +1,31 @@
+"""Rule quality_estimate_shard: quality_estimate's table for one shard of the study's pairs (config
+sharding.sentences; the rows of the shard's range in the study_train plan, memkd.shards), read without holding the
+rest; rule gather_quality joins the shards into the file quality_estimate writes."""
+
+import logging
+
+from memkd.io import write_tsv_atomic
+from memkd.metrics.quality import quality_table
+from memkd.rulerun import run
+from memkd.shards import read_line_range, read_plan, read_rows
+
+
+def main():
+    shard = int(snakemake.wildcards.shard)
+    start, stop = read_plan(snakemake.input.plan)["shards"][shard]
+    pairs = snakemake.input.pairs
+    ids, sources = read_rows(pairs, start, stop, "id"), read_rows(pairs, start, stop, "src")
+    if "hypotheses" in snakemake.input.keys():
+        texts = read_line_range(snakemake.input.hypotheses, start, stop)
+    else:
+        texts = read_rows(pairs, start, stop, "tgt")
+    models = {key: snakemake.input.get(key) for key in ("forward", "backward", "forward_ct2", "backward_ct2")}
+    src, tgt = snakemake.wildcards.src, snakemake.wildcards.tgt
+    table = quality_table(ids, sources, texts, snakemake.params.settings, models, (f"{src}-{tgt}", f"{tgt}-{src}"),
+                          snakemake.params.max_tokens, snakemake.params.engine, snakemake.threads)
+    write_tsv_atomic(snakemake.output[0], table)
+    logging.info("shard %d (rows %d-%d): mean QE %.4f over %d pairs", shard, start, stop - 1, table["qe"].mean(),
+                 len(table))
+
+
+run(main, snakemake.log[0])
