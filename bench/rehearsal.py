@@ -1,0 +1,218 @@
+"""Paper-scale rehearsal on a CPU (issue 17): a generated corpus of N pairs through the workflow with tiny models,
+every training pair in the study, to see how each stage's time and memory grow with N. Prints a Markdown table per
+size and one of seconds per stage against N; asserts nothing.
+
+    python bench/rehearsal.py --base RUN/results/data/bible/en-es/train.tsv --pairs 200000 1000000 2000000 \
+        --workdir /tmp/rehearsal [--cores 2] [--shard 200000] [--jsonl bench/results/rehearsal_cpu.jsonl]
+
+The corpus: the short pairs of `--base` (a workflow table with src and tgt columns, e.g. a run's Bible training
+split), repeated with per-row variation (the row's number, written as words, appended to both sides, so that the
+pairs are distinct and share vocabulary) into a user TSV corpus (`kind: tsv`). The study: one direction, one seed,
+every training pair (`study.max_pairs: null`), tiny models trained for a few steps (`max_steps`), 2 CM models,
+the teachers as QE models, no variants, translations and QE sharded (`sharding.sentences`), and a short fixed
+decoding limit for the memorization translations (an untrained tiny model runs every output to the limit).
+
+Measured per job: wall seconds from the Snakemake log (start and finish lines), peak RSS by sampling every process
+under Snakemake twice a second (psutil; a job's script runs as `.snakemake/scripts/tmp*.<script>.py`, so the
+sample is attributed to its script; shell and run rules count under their command's name). Peaks shorter than the
+sampling interval can be missed: the figures are lower bounds of the true peaks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+ONES = "zero one two three four five six seven eight nine".split()
+MAX_BASE_WORDS = 20
+# rules that run another rule's script: their peak RSS is that script's (the larger of the rules sharing it)
+RULE_SCRIPT = {"train_cm_models": "train_model", "score_cm_references": "score_references",
+               "adaptive_seqkd_data": "seqkd_data", "plot_model_comparison_variants": "plot_model_comparison"}
+
+
+def number_words(n: int) -> str:
+    """The digits of n as English words ("four two" for 42): a variation every tokenizer can encode."""
+    return " ".join(ONES[int(d)] for d in str(n))
+
+
+def base_pairs(path: Path) -> list[tuple[str, str]]:
+    """The short pairs of a workflow table (at most MAX_BASE_WORDS words a side)."""
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3, usecols=["src", "tgt"])
+    short = table[(table.src.str.split().str.len() <= MAX_BASE_WORDS)
+                  & (table.tgt.str.split().str.len() <= MAX_BASE_WORDS)]
+    if short.empty:
+        raise SystemExit(f"{path}: no pair of at most {MAX_BASE_WORDS} words a side")
+    return list(zip(short.src, short.tgt))
+
+
+def write_corpus(path: Path, pairs: list[tuple[str, str]], n: int) -> None:
+    """n rows `id TAB src TAB tgt` (no header): base pair i mod len(pairs), with i's number appended to both sides."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        for i in range(n):
+            src, tgt = pairs[i % len(pairs)]
+            words = number_words(i)
+            out.write(f"r{i}\t{src} {words}\t{tgt} {words}\n")
+    tmp.rename(path)
+
+
+def study_config(corpus: Path, shard: int, steps: int) -> dict:
+    tiny = {"d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "heads": 2, "ffn_dim": 64, "dropout": 0.1,
+            "max_positions": 128}
+    training = {"epochs": 1, "max_steps": steps, "max_tokens": 4000, "lr": 1.0e-3, "warmup_steps": 10,
+                "label_smoothing": 0.1, "grad_accumulation": 1, "clip_norm": 1.0, "precision": "fp32",
+                "log_every": 10, "checkpoint_every": 1000}
+    return {
+        "corpus": "rehearsal",
+        "corpora": {"rehearsal": {"kind": "tsv", "languages": ["en", "es"], "path": str(corpus),
+                                  "on_undecodable": "error"}},
+        "directions": ["en-es"],
+        "seeds": [1],
+        "variant_seeds": None,
+        "preprocess": {"max_train_pairs": None, "max_eval_pairs": 100},
+        "tokenizer": {"vocab_size": 1000, "input_sentence_size": 100_000, "threads": 2},
+        "study": {"max_subwords": None, "max_pairs": None, "min_pairs": 20},
+        "models": {"teacher": tiny, "student": tiny, "cm": tiny, "qe": tiny},
+        "training": {"teacher": training, "student": training, "cm": training, "qe": training},
+        "quality_estimation": {"models": "teachers"},
+        "counterfactual": {"models": 2},
+        "decoding": {"evaluation": ["greedy"], "memorization_max_len": 24},
+        "sharding": {"sentences": shard},
+    }
+
+
+class RssSampler(threading.Thread):
+    """Peak RSS (MB) per script name of every process under `root_pid`, sampled every `interval` seconds."""
+
+    def __init__(self, root_pid: int, interval: float = 0.5):
+        super().__init__(daemon=True)
+        self.root, self.interval, self.peaks, self.done = root_pid, interval, defaultdict(float), False
+
+    @staticmethod
+    def name(process: psutil.Process) -> str | None:
+        cmdline = process.cmdline()
+        for arg in cmdline:
+            found = re.search(r"tmp[^/.]*\.([A-Za-z0-9_]+)\.py$", arg)
+            if found:
+                return found.group(1)
+        return None
+
+    def run(self):
+        while not self.done:
+            try:
+                children = psutil.Process(self.root).children(recursive=True)
+            except psutil.NoSuchProcess:
+                return
+            for child in children:
+                try:
+                    name = self.name(child)
+                    if name:
+                        self.peaks[name] = max(self.peaks[name], child.memory_info().rss / 2**20)
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            time.sleep(self.interval)
+
+
+def job_times(log: str) -> pd.DataFrame:
+    """Rule and wall seconds of every finished job of a Snakemake log (its timestamped start and finish lines)."""
+    stamp, rule, started, rows = None, None, {}, []
+    for line in log.splitlines():
+        found = re.match(r"\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]", line)
+        if found:
+            stamp = dt.datetime.strptime(found.group(1), "%a %b %d %H:%M:%S %Y")
+            continue
+        found = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", line)
+        if found:
+            rule = found.group(1)
+        found = re.match(r"\s+jobid: (\d+)", line)
+        if found and rule:
+            started[found.group(1)] = (stamp, rule)
+        found = re.match(r"Finished jobid: (\d+)", line)
+        if found and found.group(1) in started:
+            begin, job_rule = started[found.group(1)]
+            rows.append({"rule": job_rule, "s": (stamp - begin).total_seconds()})
+    return pd.DataFrame(rows, columns=["rule", "s"])
+
+
+def rehearse(args, n: int, pairs: list[tuple[str, str]]) -> dict:
+    workdir = args.workdir / f"n{n}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    corpus = workdir / "corpus.tsv"
+    started = time.perf_counter()
+    if not corpus.exists():
+        write_corpus(corpus, pairs, n)
+    generate_s = time.perf_counter() - started
+    config = workdir / "rehearsal.yaml"
+    config.write_text(yaml.safe_dump(study_config(corpus, args.shard, args.steps), sort_keys=False))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory",
+               str(workdir), "--cores", str(args.cores), "--configfile", str(ROOT / "config.yaml"),
+               str(ROOT / "configs/no_variants.yaml"), str(config), "--nolock"]
+    started = time.perf_counter()
+    with open(workdir / "snakemake.out", "w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        sampler = RssSampler(process.pid)
+        sampler.start()
+        process.wait()
+        sampler.done = True
+    wall = time.perf_counter() - started
+    log = (workdir / "snakemake.out").read_text()
+    if process.returncode:
+        print(log[-4000:], file=sys.stderr)
+        raise SystemExit(f"the rehearsal of {n} pairs failed (exit {process.returncode}); see {workdir}/snakemake.out")
+    times = job_times(log)
+    per_rule = times.groupby("rule").s.agg(jobs="size", total_s="sum", max_s="max")
+    per_rule["peak_rss_mb"] = [sampler.peaks.get(RULE_SCRIPT.get(rule, rule), float("nan")) for rule in per_rule.index]
+    return {"pairs": n, "corpus_generation_s": round(generate_s, 1), "wall_s": round(wall, 1),
+            "rules": per_rule.round(1).reset_index().to_dict("records"), "peaks_by_script": dict(sampler.peaks)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", type=Path, required=True)
+    parser.add_argument("--pairs", type=int, nargs="+", required=True)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/rehearsal"))
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--shard", type=int, default=200_000)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--jsonl", type=Path)
+    args = parser.parse_args()
+    pairs = base_pairs(args.base)
+    results = []
+    for n in args.pairs:
+        result = rehearse(args, n, pairs)
+        results.append(result)
+        if args.jsonl:
+            with open(args.jsonl, "a") as out:
+                out.write(json.dumps(result) + "\n")
+        print(f"\n## {n:,} pairs: {result['wall_s']:.0f} s wall ({args.cores} cores; corpus generated in "
+              f"{result['corpus_generation_s']:.0f} s)\n")
+        print("| rule | jobs | total s | max s | peak RSS MB |\n|---|---|---|---|---|")
+        for r in sorted(result["rules"], key=lambda r: -r["total_s"]):
+            print(f"| {r['rule']} | {r['jobs']} | {r['total_s']:.0f} | {r['max_s']:.0f} | {r['peak_rss_mb']:.0f} |")
+    if len(results) > 1:
+        print("\n## Seconds per stage (summed job time) against pairs\n")
+        rules = sorted({r["rule"] for result in results for r in result["rules"]})
+        print("| rule | " + " | ".join(f"{r['pairs']:,}" for r in results) + " |")
+        print("|---|" + "---|" * len(results))
+        for rule in rules:
+            cells = [next((f"{r['total_s']:.0f}" for r in result["rules"] if r["rule"] == rule), "-")
+                     for result in results]
+            print(f"| {rule} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""bench/rehearsal.py's pieces: the generated corpus (distinct pairs, the user-TSV format) and the per-job times read
+from a Snakemake log."""
+
+import importlib.util
+from pathlib import Path
+
+from memkd.corpora.usertsv import FIELDS
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("rehearsal", ROOT / "bench" / "rehearsal.py")
+rehearsal = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(rehearsal)
+
+
+def test_number_words_spell_the_digits():
+    assert rehearsal.number_words(0) == "zero"
+    assert rehearsal.number_words(1207) == "one two zero seven"
+
+
+def test_generated_corpus_has_distinct_rows_in_the_user_tsv_format(tmp_path):
+    pairs = [("In the beginning.", "En el principio."), ("Jesus wept.", "Y lloró Jesús.")]
+    path = tmp_path / "corpus.tsv"
+    rehearsal.write_corpus(path, pairs, 25)
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 25 and all(len(row) == len(FIELDS) for row in rows)
+    assert rows[12] == ["r12", "In the beginning. one two", "En el principio. one two"]
+    assert len({(src, tgt) for _, src, tgt in rows}) == 25, "every pair differs from every other"
+    assert not list(tmp_path.glob("*.tmp")), "no half-written file stays behind"
+
+
+def test_job_times_pairs_each_finish_with_its_start():
+    log = """[Thu Dec  3 07:23:54 2026]
+rule split_corpus:
+    input: a
+    jobid: 3
+[Thu Dec  3 07:23:55 2026]
+localrule gather_quality:
+    jobid: 7
+[Thu Dec  3 07:24:04 2026]
+Finished jobid: 3 (Rule: split_corpus)
+[Thu Dec  3 07:24:05 2026]
+Finished jobid: 7 (Rule: gather_quality)
+"""
+    times = rehearsal.job_times(log)
+    assert times.to_dict("records") == [{"rule": "split_corpus", "s": 10.0}, {"rule": "gather_quality", "s": 10.0}]
