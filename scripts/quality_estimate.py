@@ -8,7 +8,7 @@ import logging
 
 from memkd.errors import InputError
 from memkd.io import read_lines, read_tsv, write_tsv_atomic
-from memkd.metrics.quality import quality_table
+from memkd.metrics.quality import qe_model_paths, quality_table
 from memkd.rulerun import run
 
 
@@ -21,16 +21,12 @@ def study_texts(pairs) -> list[str]:
     return texts
 
 
-def qe_models() -> dict:
-    return {key: snakemake.input.get(key) for key in ("forward", "backward", "forward_ct2", "backward_ct2")}
-
-
 def main():
     pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
     src, tgt = snakemake.wildcards.src, snakemake.wildcards.tgt
     table = quality_table(pairs["id"].tolist(), pairs["src"].tolist(), study_texts(pairs), snakemake.params.settings,
-                          qe_models(), (f"{src}-{tgt}", f"{tgt}-{src}"), snakemake.params.max_tokens,
-                          snakemake.params.engine, snakemake.threads)
+                          qe_model_paths(snakemake.input), (f"{src}-{tgt}", f"{tgt}-{src}"),
+                          snakemake.params.max_tokens, snakemake.params.engine, snakemake.threads)
     write_tsv_atomic(snakemake.output[0], table)
     logging.info("%s: mean QE %.4f over %d pairs", table["qe_method"].iloc[0], table["qe"].mean(), len(table))
 

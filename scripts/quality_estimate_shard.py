@@ -5,7 +5,7 @@ rest; rule gather_quality joins the shards into the file quality_estimate writes
 import logging
 
 from memkd.io import write_tsv_atomic
-from memkd.metrics.quality import quality_table
+from memkd.metrics.quality import qe_model_paths, quality_table
 from memkd.rulerun import run
 from memkd.shards import read_line_range, read_plan, read_rows
 
@@ -19,9 +19,9 @@ def main():
         texts = read_line_range(snakemake.input.hypotheses, start, stop)
     else:
         texts = read_rows(pairs, start, stop, "tgt")
-    models = {key: snakemake.input.get(key) for key in ("forward", "backward", "forward_ct2", "backward_ct2")}
     src, tgt = snakemake.wildcards.src, snakemake.wildcards.tgt
-    table = quality_table(ids, sources, texts, snakemake.params.settings, models, (f"{src}-{tgt}", f"{tgt}-{src}"),
+    table = quality_table(ids, sources, texts, snakemake.params.settings,
+                          qe_model_paths(snakemake.input), (f"{src}-{tgt}", f"{tgt}-{src}"),
                           snakemake.params.max_tokens, snakemake.params.engine, snakemake.threads)
     write_tsv_atomic(snakemake.output[0], table)
     logging.info("shard %d (rows %d-%d): mean QE %.4f over %d pairs", shard, start, stop - 1, table["qe"].mean(),

@@ -84,13 +84,16 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE)
 
 
-def read_lines(path: str | os.PathLike) -> list[str]:
-    """Lines of a UTF-8 text file without their newline; a bad byte names the line."""
-    out = []
+def iter_lines(path: str | os.PathLike) -> Iterator[str]:
+    """Lines of a UTF-8 text file without their newline, one at a time; a bad byte names the line."""
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
-                out.append(raw.decode("utf-8").rstrip("\r\n"))
+                yield raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as err:
                 raise InputError(f"{path}, line {number}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
-    return out
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """Lines of a UTF-8 text file without their newline; a bad byte names the line."""
+    return list(iter_lines(path))

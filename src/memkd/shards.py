@@ -14,6 +14,7 @@ A plan (rule shard_plan, a checkpoint) is a JSON file {"sentences": n, "sentence
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from memkd.decode import MEMORIZATION_SPLITS
 from memkd.errors import InputError
-from memkd.io import TSV_READ, atomic_path, write_json_atomic
+from memkd.io import TSV_READ, atomic_path, iter_lines, write_json_atomic
 
 CHUNK_ROWS = 100_000  # rows a streaming read holds at once
 
@@ -155,16 +156,7 @@ def gather_timing(timings: list[dict]) -> dict:
 
 def read_line_range(path: str | os.PathLike, start: int, stop: int) -> list[str]:
     """Lines start..stop-1 of a text file (memkd.io.read_lines(path)[start:stop]), read as a stream."""
-    rows = []
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle):
-            if number >= stop:
-                break
-            if number >= start:
-                try:
-                    rows.append(raw.decode("utf-8").rstrip("\r\n"))
-                except UnicodeDecodeError as err:
-                    raise InputError(f"{path}, line {number + 1}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
+    rows = list(itertools.islice(iter_lines(path), start, stop))
     if len(rows) != stop - start:
         raise InputError(f"{path}: lines {start + 1}..{stop} asked for, the file has {start + len(rows)}")
     return rows

@@ -156,6 +156,14 @@ def cometkiwi_estimates(sources: list[str], texts: list[str], model_name: str) -
     return list(model.predict(data, batch_size=32, gpus=1 if torch.cuda.is_available() else 0).scores)
 
 
+QE_MODEL_KEYS = ("forward", "backward", "forward_ct2", "backward_ct2")
+
+
+def qe_model_paths(inputs) -> dict:
+    """A QE job's model folders from its rule inputs (Snakemake's named input): QE_MODEL_KEYS, None where absent."""
+    return {key: inputs.get(key) for key in QE_MODEL_KEYS}
+
+
 def quality_table(ids: list[str], sources: list[str], texts: list[str], settings: dict, models: dict,
                   directions: tuple[str, str], max_tokens: int, engine: str, threads: int = 1) -> pd.DataFrame:
     """The quality-estimate table of (source, text) pairs, one row per id: columns id, forward_xent, backward_xent
