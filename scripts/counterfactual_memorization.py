@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 
 from memkd.errors import InputError
-from memkd.io import read_tsv, write_tsv_atomic
+from memkd.io import read_columns, write_tsv_atomic
 from memkd.metrics.counterfactual import counterfactual_memorization, geometric_mean_probability
 from memkd.rulerun import run
 
 
 def main():
-    design_table = read_tsv(snakemake.input.design, columns=["id", "group_size", "repetitions"])
+    design_table = read_columns(snakemake.input.design, ["id", "group_size", "repetitions"])
     models = list(snakemake.params.models)
     missing = [m for m in models if m not in design_table.columns]
     if missing or len(snakemake.input.scores) != len(models):
@@ -26,7 +26,7 @@ def main():
     base = math.e if str(snakemake.params.score_base) == "e" else 2.0
     probabilities = np.zeros((len(models), len(design_table)))
     for k, path in enumerate(snakemake.input.scores):
-        scores = read_tsv(path, columns=["id", "tokens", "log_prob"])
+        scores = read_columns(path, ["id", "tokens", "log_prob"])
         if scores["id"].tolist() != design_table["id"].tolist():
             raise InputError(f"{path}: {len(scores)} scored pairs whose ids differ from the CM design's {len(design_table)}")
         probabilities[k] = [

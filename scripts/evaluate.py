@@ -6,12 +6,12 @@ from pathlib import Path
 
 from memkd.errors import InputError
 from memkd.evaluate import corpus_quality
-from memkd.io import read_lines, read_tsv, write_json_atomic
+from memkd.io import read_columns, read_lines, write_json_atomic
 from memkd.rulerun import run
 
 
 def main():
-    references = read_tsv(snakemake.input.pairs, columns=["tgt"])["tgt"].tolist()
+    references = read_columns(snakemake.input.pairs, ["tgt"])["tgt"].tolist()
     summary = json.loads((Path(snakemake.input.model) / "training_summary.json").read_text())
     w = snakemake.wildcards
     for decoding, hypotheses_path, timing_path, output in zip(

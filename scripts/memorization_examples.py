@@ -8,7 +8,7 @@ import pandas as pd
 
 from memkd.decode import Decoder, length_limit
 from memkd.errors import InputError
-from memkd.io import read_lines, read_tsv, write_json_atomic, write_tsv_atomic
+from memkd.io import read_columns, read_lines, write_json_atomic, write_tsv_atomic
 from memkd.langid import LANGUAGE_ID_MODEL, languages_match
 from memkd.metrics.extractive import is_candidate, prefixes, shortest_memorized_prefix
 from memkd.metrics.natural import natural_hallucinations, shared_outputs, unique_pair_units
@@ -54,7 +54,7 @@ def teacher_targets(path: str, ids: list[str]) -> list[str]:
     from, e.g. the teacher's beam-5 translations) or the teacher's greedy translation file, in study order."""
     if not path.endswith(".tsv"):
         return lines_for(path, len(ids), "study pairs")
-    table = read_tsv(path, columns=["id", "tgt"])
+    table = read_columns(path, ["id", "tgt"])
     if table["id"].tolist() != ids:
         raise InputError(f"{path}: its {len(table)} rows do not follow the study pairs ({len(ids)}) id by id")
     return table["tgt"].tolist()
@@ -71,13 +71,13 @@ def percent(count: int, total: int) -> float | None:
 def main():
     w, settings, decoding = snakemake.wildcards, snakemake.params.settings, snakemake.params.decoding
     is_teacher = w.role == "teacher"
-    pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
+    pairs = read_columns(snakemake.input.pairs, ["id", "src", "tgt"])
     sources, references, n = pairs["src"].tolist(), pairs["tgt"].tolist(), len(pairs)
     outputs = lines_for(snakemake.input.hypotheses, n, "study pairs")
     teacher_outputs = teacher_targets(snakemake.input.teacher_hypotheses, pairs["id"].tolist())
-    probe_sources = read_tsv(snakemake.input.probe, columns=["src"])["src"].tolist()
+    probe_sources = read_columns(snakemake.input.probe, ["src"])["src"].tolist()
     probe_outputs = lines_for(snakemake.input.probe_hypotheses, len(probe_sources), "probe sources")
-    quality = read_tsv(snakemake.input.output_quality, columns=["id", "qe", "qe_method"])
+    quality = read_columns(snakemake.input.output_quality, ["id", "qe", "qe_method"])
     if quality["id"].tolist() != pairs["id"].tolist():
         raise InputError(f"{snakemake.input.output_quality}: ids differ from {snakemake.input.pairs}")
     output_qe = quality["qe"].astype(float).tolist()

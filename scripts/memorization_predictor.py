@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
-from memkd.io import read_tsv, write_tsv_atomic
+from memkd.io import read_columns, write_tsv_atomic
 from memkd.metrics.inheritance import student_kind
 from memkd.metrics.counterfactual import duplicate_groups
 from memkd.predictor import FEATURES, cross_validated_auc, flag_auc, zlib_ratio
@@ -15,11 +15,11 @@ from memkd.tables import aligned, flags
 
 def features(k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     inputs = snakemake.input
-    pairs = read_tsv(inputs[f"pairs{k}"], columns=["id", "src", "tgt", "group"])
+    pairs = read_columns(inputs[f"pairs{k}"], ["id", "src", "tgt", "group"])
     ids = pairs["id"].tolist()
-    scores = {name: aligned(inputs[f"{name}{k}"], read_tsv(inputs[f"{name}{k}"], columns=["id", "tokens", "log_prob"]), ids)
+    scores = {name: aligned(inputs[f"{name}{k}"], read_columns(inputs[f"{name}{k}"], ["id", "tokens", "log_prob"]), ids)
               for name in ("teacher", "baseline")}
-    kl = aligned(inputs[f"kl{k}"], read_tsv(inputs[f"kl{k}"], columns=["id", "tokens", "kl_sum"]), ids)
+    kl = aligned(inputs[f"kl{k}"], read_columns(inputs[f"kl{k}"], ["id", "tokens", "kl_sum"]), ids)
     table = pd.DataFrame({
         "zlib_ratio": [zlib_ratio(s, t) for s, t in zip(pairs["src"], pairs["tgt"])],
         **{f"{name}_log_ppl": -scores[name]["log_prob"].astype(float) / scores[name]["tokens"].astype(int)
@@ -37,7 +37,7 @@ def main():
         pairs, table = features(k)
         groups = duplicate_groups(pairs["src"].tolist(), pairs["tgt"].tolist(), pairs["group"].tolist())
         baseline_path = snakemake.input[f"baseline_flags{k}"]
-        baseline_flags = flags(aligned(baseline_path, read_tsv(baseline_path, columns=["id", "exact_match"]),
+        baseline_flags = flags(aligned(baseline_path, read_columns(baseline_path, ["id", "exact_match"]),
                                        pairs["id"].tolist())["exact_match"])
         for role in snakemake.params.students:
             if f"{role}{k}" not in snakemake.input.keys():  # a variant not trained at this seed (variant_seeds)
@@ -45,7 +45,7 @@ def main():
             path = snakemake.input[f"{role}{k}"]
             # results/memorization/<corpus>/<direction>/seed<seed>/<role>/examples.tsv
             corpus, direction, seed_dir = path.split("/")[-5:-2]
-            examples = aligned(path, read_tsv(path, columns=["id", "exact_match"]), pairs["id"].tolist())
+            examples = aligned(path, read_columns(path, ["id", "exact_match"]), pairs["id"].tolist())
             labels = flags(examples["exact_match"])
             result = cross_validated_auc(table.to_numpy(), labels, settings["folds"], settings["seed"], groups)
             reference = flag_auc(labels, baseline_flags)

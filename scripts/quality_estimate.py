@@ -7,7 +7,7 @@ With sharding.sentences the same table comes from quality_estimate_shard and gat
 import logging
 
 from memkd.errors import InputError
-from memkd.io import read_lines, read_tsv, write_tsv_atomic
+from memkd.io import read_columns, read_lines, write_tsv_atomic
 from memkd.metrics.quality import qe_model_paths, quality_table
 from memkd.rulerun import run
 
@@ -22,7 +22,7 @@ def study_texts(pairs) -> list[str]:
 
 
 def main():
-    pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
+    pairs = read_columns(snakemake.input.pairs, ["id", "src", "tgt"])
     src, tgt = snakemake.wildcards.src, snakemake.wildcards.tgt
     table = quality_table(pairs["id"].tolist(), pairs["src"].tolist(), study_texts(pairs), snakemake.params.settings,
                           qe_model_paths(snakemake.input), (f"{src}-{tgt}", f"{tgt}-{src}"),

@@ -7,18 +7,17 @@ import logging
 from memkd.io import write_tsv_atomic
 from memkd.metrics.quality import qe_model_paths, quality_table
 from memkd.rulerun import run
-from memkd.shards import read_line_range, read_plan, read_rows
+from memkd.shards import read_line_range, read_plan, read_row_range
 
 
 def main():
     shard = int(snakemake.wildcards.shard)
     start, stop = read_plan(snakemake.input.plan)["shards"][shard]
     pairs = snakemake.input.pairs
-    ids, sources = read_rows(pairs, start, stop, "id"), read_rows(pairs, start, stop, "src")
-    if "hypotheses" in snakemake.input.keys():
-        texts = read_line_range(snakemake.input.hypotheses, start, stop)
-    else:
-        texts = read_rows(pairs, start, stop, "tgt")
+    hypotheses = "hypotheses" in snakemake.input.keys()
+    rows = read_row_range(pairs, start, stop, ["id", "src"] if hypotheses else ["id", "src", "tgt"])  # one pass
+    ids, sources = rows["id"].tolist(), rows["src"].tolist()
+    texts = read_line_range(snakemake.input.hypotheses, start, stop) if hypotheses else rows["tgt"].tolist()
     src, tgt = snakemake.wildcards.src, snakemake.wildcards.tgt
     table = quality_table(ids, sources, texts, snakemake.params.settings,
                           qe_model_paths(snakemake.input), (f"{src}-{tgt}", f"{tgt}-{src}"),

@@ -1,30 +1,34 @@
 """Rules score_references (one model) and score_cm_references (a direction and seed's CM models, in one process):
 teacher-forced log-probability of every study reference under each model, scored with decoding.engine (CTranslate2
-from the model's converted folder, or converted in memory where it has none; or memkd's torch scoring)."""
+from the model's converted folder, or converted in memory where it has none; or memkd's torch scoring). The pairs
+are read, scored and written memkd.io.CHUNK_ROWS at a time, so memory does not grow with the study."""
 
 import pandas as pd
 
 from memkd.decode import Decoder
-from memkd.io import read_tsv, write_tsv_atomic
+from memkd.io import iter_chunks, write_tsv_chunks_atomic
 from memkd.rulerun import run
 
 
-def score(model_dir, ct2_dir, pairs, output):
+def scored_chunks(scorer, pairs_path):
+    for pairs in iter_chunks(pairs_path, ["id", "src", "tgt"]):
+        scores = scorer.score(pairs["src"].tolist(), pairs["tgt"].tolist(), max_tokens=snakemake.params.max_tokens)
+        yield pd.DataFrame(
+            {"id": pairs["id"], "tokens": [n for n, _ in scores], "log_prob": [round(lp, 6) for _, lp in scores]}
+        )
+
+
+def score(model_dir, ct2_dir, output):
     scorer = Decoder(model_dir, snakemake.params.engine, threads=snakemake.threads, ct2_dir=ct2_dir)
-    scores = scorer.score(pairs["src"].tolist(), pairs["tgt"].tolist(), max_tokens=snakemake.params.max_tokens)
-    table = pd.DataFrame(
-        {"id": pairs["id"], "tokens": [n for n, _ in scores], "log_prob": [round(lp, 6) for _, lp in scores]}
-    )
-    write_tsv_atomic(output, table)
+    write_tsv_chunks_atomic(output, scored_chunks(scorer, snakemake.input.pairs))
 
 
 def main():
-    pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
     if "models" in snakemake.input.keys():  # score_cm_references: output k is model k's
         for model_dir, output in zip(snakemake.input.models, snakemake.output, strict=True):
-            score(model_dir, None, pairs, output)
+            score(model_dir, None, output)
     else:
-        score(snakemake.input.model, snakemake.input.get("ct2"), pairs, snakemake.output[0])
+        score(snakemake.input.model, snakemake.input.get("ct2"), snakemake.output[0])
 
 
 run(main, snakemake.log[0])

@@ -6,7 +6,7 @@ import logging
 import pandas as pd
 
 from memkd.decode import Decoder, length_limit
-from memkd.io import read_tsv, write_tsv_atomic
+from memkd.io import read_columns, write_tsv_atomic
 from memkd.rulerun import run
 from memkd.seq_inter import seq_inter_targets
 
@@ -15,7 +15,7 @@ def main():
     settings, k = snakemake.params.settings, int(snakemake.wildcards.k)
     decoder = Decoder(snakemake.input.teacher, settings["engine"], threads=snakemake.threads,
                       ct2_dir=snakemake.input.get("ct2"))
-    pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
+    pairs = read_columns(snakemake.input.pairs, ["id", "src", "tgt"])
     # the training sources: the same length limit as the teacher's other translations of them
     max_len_a, max_len_b = length_limit(settings, "study_train", decoder.max_positions)
     kbest, seconds = decoder.translate(pairs["src"].tolist(), beam=k, n_best=k, max_tokens=settings["max_tokens"],

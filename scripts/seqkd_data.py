@@ -2,13 +2,13 @@
 
 import logging
 
-from memkd.io import read_lines, read_tsv, write_tsv_atomic
+from memkd.io import read_columns, read_lines, write_tsv_atomic
 from memkd.rulerun import run
 from memkd.errors import InputError
 
 
 def main():
-    pairs = read_tsv(snakemake.input.pairs, columns=["id", "src", "tgt"])
+    pairs = read_columns(snakemake.input.pairs, ["id", "src", "tgt"])
     hypotheses = read_lines(snakemake.input.hypotheses)
     if len(hypotheses) != len(pairs):
         raise InputError(

@@ -11,8 +11,9 @@ from memkd.rulerun import run
 
 def main():
     lang1, lang2 = snakemake.params.languages
-    frame = read_tsv(snakemake.input.aligned, columns=["id", lang1, lang2, "flags"])  # may carry a fixed `split`
-    tables, report = preprocess(frame, lang1, lang2, dict(snakemake.params.settings))
+    # may carry a fixed `split`; passed on without a name here, so that preprocess can free the raw texts
+    tables, report = preprocess(read_tsv(snakemake.input.aligned, columns=["id", lang1, lang2, "flags"]), lang1, lang2,
+                                dict(snakemake.params.settings))
     # lines dropped while reading (a user TSV with on_undecodable: skip) count as a filter reason too
     undecodable = json.loads(Path(snakemake.input.stats).read_text()).get("undecodable_skipped", 0)
     report["dropped"] = {"undecodable": undecodable, **report["dropped"]}

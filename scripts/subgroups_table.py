@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from memkd.io import read_tsv, write_tsv_atomic
+from memkd.io import read_columns, write_tsv_atomic
 from memkd.metrics.subgroups import (bucket_labels, random_bucket, repetition_buckets, resolve_edges,
                                      sentence_statistics, subgroup_summary, top_bottom, value_buckets)
 from memkd.rulerun import run
@@ -21,8 +21,8 @@ GROUPS = ["all", "qe_bucket", "cm_bucket", "repetitions", "teacher_confidence", 
 
 def reference_qe(k: int) -> pd.DataFrame:
     inputs = snakemake.input
-    ids = read_tsv(inputs[f"pairs{k}"], columns=["id"])["id"].tolist()
-    return aligned(inputs[f"qe{k}"], read_tsv(inputs[f"qe{k}"], columns=["id", "qe", "qe_method"]), ids)
+    ids = read_columns(inputs[f"pairs{k}"], ["id"])["id"].tolist()
+    return aligned(inputs[f"qe{k}"], read_columns(inputs[f"qe{k}"], ["id", "qe", "qe_method"]), ids)
 
 
 def qe_edges(settings: dict) -> list[float]:
@@ -38,11 +38,11 @@ def qe_edges(settings: dict) -> list[float]:
 def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
     """Per study pair, its bucket in every subgroup kind (None: in no bucket of that kind)."""
     inputs = snakemake.input
-    pairs = read_tsv(inputs[f"pairs{k}"], columns=["id", "src", "tgt", "flags", "pair_count"])
+    pairs = read_columns(inputs[f"pairs{k}"], ["id", "tgt", "flags", "pair_count"])
     ids = pairs["id"].tolist()
     qe = reference_qe(k)
-    cm = aligned(inputs[f"cm{k}"], read_tsv(inputs[f"cm{k}"], columns=["id", "cm", "repetitions"]), ids)
-    scores = aligned(inputs[f"confidence{k}"], read_tsv(inputs[f"confidence{k}"], columns=["id", "tokens", "log_prob"]), ids)
+    cm = aligned(inputs[f"cm{k}"], read_columns(inputs[f"cm{k}"], ["id", "cm", "repetitions"]), ids)
+    scores = aligned(inputs[f"confidence{k}"], read_columns(inputs[f"confidence{k}"], ["id", "tokens", "log_prob"]), ids)
     # teacher confidence: geometric-mean probability of the reference under the teacher
     confidence = geometric_mean_probability(scores)
     return pd.DataFrame({
@@ -78,7 +78,7 @@ def main():
             path = snakemake.input[f"{role}{k}"]
             # results/memorization/<corpus>/<direction>/seed<seed>/<role>/examples.tsv
             corpus, direction, seed_dir = Path(path).parts[-5:-2]
-            examples = aligned(path, read_tsv(path, columns=["id", "output", "exact_match", "exact_match_teacher", "output_qe"]), groups["id"].tolist())
+            examples = aligned(path, read_columns(path, ["id", "output", "exact_match", "exact_match_teacher", "output_qe"]), groups["id"].tolist())
             frame = groups.assign(
                 output=examples["output"],
                 replication=flags(examples["exact_match"]),

@@ -2,14 +2,14 @@
 
 import logging
 
-from memkd.io import read_tsv
+from memkd.io import read_columns
 from memkd.rulerun import run
 from memkd.tokenizer import train_sentencepiece
 
 
 def main():
     lang1, lang2 = snakemake.params.languages
-    train = read_tsv(snakemake.input.train, columns=[lang1, lang2])
+    train = read_columns(snakemake.input.train, [lang1, lang2])
     texts = train[lang1].tolist() + train[lang2].tolist()
     settings = dict(snakemake.params.settings)
     train_sentencepiece(texts, snakemake.output.model, settings, snakemake.params.seed)

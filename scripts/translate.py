@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 from memkd.decode import Decoder, length_limit, parse_decoding
-from memkd.io import read_tsv, write_json_atomic, write_text_atomic
+from memkd.io import read_columns, write_json_atomic, write_text_atomic
 from memkd.rulerun import run
 
 
@@ -25,7 +25,7 @@ def main():
         split, decoding = name.split(".")
         beam = parse_decoding(decoding)
         max_len_a, max_len_b = length_limit(settings, split, decoder.max_positions)
-        sources = read_tsv(pairs[split], columns=["src"])["src"].tolist()
+        sources = read_columns(pairs[split], ["src"])["src"].tolist()
         hypotheses, seconds = decoder.translate(sources, beam=beam, max_tokens=settings["max_tokens"],
                                                 max_len_a=max_len_a, max_len_b=max_len_b)
         write_text_atomic(hypotheses_path, "".join(h[0] + "\n" for h in hypotheses))

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from memkd.errors import InputError
 
@@ -49,18 +49,45 @@ def write_json_atomic(path: str | os.PathLike, obj) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
 
 
-def write_tsv_atomic(path: str | os.PathLike, frame: pd.DataFrame) -> None:
-    """Tab-separated, header line, no quoting: our texts never contain tabs or newlines."""
+def _check_cells(frame: pd.DataFrame, first_row: int = 0) -> None:
+    """A tab or newline inside a cell would shift the columns of every later row: refuse it, naming the row."""
     import pandas as pd  # here, not at the top: jobs that read and write no table skip its import (~0.3 s)
 
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             bad = frame[column].astype(str).str.contains(r"[\t\n\r]", regex=True)
             if bad.any():
-                raise ValueError(f"column {column!r} has a tab or newline in row {int(bad.idxmax())}")
+                raise ValueError(f"column {column!r} has a tab or newline in row {first_row + int(bad.to_numpy().argmax())}")
+
+
+def write_tsv_atomic(path: str | os.PathLike, frame: pd.DataFrame) -> None:
+    """Tab-separated, header line, no quoting: our texts never contain tabs or newlines."""
+    _check_cells(frame)
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_NONE, lineterminator="\n")
 
+
+def write_tsv_chunks_atomic(path: str | os.PathLike, frames: Iterable[pd.DataFrame]) -> int:
+    """write_tsv_atomic of the frames concatenated, one frame in memory at a time (a table of millions of rows
+    written as it is computed); the columns of every frame must equal the first's. Returns the rows written."""
+    rows, columns, header_written = 0, None, False
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as out:
+        for frame in frames:
+            if columns is None:
+                columns = list(frame.columns)
+            elif list(frame.columns) != columns:
+                raise ValueError(f"a chunk has columns {list(frame.columns)}, the first had {columns}")
+            _check_cells(frame, rows)
+            # the header once, with the first chunk (written even when it is empty, as write_tsv_atomic writes it)
+            frame.to_csv(out, sep="\t", index=False, header=not header_written, quoting=csv.QUOTE_NONE,
+                         lineterminator="\n")
+            rows, header_written = rows + len(frame), True
+        if columns is None:
+            raise ValueError(f"{path}: no chunk to write (not even an empty one with the columns)")
+    return rows
+
+
+CHUNK_ROWS = 100_000  # rows a streaming read or write holds at once
 
 # How the workflow's tables are parsed: header line, every cell text, no quoting, nothing read as missing
 TSV_READ = dict(sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, na_filter=False)
@@ -75,6 +102,35 @@ def read_tsv(path: str | os.PathLike, columns: list[str] | None = None) -> pd.Da
     if missing:
         raise InputError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}")
     return frame
+
+
+def read_columns(path: str | os.PathLike, columns: list[str]) -> pd.DataFrame:
+    """Only `columns` of a table this workflow wrote (read_tsv(path, columns)[columns], without ever holding the
+    other columns: what jobs over millions of rows read)."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, **TSV_READ, usecols=columns)[columns]
+    except ValueError as err:  # usecols names a column the header lacks
+        raise InputError(f"{path}: {err}") from None
+
+
+def iter_chunks(path: str | os.PathLike, columns: list[str], rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """read_columns(path, columns) `rows` rows at a time (CHUNK_ROWS by default); an empty table gives one empty
+    frame with the columns, so that a writer downstream still writes its header."""
+    import pandas as pd
+
+    try:
+        reader = pd.read_csv(path, **TSV_READ, usecols=columns, chunksize=rows or CHUNK_ROWS)
+    except ValueError as err:
+        raise InputError(f"{path}: {err}") from None
+    empty = True
+    with reader:
+        for chunk in reader:
+            empty = False
+            yield chunk[columns].reset_index(drop=True)
+    if empty:
+        yield pd.DataFrame({column: pd.Series([], dtype=object) for column in columns})
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:

@@ -151,9 +151,8 @@ def preprocess(frame: pd.DataFrame, lang1: str, lang2: str, settings: dict) -> t
     pair_count, <lang1>_count, <lang2>_count (occurrences in the whole filtered corpus) and group.
     """
     report: dict = {"input_pairs": len(frame)}
-    frame = frame.copy()
-    for lang in (lang1, lang2):
-        frame[lang] = frame[lang].map(normalise_text)
+    # new text columns, not a copy of the frame: the caller's raw texts can be freed as soon as it drops them
+    frame = frame.assign(**{lang: frame[lang].map(normalise_text) for lang in (lang1, lang2)})
     reasons = [
         drop_reason(s, t, settings["max_words"], settings["max_length_ratio"])
         for s, t in zip(frame[lang1], frame[lang2])
@@ -180,6 +179,7 @@ def preprocess(frame: pd.DataFrame, lang1: str, lang2: str, settings: dict) -> t
     report["groups"] = {"count": int(len(group_sizes)), "largest": int(group_sizes.max()) if len(group_sizes) else 0}
     columns = [c for c in frame.columns if c != "split"]
     tables = {name: frame.loc[split == name, columns].reset_index(drop=True) for name in SPLITS}
+    del frame  # the splits hold every row now
     limits = {"train": settings.get("max_train_pairs"), "dev": settings.get("max_eval_pairs"),
               "test": settings.get("max_eval_pairs"), "probe": settings.get("max_eval_pairs")}
     tables = {name: subsample(t, limits[name], settings["split_salt"]).reset_index(drop=True) for name, t in tables.items()}

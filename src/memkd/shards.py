@@ -22,7 +22,7 @@ from pathlib import Path
 
 from memkd.decode import MEMORIZATION_SPLITS
 from memkd.errors import InputError
-from memkd.io import TSV_READ, atomic_path, iter_lines, write_json_atomic
+from memkd.io import atomic_path, iter_chunks, iter_lines, write_json_atomic
 
 CHUNK_ROWS = 100_000  # rows a streaming read holds at once
 
@@ -67,15 +67,8 @@ def read_plan(path: str | os.PathLike) -> dict:
 
 def _chunks(path: str | os.PathLike, column: str):
     """`column` of a table this workflow wrote, CHUNK_ROWS rows at a time, parsed as memkd.io.read_tsv parses it."""
-    import pandas as pd
-
-    try:
-        reader = pd.read_csv(path, **TSV_READ, usecols=[column], chunksize=CHUNK_ROWS)
-    except ValueError as err:  # usecols names a column the header lacks
-        raise InputError(f"{path}: {err}") from None
-    with reader:
-        for chunk in reader:
-            yield chunk[column].tolist()
+    for chunk in iter_chunks(path, [column], CHUNK_ROWS):
+        yield chunk[column].tolist()
 
 
 def count_rows(path: str | os.PathLike, column: str = "src") -> int:
@@ -83,18 +76,27 @@ def count_rows(path: str | os.PathLike, column: str = "src") -> int:
     return sum(len(chunk) for chunk in _chunks(path, column))
 
 
-def read_rows(path: str | os.PathLike, start: int, stop: int, column: str = "src") -> list[str]:
-    """`column` of rows start..stop-1 (read_tsv(path)[column][start:stop]), holding one chunk at a time."""
-    rows, offset = [], 0
-    for chunk in _chunks(path, column):
+def read_row_range(path: str | os.PathLike, start: int, stop: int, columns: list[str]):
+    """`columns` of rows start..stop-1 (read_tsv(path)[columns][start:stop], renumbered from 0) in one pass over
+    the file, holding one chunk at a time."""
+    import pandas as pd
+
+    parts, offset = [], 0
+    for chunk in iter_chunks(path, columns, CHUNK_ROWS):
         if offset + len(chunk) > start:
-            rows.extend(chunk[max(start - offset, 0):max(stop - offset, 0)])
+            parts.append(chunk.iloc[max(start - offset, 0):max(stop - offset, 0)])
         offset += len(chunk)
         if offset >= stop:
             break
+    rows = pd.concat(parts, ignore_index=True) if parts else chunk.iloc[:0]
     if len(rows) != stop - start:
         raise InputError(f"{path}: rows {start}..{stop - 1} asked for, the table has {offset}")
     return rows
+
+
+def read_rows(path: str | os.PathLike, start: int, stop: int, column: str = "src") -> list[str]:
+    """`column` of rows start..stop-1 (read_tsv(path)[column][start:stop]), holding one chunk at a time."""
+    return read_row_range(path, start, stop, [column])[column].tolist()
 
 
 def count_lines(path: str | os.PathLike) -> int:

@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 
 from memkd.errors import InputError
-from memkd.io import atomic_path, read_lines, read_tsv, write_tsv_atomic
+from memkd.io import (atomic_path, iter_chunks, read_columns, read_lines, read_tsv, write_tsv_atomic,
+                      write_tsv_chunks_atomic)
 
 
 def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
@@ -43,3 +44,38 @@ def test_read_lines_names_the_undecodable_line(tmp_path):
     path.write_bytes("ok\n".encode() + "niño\n".encode("latin-1"))
     with pytest.raises(InputError, match=r"latin1\.txt, line 2: not valid UTF-8"):
         read_lines(path)
+
+
+def _table(rows: int) -> pd.DataFrame:
+    return pd.DataFrame({"id": [f"r{i}" for i in range(rows)], "src": [f"source {i}" for i in range(rows)],
+                         "tgt": [f"target {i}" for i in range(rows)], "n": list(range(rows))})
+
+
+@pytest.mark.parametrize("rows", [0, 1, 7, 9])
+def test_chunked_read_and_write_give_the_file_the_whole_table_gives(tmp_path, rows):
+    """Chunks of 3 rows (the last short, or none at all): the same bytes as write_tsv_atomic of the selection."""
+    write_tsv_atomic(tmp_path / "table.tsv", _table(rows))
+    chunks = list(iter_chunks(tmp_path / "table.tsv", ["tgt", "id"], rows=3))
+    assert all(len(chunk) <= 3 for chunk in chunks) and sum(map(len, chunks)) == rows
+    assert write_tsv_chunks_atomic(tmp_path / "chunked.tsv", chunks) == rows
+    write_tsv_atomic(tmp_path / "whole.tsv", read_tsv(tmp_path / "table.tsv")[["tgt", "id"]])
+    assert (tmp_path / "chunked.tsv").read_bytes() == (tmp_path / "whole.tsv").read_bytes()
+    assert read_columns(tmp_path / "table.tsv", ["tgt", "id"]).equals(read_tsv(tmp_path / "whole.tsv"))
+
+
+def test_chunked_write_refuses_bad_chunks_and_leaves_no_file(tmp_path):
+    good, bad_cell = _table(3), _table(3)
+    bad_cell.loc[1, "tgt"] = "a\tb"
+    with pytest.raises(ValueError, match="'tgt' has a tab or newline in row 4"):  # row 1 of the second chunk
+        write_tsv_chunks_atomic(tmp_path / "out.tsv", [good, bad_cell])
+    with pytest.raises(ValueError, match="columns"):
+        write_tsv_chunks_atomic(tmp_path / "out.tsv", [good, good[["tgt", "id"]]])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_column_reads_name_the_file_and_the_missing_column(tmp_path):
+    write_tsv_atomic(tmp_path / "table.tsv", _table(2))
+    with pytest.raises(InputError, match=r"table\.tsv.*qe"):
+        read_columns(tmp_path / "table.tsv", ["id", "qe"])
+    with pytest.raises(InputError, match=r"table\.tsv.*qe"):
+        next(iter_chunks(tmp_path / "table.tsv", ["qe"]))

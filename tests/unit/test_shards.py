@@ -16,6 +16,7 @@ from memkd.shards import (
     make_plan,
     read_line_range,
     read_plan,
+    read_row_range,
     read_rows,
     sentences_per_shard,
     shard_ranges,
@@ -96,6 +97,15 @@ def test_streaming_reads_equal_read_tsv(table):
         read_rows(table, 20, 24)
     with pytest.raises(InputError):
         count_rows(table, column="missing")
+
+
+def test_a_row_range_of_several_columns_is_read_tsv_sliced(table):
+    whole = read_tsv(table, columns=["id", "src", "tgt"])
+    for start, stop in [(0, 23), (3, 9), (4, 8), (22, 23), (7, 7)]:
+        rows = read_row_range(table, start, stop, ["tgt", "id"])
+        assert rows.equals(whole[["tgt", "id"]].iloc[start:stop].reset_index(drop=True))
+    with pytest.raises(InputError, match="the table has 23"):
+        read_row_range(table, 20, 24, ["id"])
 
 
 def test_gather_text_is_the_concatenation_and_checks_line_counts(tmp_path):

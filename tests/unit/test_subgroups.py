@@ -182,3 +182,14 @@ def test_sentence_statistics_of_no_sentences():
     assert bleu_rows.shape == (0, 10) and chrf_rows.shape == (0, 18)
     with pytest.raises(ValueError, match="references"):
         sentence_statistics(["a"], [])
+
+
+def test_sentence_statistics_in_chunks_equal_the_statistics_at_once(monkeypatch):
+    """Chunks (that bound sacreBLEU's reference caches) change no row: 7-sentence chunks, the last one short."""
+    hypotheses, references = _translations(300, seed=4)
+    at_once = sentence_statistics(hypotheses, references)
+    monkeypatch.setattr("memkd.metrics.subgroups.STATISTICS_CHUNK", 7)
+    chunked = sentence_statistics(hypotheses, references)
+    for whole, parts in zip(at_once, chunked):
+        assert whole.dtype == parts.dtype == np.int64
+        assert np.array_equal(whole, parts) and whole.sum() > 0

@@ -16,6 +16,9 @@ import pandas as pd
 import sacrebleu
 
 
+STATISTICS_CHUNK = 10_000  # sentences whose statistics sacreBLEU extracts at once
+
+
 def bucket_labels(edges: list[float]) -> list[str]:
     """Labels for the len(edges) + 1 buckets cut at edges: ["<a", "a-b", ..., ">=z"]."""
     if not edges:
@@ -122,10 +125,12 @@ def sentence_statistics(hypotheses: list[str], references: list[str]) -> tuple[n
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
     bleu, chrf = _metrics()
     widths = (2 + 2 * bleu.max_ngram_order, 3 * (chrf.char_order + chrf.word_order))
-    out = []
-    for metric, width in zip((bleu, chrf), widths):
-        rows = metric._extract_corpus_statistics(hypotheses, [references]) if hypotheses else []
-        out.append(np.asarray(rows, dtype=np.int64).reshape(len(hypotheses), width))
+    out = [np.zeros((len(hypotheses), width), dtype=np.int64) for width in widths]
+    # in chunks: sacreBLEU caches every reference's n-grams before it counts, ~30 KB a sentence at once otherwise
+    for start in range(0, len(hypotheses), STATISTICS_CHUNK):
+        stop = min(start + STATISTICS_CHUNK, len(hypotheses))
+        for metric, rows in zip((bleu, chrf), out):
+            rows[start:stop] = metric._extract_corpus_statistics(hypotheses[start:stop], [references[start:stop]])
     return out[0], out[1]
 
 
@@ -178,10 +183,11 @@ def subgroup_summary(
         buckets = [(value, value) for value in values]
 
     rows = []
+    summarised = [*flag_columns, *mean_columns]  # a bucket copies only these columns, not the texts
     for value, label in buckets:
         selected = (present & (group == value)).to_numpy()
-        members = frame[selected]
-        if members.empty:  # a boolean column with no True rows has no bucket
+        members = frame.loc[selected, summarised]
+        if not selected.any():  # a boolean column with no True rows has no bucket
             continue
         row = {"subgroup": group_column, "bucket": label, "size": len(members)}
         for name in flag_columns:
