@@ -25,6 +25,7 @@ RULES = {
     "translate_model": {"mem_mb": (4000, 10), "runtime": (60, 2)},
     "translate_shard": {"mem_mb": (4000, 10), "runtime": (60, 2)},
     "score_references": {"mem_mb": (4000, 10), "runtime": (30, 1)},
+    "score_references_shard": {"mem_mb": (4000, 10), "runtime": (30, 1)},
     "score_cm_references": {"mem_mb": (4000, 10), "runtime": (60, 1)},  # runtime per MiB: per model
     "quality_estimate": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     "quality_estimate_shard": {"mem_mb": (4000, 10), "runtime": (30, 2)},
@@ -35,6 +36,7 @@ RULES = {
     "seq_inter_data": {"mem_mb": (4000, 10), "runtime": (120, 10)},
     # teacher and baseline scored teacher-forced on the study pairs, full-vocabulary distributions compared
     "teacher_baseline_kl": {"mem_mb": (4000, 10), "runtime": (30, 2)},
+    "teacher_baseline_kl_shard": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     # the teacher's confidence on its translations of the study pairs beside their QE scores
     "adaptive_selection": {"mem_mb": (4000, 10), "runtime": (15, 1)},
     # pairs and translations joined in pandas: memory grows with the tables, time hardly

@@ -204,3 +204,41 @@ def test_a_killed_shard_job_reruns_alone_through_slurm(local_slurm, unsharded, t
     assert {name: mtime for name, mtime in ((p.name, p.stat().st_mtime_ns) for p in shards.iterdir())
             if name in mtimes} == mtimes, "the finished shards must not be rewritten"
     assert (workdir / target[0]).read_bytes() == expected
+
+
+def test_sharded_scores_and_kl_equal_the_unsharded_ones(unsharded, tmp_path):
+    """The baseline's reference scores and KL(teacher || baseline) from score_references_shard / gather_scores and
+    teacher_baseline_kl_shard / gather_kl: the unsharded jobs' tables (same ids and token counts; sums within the
+    rounding, as batches form within a shard), with temporary shards and no model retrained."""
+    import pandas as pd
+
+    from memkd.io import read_tsv
+
+    workdir = copy_of(unsharded, tmp_path)
+    scores = "results/scores/bible/en-es/seed1/baseline/study_train.tsv"
+    kl = "results/scores/bible/en-es/seed1/kl_teacher_baseline.tsv"
+    first = run_snakemake(workdir, scores, kl, configs=configs(workdir, None))
+    output = first.stdout + first.stderr
+    assert len(jobs_of(output, "score_references")) == 1 and len(jobs_of(output, "teacher_baseline_kl")) == 1
+    before = {table: read_tsv(workdir / table) for table in (scores, kl)}
+    for table in before:
+        (workdir / table).unlink()
+
+    done = run_snakemake(workdir, scores, kl, configs=configs(workdir, PER_SHARD))
+    output = done.stdout + done.stderr
+    shards = [str(i) for i in range(len(json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())["shards"]))]
+    assert len(shards) >= 3
+    assert sorted(job["shard"] for job in jobs_of(output, "score_references_shard")) == sorted(shards)
+    assert sorted(job["shard"] for job in jobs_of(output, "teacher_baseline_kl_shard")) == sorted(shards)
+    assert len(jobs_of(output, "gather_scores")) == 1 and len(jobs_of(output, "gather_kl")) == 1
+    assert not jobs_of(output, "score_references") and not jobs_of(output, "teacher_baseline_kl")
+    assert not jobs_of(output, "train_model"), "the models are kept"
+    for table, value in ((scores, "log_prob"), (kl, "kl_sum")):
+        after = read_tsv(workdir / table)
+        assert list(after.columns) == list(before[table].columns)
+        assert after["id"].tolist() == before[table]["id"].tolist()
+        assert after["tokens"].tolist() == before[table]["tokens"].tolist()
+        assert after[value].astype(float).abs().sum() > 0
+        pd.testing.assert_series_equal(after[value].astype(float), before[table][value].astype(float),
+                                       check_exact=False, atol=2e-6 * after["tokens"].astype(int).max(), rtol=0)
+    assert not any((workdir / "results/scores").rglob("shards/*/*.tsv")), "the shard tables are temporary"

@@ -85,6 +85,9 @@ SCORE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py")
 QE_CODE = library_version(
     "model.py", "data.py", "decode.py", "ct2.py", "metrics/quality.py"
 )
+SCORE_SHARD_CODE = library_version(
+    "model.py", "data.py", "decode.py", "ct2.py", "shards.py"
+)
 QE_SHARD_CODE = library_version(
     "model.py", "data.py", "decode.py", "ct2.py", "metrics/quality.py", "shards.py"
 )
@@ -315,17 +318,25 @@ def translation_shards(wildcards):
     }
 
 
-def quality_shards(wildcards):
-    """gather_quality's inputs: the study_train plan (checkpoint shard_plan) and every shard's table, in row order."""
-    w = wildcards
-    plan = checkpoints.shard_plan.get(
-        corpus=w.corpus, src=w.src, tgt=w.tgt, split="study_train"
-    ).output[0]
-    folder = f"results/quality/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/{w.texts}/shards/study_train"
-    return {
-        "plan": plan,
-        "tables": [f"{folder}/{i}.tsv" for i in range(len(read_plan(plan)["shards"]))],
-    }
+def study_shards(folder):
+    """A gather rule's inputs (gather_quality, gather_scores, gather_kl): the study_train plan (checkpoint
+    shard_plan) and every shard's table in `folder` (a pattern of the rule's wildcards), in row order.
+    """
+
+    def inputs(wildcards):
+        w = wildcards
+        plan = checkpoints.shard_plan.get(
+            corpus=w.corpus, src=w.src, tgt=w.tgt, split="study_train"
+        ).output[0]
+        shards = folder.format(**dict(w.items()))
+        return {
+            "plan": plan,
+            "tables": [
+                f"{shards}/{i}.tsv" for i in range(len(read_plan(plan)["shards"]))
+            ],
+        }
+
+    return inputs
 
 
 def scored_model(wildcards):

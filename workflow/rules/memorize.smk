@@ -88,11 +88,66 @@ rule quality_estimate:
         "../../scripts/quality_estimate.py"
 
 
-# sharding.sentences = N: the study's quality estimates in shards of the study_train plan (decode.smk's checkpoint
-# shard_plan), one job per shard, gathered into the file quality_estimate writes; a killed shard reruns alone.
+# sharding.sentences = N: the study's reference scores and quality estimates in shards of the study_train plan
+# (decode.smk's checkpoint shard_plan), one job per shard, gathered into the files score_references and
+# quality_estimate write; a killed shard reruns alone. The CM models' scores stay one streaming job per direction
+# and seed (score_cm_references).
 if SHARD_SENTENCES:
 
+    ruleorder: score_cm_references > gather_scores > score_references
     ruleorder: gather_quality > quality_estimate
+
+    rule score_references_shard:
+        input:
+            unpack(scored_model),
+            pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+            plan="results/shards/{corpus}/{src}-{tgt}/study_train.json",
+        output:
+            temp(
+                "results/scores/{corpus}/{src}-{tgt}/seed{seed}/{role}/shards/study_train/{shard}.tsv"
+            ),
+        log:
+            "logs/score_references_shard/{corpus}/{src}-{tgt}/seed{seed}/{role}/{shard}.log",
+        benchmark:
+            "benchmarks/score_references_shard/{corpus}/{src}-{tgt}/seed{seed}/{role}/{shard}.tsv"
+        wildcard_constraints:
+            shard=r"[0-9]+",
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=input_sized("score_references_shard", "mem_mb"),
+            runtime=input_sized("score_references_shard", "runtime"),
+            gpu=config["gpus"]["decoding"],
+        params:
+            max_tokens=config["decoding"]["max_tokens"],
+            engine=config["decoding"]["engine"],
+            code=SCORE_SHARD_CODE,
+        script:
+            "../../scripts/score_references_shard.py"
+
+    rule gather_scores:
+        input:
+            unpack(
+                study_shards(
+                    "results/scores/{corpus}/{src}-{tgt}/seed{seed}/{role}/shards/study_train"
+                )
+            ),
+        output:
+            "results/scores/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.tsv",
+        log:
+            "logs/gather_scores/{corpus}/{src}-{tgt}/seed{seed}/{role}.log",
+        localrule: True
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            code=library_version("shards.py"),
+        script:
+            "../../scripts/gather_table.py"
 
     rule quality_estimate_shard:
         input:
@@ -125,7 +180,11 @@ if SHARD_SENTENCES:
 
     rule gather_quality:
         input:
-            unpack(quality_shards),
+            unpack(
+                study_shards(
+                    "results/quality/{corpus}/{src}-{tgt}/seed{seed}/{texts}/shards/study_train"
+                )
+            ),
         output:
             "results/quality/{corpus}/{src}-{tgt}/seed{seed}/{texts}/study_train.tsv",
         log:
@@ -140,7 +199,7 @@ if SHARD_SENTENCES:
         params:
             code=library_version("shards.py"),
         script:
-            "../../scripts/gather_quality.py"
+            "../../scripts/gather_table.py"
 
 
 rule memorization_examples:

@@ -27,6 +27,66 @@ rule teacher_baseline_kl:
         "../../scripts/teacher_baseline_kl.py"
 
 
+# sharding.sentences = N: the KL in shards of the study_train plan, gathered into the file teacher_baseline_kl writes.
+if SHARD_SENTENCES:
+
+    ruleorder: gather_kl > teacher_baseline_kl
+
+    rule teacher_baseline_kl_shard:
+        input:
+            teacher="results/models/{corpus}/{src}-{tgt}/seed{seed}/teacher",
+            baseline="results/models/{corpus}/{src}-{tgt}/seed{seed}/baseline",
+            pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+            plan="results/shards/{corpus}/{src}-{tgt}/study_train.json",
+        output:
+            temp(
+                "results/scores/{corpus}/{src}-{tgt}/seed{seed}/kl_teacher_baseline/shards/study_train/{shard}.tsv"
+            ),
+        log:
+            "logs/teacher_baseline_kl_shard/{corpus}/{src}-{tgt}/seed{seed}/{shard}.log",
+        benchmark:
+            "benchmarks/teacher_baseline_kl_shard/{corpus}/{src}-{tgt}/seed{seed}/{shard}.tsv"
+        wildcard_constraints:
+            shard=r"[0-9]+",
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=input_sized("teacher_baseline_kl_shard", "mem_mb"),
+            runtime=input_sized("teacher_baseline_kl_shard", "runtime"),
+            gpu=config["gpus"]["decoding"],
+        params:
+            max_tokens=config["decoding"]["max_tokens"],
+            code=library_version(
+                "model.py", "data.py", "decode.py", "shards.py", "tokenizer.py"
+            ),
+        script:
+            "../../scripts/teacher_baseline_kl_shard.py"
+
+    rule gather_kl:
+        input:
+            unpack(
+                study_shards(
+                    "results/scores/{corpus}/{src}-{tgt}/seed{seed}/kl_teacher_baseline/shards/study_train"
+                )
+            ),
+        output:
+            "results/scores/{corpus}/{src}-{tgt}/seed{seed}/kl_teacher_baseline.tsv",
+        log:
+            "logs/gather_kl/{corpus}/{src}-{tgt}/seed{seed}.log",
+        localrule: True
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            code=library_version("shards.py"),
+        script:
+            "../../scripts/gather_table.py"
+
+
 rule memorization_predictor:
     input:
         unpack(predictor_inputs),

@@ -1,5 +1,5 @@
-"""Rule gather_quality: the shards' quality-estimate tables in row order, into the file quality_estimate writes
-(memkd.shards)."""
+"""Rules gather_quality, gather_scores and gather_kl: the shards' tables of one per-pair job (quality estimates,
+reference scores, teacher-baseline KL) in row order, into the file the unsharded job writes (memkd.shards)."""
 
 import logging
 
