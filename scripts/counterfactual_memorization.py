@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 
 from memkd.errors import InputError
-from memkd.io import read_columns, write_tsv_atomic
+from memkd.io import read_columns, read_tsv, write_tsv_atomic
 from memkd.metrics.counterfactual import counterfactual_memorization, geometric_mean_probability
 from memkd.rulerun import run
 
 
 def main():
-    design_table = read_columns(snakemake.input.design, ["id", "group_size", "repetitions"])
+    design_table = read_tsv(snakemake.input.design, columns=["id", "group_size", "repetitions"])  # and a column per model
     models = list(snakemake.params.models)
     missing = [m for m in models if m not in design_table.columns]
     if missing or len(snakemake.input.scores) != len(models):

@@ -86,7 +86,8 @@ def main():
                 output_qe=examples["output_qe"].astype(float),
             )
             # BLEU/chrF statistics once per model; every bucket of every grouping sums its rows of them
-            statistics = sentence_statistics(frame["output"].astype(str).tolist(), frame["tgt"].astype(str).tolist())
+            statistics = sentence_statistics(frame["output"].astype(str).tolist(), frame["tgt"].astype(str).tolist(),
+                                             processes=snakemake.threads)
             for group in GROUPS:
                 summary = subgroup_summary(frame, group, ["replication", "replication_vs_teacher"], ["output_qe", "cm"],
                                            "output", "tgt", statistics, order.get(group))

@@ -41,6 +41,8 @@ RULES = {
     "adaptive_selection": {"mem_mb": (4000, 10), "runtime": (15, 1)},
     # pairs and translations joined in pandas: memory grows with the tables, time hardly
     "seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
+    # every model's examples and the pairs' buckets in pandas, BLEU/chrF statistics per sentence (pure Python)
+    "subgroups_table": {"mem_mb": (2000, 10), "runtime": (10, 0.1)},
     "adaptive_seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
 }
 # A day: many clusters' longest GPU partition. A job past it resumes (training: its checkpoint) or is sharded

@@ -185,11 +185,13 @@ def test_sentence_statistics_of_no_sentences():
 
 
 def test_sentence_statistics_in_chunks_equal_the_statistics_at_once(monkeypatch):
-    """Chunks (that bound sacreBLEU's reference caches) change no row: 7-sentence chunks, the last one short."""
+    """Chunks (that bound sacreBLEU's reference caches) change no row: 7-sentence chunks, the last one short, counted
+    in this process or by three workers."""
     hypotheses, references = _translations(300, seed=4)
     at_once = sentence_statistics(hypotheses, references)
     monkeypatch.setattr("memkd.metrics.subgroups.STATISTICS_CHUNK", 7)
-    chunked = sentence_statistics(hypotheses, references)
-    for whole, parts in zip(at_once, chunked):
-        assert whole.dtype == parts.dtype == np.int64
-        assert np.array_equal(whole, parts) and whole.sum() > 0
+    for processes in (1, 3):  # the chunks counted here, or by worker processes
+        chunked = sentence_statistics(hypotheses, references, processes=processes)
+        for whole, parts in zip(at_once, chunked):
+            assert whole.dtype == parts.dtype == np.int64
+            assert np.array_equal(whole, parts) and whole.sum() > 0

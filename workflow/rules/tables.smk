@@ -84,9 +84,11 @@ rule subgroups_table:
         "logs/subgroups_table/{corpus}.log",
     conda:
         "../../envs/memkd.yaml"
+    # BLEU/chrF statistics of every model's outputs, counted by this many processes (sacreBLEU is pure Python)
+    threads: 4
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=input_sized("subgroups_table", "mem_mb"),
+        runtime=input_sized("subgroups_table", "runtime"),
     params:
         settings=config["subgroups"],
         seed=config["statistics"]["seed"],

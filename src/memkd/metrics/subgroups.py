@@ -16,7 +16,7 @@ import pandas as pd
 import sacrebleu
 
 
-STATISTICS_CHUNK = 10_000  # sentences whose statistics sacreBLEU extracts at once
+STATISTICS_CHUNK = 5_000  # sentences whose statistics sacreBLEU extracts at once (~30 KB each while it counts)
 
 
 def bucket_labels(edges: list[float]) -> list[str]:
@@ -116,22 +116,42 @@ def _metrics() -> tuple[sacrebleu.metrics.BLEU, sacrebleu.metrics.CHRF]:
     return sacrebleu.metrics.BLEU(), sacrebleu.metrics.CHRF()
 
 
-def sentence_statistics(hypotheses: list[str], references: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _chunk_statistics(chunk: tuple[list[str], list[str]]) -> tuple[list, list]:
+    hypotheses, references = chunk
+    return tuple(metric._extract_corpus_statistics(hypotheses, [references]) for metric in _metrics())
+
+
+def sentence_statistics(hypotheses: list[str], references: list[str],
+                        processes: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Per sentence, sacreBLEU's sufficient statistics of BLEU and of chrF ([N, 2 + 2 * 4] and [N, 3 * 6] int64
     arrays: lengths and n-gram match/total counts). Any subset's corpus scores follow from the sum of its rows
     (`corpus_scores_from_statistics`). This is sacreBLEU's own corpus_score path (`_extract_corpus_statistics`,
-    then `_aggregate_and_compute` of the summed rows; sacrebleu is pinned in pyproject.toml)."""
+    then `_aggregate_and_compute` of the summed rows; sacrebleu is pinned in pyproject.toml). Chunks of
+    STATISTICS_CHUNK sentences are counted by `processes` worker processes (the same rows, in order)."""
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
     bleu, chrf = _metrics()
     widths = (2 + 2 * bleu.max_ngram_order, 3 * (chrf.char_order + chrf.word_order))
     out = [np.zeros((len(hypotheses), width), dtype=np.int64) for width in widths]
     # in chunks: sacreBLEU caches every reference's n-grams before it counts, ~30 KB a sentence at once otherwise
-    for start in range(0, len(hypotheses), STATISTICS_CHUNK):
-        stop = min(start + STATISTICS_CHUNK, len(hypotheses))
-        for metric, rows in zip((bleu, chrf), out):
-            rows[start:stop] = metric._extract_corpus_statistics(hypotheses[start:stop], [references[start:stop]])
+    starts = range(0, len(hypotheses), STATISTICS_CHUNK)
+    chunks = ((hypotheses[i:i + STATISTICS_CHUNK], references[i:i + STATISTICS_CHUNK]) for i in starts)
+    if processes > 1 and len(starts) > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(min(processes, len(starts))) as pool:
+            counted = pool.imap(_chunk_statistics, chunks)  # in order, a few chunks in flight
+            for start, rows in zip(starts, counted):
+                _store(out, start, rows)
+    else:
+        for start, chunk in zip(starts, chunks):
+            _store(out, start, _chunk_statistics(chunk))
     return out[0], out[1]
+
+
+def _store(out: list[np.ndarray], start: int, rows: tuple[list, list]) -> None:
+    for array, metric_rows in zip(out, rows):
+        array[start:start + len(metric_rows)] = metric_rows
 
 
 def corpus_scores_from_statistics(bleu_statistics: np.ndarray, chrf_statistics: np.ndarray) -> tuple[float, float]:
