@@ -97,7 +97,9 @@ def study_config(corpus: Path, shard: int, steps: int) -> dict:
 
 
 class RssSampler(threading.Thread):
-    """Peak RSS (MB) per script name of every process under `root_pid`, sampled every `interval` seconds."""
+    """Peak memory (MB) per script name over the jobs under `root_pid`, sampled every `interval` seconds: a job's
+    memory is the RSS of its script's process plus its descendants' (worker processes; shared pages counted in each,
+    an upper bound of what a cgroup would charge)."""
 
     def __init__(self, root_pid: int, interval: float = 0.5):
         super().__init__(daemon=True)
@@ -112,19 +114,32 @@ class RssSampler(threading.Thread):
                 return found.group(1)
         return None
 
+    def sample(self) -> dict[str, float]:
+        """MB per job (script process and descendants) now, the largest job per script name."""
+        now: dict[str, float] = defaultdict(float)
+        for child in psutil.Process(self.root).children(recursive=True):
+            try:
+                name = self.name(child)
+                if not name or self.name(child.parent()) == name:  # a job's worker: counted with its job
+                    continue
+                rss = child.memory_info().rss
+                for worker in child.children(recursive=True):
+                    try:
+                        rss += worker.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+                now[name] = max(now[name], rss / 2**20)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        return now
+
     def run(self):
         while not self.done:
             try:
-                children = psutil.Process(self.root).children(recursive=True)
+                for name, mb in self.sample().items():
+                    self.peaks[name] = max(self.peaks[name], mb)
             except psutil.NoSuchProcess:
                 return
-            for child in children:
-                try:
-                    name = self.name(child)
-                    if name:
-                        self.peaks[name] = max(self.peaks[name], child.memory_info().rss / 2**20)
-                except (psutil.NoSuchProcess, psutil.AccessDenied):
-                    pass
             time.sleep(self.interval)
 
 

@@ -1,5 +1,5 @@
-"""bench/rehearsal.py's pieces: the generated corpus (distinct pairs, the user-TSV format) and the per-job times read
-from a Snakemake log."""
+"""bench/rehearsal.py's pieces: the generated corpus (distinct pairs, the user-TSV format), the per-job times read
+from a Snakemake log and the per-job memory sampling."""
 
 import importlib.util
 from pathlib import Path
@@ -43,3 +43,30 @@ Finished jobid: 7 (Rule: gather_quality)
 """
     times = rehearsal.job_times(log)
     assert times.to_dict("records") == [{"rule": "split_corpus", "s": 10.0}, {"rule": "gather_quality", "s": 10.0}]
+
+
+def test_a_jobs_memory_counts_its_worker_processes(tmp_path):
+    """A job script whose worker process holds 200 MB: the sampler charges the job with it (a per-process peak by
+    script name would see only the script's own ~10 MB)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = tmp_path / "tmpab12.fake_job.py"
+    script.write_text(  # the worker is a process of another command line, as a pool's spawned workers are
+        "import subprocess, sys\n"
+        "hold = \"block = b'x' * (200 * 2**20); print('ready', flush=True); import time; time.sleep(30)\"\n"
+        "subprocess.run([sys.executable, '-c', hold])\n")
+    job = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert job.stdout.readline().strip() == "ready"
+        time.sleep(0.2)
+        sampled = rehearsal.RssSampler(os.getpid()).sample()
+    finally:
+        for process in [*psutil.Process(job.pid).children(recursive=True), psutil.Process(job.pid)]:
+            process.kill()
+        job.wait()
+    assert sampled["fake_job"] >= 200
