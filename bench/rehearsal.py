@@ -31,6 +31,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 import yaml
@@ -196,38 +197,88 @@ def rehearse(args, n: int, pairs: list[tuple[str, str]]) -> dict:
             "rules": per_rule.round(1).reset_index().to_dict("records"), "peaks_by_script": dict(sampler.peaks)}
 
 
+def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
+    """Least-squares intercept and slope of ys on xs, and R^2 (1.0 when ys are all equal and fitted exactly)."""
+    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = float(((y - (intercept + slope * x)) ** 2).sum())
+    spread = float(((y - y.mean()) ** 2).sum())
+    return float(intercept), float(slope), 1.0 - residual / spread if spread else 1.0
+
+
+def projection(results: list[dict], target: int) -> list[dict]:
+    """Per rule, over the rehearsal sizes: summed job seconds and peak MB fitted linearly in the pairs, the fit's R^2,
+    and both projected to `target` pairs (2 cores, tiny models: the shape of the costs, not a cluster's hours)."""
+    rows = []
+    sizes = [result["pairs"] for result in results]
+    for rule in sorted({r["rule"] for result in results for r in result["rules"]}):
+        found = [next((r for r in result["rules"] if r["rule"] == rule), None) for result in results]
+        if any(f is None for f in found) or rule == "all":
+            continue
+        seconds = [f["total_s"] for f in found]
+        memory = [f["peak_rss_mb"] for f in found]
+        intercept, slope, r2 = linear_fit(sizes, seconds)
+        memory_intercept, memory_slope, _ = linear_fit(sizes, memory)
+        rows.append({"rule": rule, "seconds": seconds, "s_per_million": slope * 1e6, "r2": r2,
+                     "projected_s": intercept + slope * target, "peak_mb": memory,
+                     "mb_per_million": memory_slope * 1e6, "projected_mb": memory_intercept + memory_slope * target})
+    return sorted(rows, key=lambda row: -row["projected_s"])
+
+
+def print_size(result: dict, cores: int) -> None:
+    print(f"\n## {result['pairs']:,} pairs: {result['wall_s']:.0f} s wall ({cores} cores; corpus generated in "
+          f"{result['corpus_generation_s']:.0f} s)\n")
+    print("| rule | jobs | total s | max s | peak MB |\n|---|---|---|---|---|")
+    for r in sorted(result["rules"], key=lambda r: -r["total_s"]):
+        print(f"| {r['rule']} | {r['jobs']} | {r['total_s']:.0f} | {r['max_s']:.0f} | {r['peak_rss_mb']:.0f} |")
+
+
+def print_projection(results: list[dict], target: int) -> None:
+    sizes = " / ".join(f"{result['pairs']:,}" for result in results)
+    print(f"\n## Summed job seconds and peak MB per stage against pairs ({sizes}), fitted linearly and projected to "
+          f"{target:,} pairs\n")
+    print("| rule | seconds | s per 1M pairs | R^2 | projected s | peak MB | MB per 1M pairs | projected MB |")
+    print("|---|---|---:|---:|---:|---|---:|---:|")
+    for row in projection(results, target):
+        print(f"| {row['rule']} | {' / '.join(f'{s:.0f}' for s in row['seconds'])} | {row['s_per_million']:.0f} | "
+              f"{row['r2']:.3f} | {row['projected_s']:,.0f} | {' / '.join(f'{m:.0f}' for m in row['peak_mb'])} | "
+              f"{row['mb_per_million']:.0f} | {row['projected_mb']:,.0f} |")
+    walls = [result["wall_s"] for result in results]
+    intercept, slope, r2 = linear_fit([result["pairs"] for result in results], walls)
+    print(f"\nWall: {' / '.join(f'{w:.0f}' for w in walls)} s; {slope * 1e6:.0f} s per 1M pairs (R^2 {r2:.3f}); "
+          f"{(intercept + slope * target) / 3600:.1f} h projected at {target:,} pairs on these cores.")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", type=Path, required=True)
-    parser.add_argument("--pairs", type=int, nargs="+", required=True)
+    parser.add_argument("--base", type=Path, help="a workflow table of pairs to vary (runs the rehearsal)")
+    parser.add_argument("--pairs", type=int, nargs="+", help="corpus sizes to run")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rehearsal"))
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--shard", type=int, default=200_000)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--jsonl", type=Path)
+    parser.add_argument("--jsonl", type=Path, help="append each size's record here")
+    parser.add_argument("--report", type=Path, nargs="+", help="print the tables of earlier records (no run)")
+    parser.add_argument("--project", type=int, default=40_000_000, help="pairs to project each stage to")
     args = parser.parse_args()
-    pairs = base_pairs(args.base)
-    results = []
-    for n in args.pairs:
-        result = rehearse(args, n, pairs)
-        results.append(result)
-        if args.jsonl:
-            with open(args.jsonl, "a") as out:
-                out.write(json.dumps(result) + "\n")
-        print(f"\n## {n:,} pairs: {result['wall_s']:.0f} s wall ({args.cores} cores; corpus generated in "
-              f"{result['corpus_generation_s']:.0f} s)\n")
-        print("| rule | jobs | total s | max s | peak RSS MB |\n|---|---|---|---|---|")
-        for r in sorted(result["rules"], key=lambda r: -r["total_s"]):
-            print(f"| {r['rule']} | {r['jobs']} | {r['total_s']:.0f} | {r['max_s']:.0f} | {r['peak_rss_mb']:.0f} |")
+    if args.report:
+        results = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line]
+        results = sorted({result["pairs"]: result for result in results}.values(), key=lambda r: r["pairs"])
+    else:
+        if not (args.base and args.pairs):
+            parser.error("a run needs --base and --pairs (or --report RECORDS to print earlier ones)")
+        pairs = base_pairs(args.base)
+        results = []
+        for n in args.pairs:
+            result = rehearse(args, n, pairs)
+            results.append(result)
+            if args.jsonl:
+                with open(args.jsonl, "a") as out:
+                    out.write(json.dumps(result) + "\n")
+    for result in results:
+        print_size(result, args.cores)
     if len(results) > 1:
-        print("\n## Seconds per stage (summed job time) against pairs\n")
-        rules = sorted({r["rule"] for result in results for r in result["rules"]})
-        print("| rule | " + " | ".join(f"{r['pairs']:,}" for r in results) + " |")
-        print("|---|" + "---|" * len(results))
-        for rule in rules:
-            cells = [next((f"{r['total_s']:.0f}" for r in result["rules"] if r["rule"] == rule), "-")
-                     for result in results]
-            print(f"| {rule} | " + " | ".join(cells) + " |")
+        print_projection(results, args.project)
 
 
 if __name__ == "__main__":
