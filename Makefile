@@ -37,4 +37,4 @@ clean-results:
 	rm -rf results logs benchmarks .snakemake
 
 docs: $(BIN)/.installed
-	$(BIN)/python -c "from pathlib import Path; from memkd.schema_doc import render, replace_section; p = Path('README.md'); p.write_text(replace_section(p.read_text(), render('workflow/schemas/config.schema.yaml')))"
+	$(BIN)/python -c "from pathlib import Path; from memkd.schema_doc import render, replace_section; p = Path('docs/config.md'); p.write_text(replace_section(p.read_text(), render('workflow/schemas/config.schema.yaml')))"

@@ -1,4 +1,4 @@
-"""Render the config schema as the README's config reference (Markdown table), so the two agree."""
+"""Render the config schema as the config reference (docs/config.md, a Markdown table), so the two agree."""
 
 from __future__ import annotations
 
