@@ -99,8 +99,7 @@ def study_config(corpus: Path, shard: int, steps: int) -> dict:
 
 class RssSampler(threading.Thread):
     """Peak memory (MB) per script name over the jobs under `root_pid`, sampled every `interval` seconds: a job's
-    memory is the RSS of its script's process plus its descendants' (worker processes; shared pages counted in each,
-    an upper bound of what a cgroup would charge)."""
+    memory is its script process's RSS, or with worker processes the PSS summed over them all (`sample`)."""
 
     def __init__(self, root_pid: int, interval: float = 0.5):
         super().__init__(daemon=True)
@@ -116,20 +115,25 @@ class RssSampler(threading.Thread):
         return None
 
     def sample(self) -> dict[str, float]:
-        """MB per job (script process and descendants) now, the largest job per script name."""
+        """MB per job now, the largest job per script name: the RSS of a job without workers, else the summed PSS of
+        its processes (forked workers share their parent's pages; PSS counts each page once over the sharers)."""
         now: dict[str, float] = defaultdict(float)
         for child in psutil.Process(self.root).children(recursive=True):
             try:
                 name = self.name(child)
                 if not name or self.name(child.parent()) == name:  # a job's worker: counted with its job
                     continue
-                rss = child.memory_info().rss
-                for worker in child.children(recursive=True):
-                    try:
-                        rss += worker.memory_info().rss
-                    except psutil.NoSuchProcess:
-                        pass
-                now[name] = max(now[name], rss / 2**20)
+                workers = child.children(recursive=True)
+                if not workers:
+                    memory = child.memory_info().rss
+                else:
+                    memory = 0
+                    for process in [child, *workers]:
+                        try:
+                            memory += process.memory_full_info().pss
+                        except psutil.NoSuchProcess:
+                            pass
+                now[name] = max(now[name], memory / 2**20)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
         return now

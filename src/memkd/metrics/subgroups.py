@@ -137,12 +137,19 @@ def sentence_statistics(hypotheses: list[str], references: list[str],
     starts = range(0, len(hypotheses), STATISTICS_CHUNK)
     chunks = ((hypotheses[i:i + STATISTICS_CHUNK], references[i:i + STATISTICS_CHUNK]) for i in starts)
     if processes > 1 and len(starts) > 1:
+        import gc
         import multiprocessing
 
-        with multiprocessing.get_context("fork").Pool(min(processes, len(starts))) as pool:
-            counted = pool.imap(_chunk_statistics, chunks)  # in order, a few chunks in flight
-            for start, rows in zip(starts, counted):
-                _store(out, start, rows)
+        # forked workers share the caller's memory; frozen objects are not visited by their garbage collector,
+        # which would otherwise touch (and so copy) every page of it
+        gc.freeze()
+        try:
+            with multiprocessing.get_context("fork").Pool(min(processes, len(starts))) as pool:
+                counted = pool.imap(_chunk_statistics, chunks)  # in order, a few chunks in flight
+                for start, rows in zip(starts, counted):
+                    _store(out, start, rows)
+        finally:
+            gc.unfreeze()
     else:
         for start, chunk in zip(starts, chunks):
             _store(out, start, _chunk_statistics(chunk))
