@@ -8,9 +8,9 @@ import pandas as pd
 
 from memkd.decode import Decoder, length_limit
 from memkd.errors import InputError
+from memkd.exmem import EXMEM_COLUMNS, exmem_flags
 from memkd.io import read_columns, read_lines, write_json_atomic, write_tsv_atomic
-from memkd.langid import LANGUAGE_ID_MODEL, languages_match
-from memkd.metrics.extractive import is_candidate, prefixes, shortest_memorized_prefix
+from memkd.langid import LANGUAGE_ID_MODEL
 from memkd.metrics.natural import natural_hallucinations, shared_outputs, unique_pair_units
 from memkd.metrics.oscillation import is_oscillatory
 from memkd.metrics.replication import exact_matches
@@ -24,31 +24,6 @@ def lines_for(path: str, n: int, what: str) -> list[str]:
     return lines
 
 
-def exmem_candidates(sources, references, matched, src_lang, tgt_lang, settings) -> list[bool]:
-    """The ExMem filter over exact matches; language ID runs only on the matched pairs (few)."""
-    picked = [i for i, m in enumerate(matched) if m]
-    ok = languages_match([sources[i] for i in picked], [references[i] for i in picked], src_lang, tgt_lang)
-    candidate = [False] * len(sources)
-    for i, languages_ok in zip(picked, ok):
-        candidate[i] = is_candidate(
-            sources[i], references[i], languages_ok, settings["min_tokens"], settings["max_ratio"]
-        )
-    return candidate
-
-
-def prefix_lengths(decoder, sources, outputs, indices, decoding, max_fraction) -> dict[int, int | None]:
-    """Shortest memorized prefix per candidate index: all prefixes of all candidates decoded in one batched call,
-    with the length limit of the full sources' translations (a prefix's output is compared with the full one)."""
-    jobs = [(i, p) for i in indices for p in prefixes(sources[i])]
-    max_len_a, max_len_b = length_limit(decoding, "study_train", decoder.max_positions)
-    translated, _ = decoder.translate([p for _, p in jobs], beam=1, max_tokens=decoding["max_tokens"],
-                                      max_len_a=max_len_a, max_len_b=max_len_b)
-    per_example: dict[int, list[str]] = {i: [] for i in indices}
-    for (i, _), hyps in zip(jobs, translated):
-        per_example[i].append(hyps[0])
-    return {i: shortest_memorized_prefix(sources[i], outputs[i], per_example[i], max_fraction) for i in indices}
-
-
 def teacher_targets(path: str, ids: list[str]) -> list[str]:
     """The teacher outputs a model is compared with: a SeqKD-style training file (the targets a student learned
     from, e.g. the teacher's beam-5 translations) or the teacher's greedy translation file, in study order."""
@@ -58,6 +33,16 @@ def teacher_targets(path: str, ids: list[str]) -> list[str]:
     if table["id"].tolist() != ids:
         raise InputError(f"{path}: its {len(table)} rows do not follow the study pairs ({len(ids)}) id by id")
     return table["tgt"].tolist()
+
+
+def read_exmem(path: str, ids: list[str], is_teacher: bool):
+    """exmem_flags' three lists from the gathered exmem_shard table (in study order)."""
+    table = read_columns(path, ["id", *EXMEM_COLUMNS])
+    if table["id"].tolist() != ids:
+        raise InputError(f"{path}: its {len(table)} rows do not follow the study pairs ({len(ids)}) id by id")
+    candidate = (table["exmem_candidate"] == "1").tolist()
+    candidate_teacher = [None] * len(ids) if is_teacher else (table["exmem_teacher_candidate"] == "1").tolist()
+    return candidate, candidate_teacher, [None if p == "" else int(p) for p in table["exmem_prefix_tokens"]]
 
 
 def as_flag(values) -> list:
@@ -85,16 +70,14 @@ def main():
     # Replication, and the ExMem filter against the corpus and (students) against the teacher's outputs.
     exact = exact_matches(outputs, references)
     exact_teacher = [None] * n if is_teacher else exact_matches(outputs, teacher_outputs)
-    ex = settings["exmem"]
-    candidate = exmem_candidates(sources, references, exact, w.src, w.tgt, ex)
-    candidate_teacher = (
-        [None] * n if is_teacher else exmem_candidates(sources, teacher_outputs, exact_teacher, w.src, w.tgt, ex)
-    )
-    to_decode = sorted({i for i in range(n) if candidate[i] or candidate_teacher[i]})
     decoder = Decoder(snakemake.input.model, decoding["engine"], threads=snakemake.threads,
                       ct2_dir=snakemake.input.get("ct2"))
-    shortest = prefix_lengths(decoder, sources, outputs, to_decode, decoding, ex["max_prefix_fraction"])
-    prefix = [shortest.get(i) for i in range(n)]
+    if "exmem" in snakemake.input.keys():  # sharding on: candidates and prefixes from the exmem_shard jobs
+        candidate, candidate_teacher, prefix = read_exmem(snakemake.input.exmem, pairs["id"].tolist(), is_teacher)
+    else:
+        candidate, candidate_teacher, prefix = exmem_flags(
+            decoder, sources, references, outputs, None if is_teacher else teacher_outputs, exact,
+            None if is_teacher else exact_teacher, w.src, w.tgt, settings["exmem"], decoding)
     exmem = [bool(candidate[i] and prefix[i] is not None) for i in range(n)]
     exmem_teacher = [None if is_teacher else bool(candidate_teacher[i] and prefix[i] is not None) for i in range(n)]
 

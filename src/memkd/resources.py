@@ -30,6 +30,7 @@ RULES = {
     "quality_estimate": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     "quality_estimate_shard": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     "memorization_examples": {"mem_mb": (4000, 20), "runtime": (60, 5)},
+    "exmem_shard": {"mem_mb": (4000, 20), "runtime": (60, 5)},
     # rule translate: translate_model's work for one split
     "translate": {"mem_mb": (4000, 10), "runtime": (60, 2)},
     # the teacher's k-best (k = 35 in the default's Seq-Inter variants) of every training source, each scored
@@ -42,7 +43,8 @@ RULES = {
     # pairs and translations joined in pandas: memory grows with the tables, time hardly
     "seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
     # every model's examples and the pairs' buckets in pandas, BLEU/chrF statistics per sentence (pure Python)
-    "subgroups_table": {"mem_mb": (2000, 10), "runtime": (10, 0.1)},
+    # (rehearsal: ~2 GB summed PSS with 2 workers and ~600 MiB of inputs at 1M pairs, 10 min on 2 cores)
+    "subgroups_table": {"mem_mb": (2000, 4), "runtime": (10, 0.1)},
     "adaptive_seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
 }
 # A day: many clusters' longest GPU partition. A job past it resumes (training: its checkpoint) or is sharded

@@ -6,6 +6,7 @@ usual way (translate_model); each test works in its own copy of that folder.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -242,3 +243,52 @@ def test_sharded_scores_and_kl_equal_the_unsharded_ones(unsharded, tmp_path):
         pd.testing.assert_series_equal(after[value].astype(float), before[table][value].astype(float),
                                        check_exact=False, atol=2e-6 * after["tokens"].astype(int).max(), rtol=0)
     assert not any((workdir / "results/scores").rglob("shards/*/*.tsv")), "the shard tables are temporary"
+
+
+def test_sharded_exmem_gives_the_unsharded_examples(unsharded, tmp_path):
+    """With sharding on, the ExMem candidates and memorized prefixes of the baseline and the SeqKD student come from
+    exmem_shard jobs (one per shard and model) and gather_exmem, and memorization_examples decodes none: its examples
+    and summary are the unsharded job's, byte for byte (ExMem vs the corpus and vs the teacher's outputs)."""
+    from memkd.io import read_tsv
+
+    workdir = copy_of(unsharded, tmp_path)
+    roles = ("baseline", "student")
+    files = [f"results/memorization/bible/en-es/seed1/{role}/{name}" for role in roles
+             for name in ("examples.tsv", "summary.json")]
+    plans = [f"results/shards/bible/en-es/{split}.json" for split in ("train", "study_train", "probe")]
+    # the shard plans first, then everything upstream, so that neither run below redoes a translation (mtimes only:
+    # the two configs give the translations different producing rules; a translation older than its plan is
+    # regathered from new shards)
+    run_snakemake(workdir, *plans, configs=configs(workdir, PER_SHARD))
+    for path in (workdir / "results" / "translations").rglob("*.*"):
+        os.utime(path)
+    run_snakemake(workdir, *files, configs=configs(workdir, None))
+    # tiny models replicate nothing: plant exact matches by giving every third training source its reference as the
+    # baseline's translation; what reads it (QE of the outputs, ExMem, the examples) is redone from it
+    references = read_tsv(workdir / "results/data/bible/en-es/study_train.tsv")["tgt"].tolist()
+    translation = workdir / TRANSLATIONS / "study_train.greedy.txt"
+    lines = translation.read_text().splitlines()
+    translation.write_text("".join(f"{references[i] if i % 3 == 0 else line}\n" for i, line in enumerate(lines)))
+    for name in files:
+        (workdir / name).unlink()
+
+    first = run_snakemake(workdir, *files, "--rerun-triggers", "mtime", configs=configs(workdir, None))
+    assert not jobs_of(first.stdout + first.stderr, "exmem_shard")
+    before = {name: (workdir / name).read_bytes() for name in files}
+    baseline = json.loads(before[files[1]])
+    assert baseline["replication"] >= len(lines) // 3 and baseline["exmem_candidates"] >= 5, baseline
+    for name in files:
+        (workdir / name).unlink()
+
+    done = run_snakemake(workdir, *files, "--rerun-triggers", "mtime", configs=configs(workdir, PER_SHARD))
+    output = done.stdout + done.stderr
+    shards = len(json.loads((workdir / plans[1]).read_text())["shards"])
+    assert shards >= 3
+    assert sorted((job["role"], job["shard"]) for job in jobs_of(output, "exmem_shard")) == sorted(
+        (role, str(i)) for role in roles for i in range(shards))
+    assert len(jobs_of(output, "gather_exmem")) == 2 and len(jobs_of(output, "memorization_examples")) == 2
+    for rule in ("train_model", "translate_shard", "gather_translation", "quality_estimate_shard"):
+        assert not jobs_of(output, rule), f"{rule} was rerun"
+    for name in files:
+        assert (workdir / name).read_bytes() == before[name], name
+    assert not any((workdir / "results/memorization").rglob("shards/exmem/*.tsv")), "the shard tables are temporary"

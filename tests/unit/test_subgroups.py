@@ -193,5 +193,5 @@ def test_sentence_statistics_in_chunks_equal_the_statistics_at_once(monkeypatch)
     for processes in (1, 3):  # the chunks counted here, or by worker processes
         chunked = sentence_statistics(hypotheses, references, processes=processes)
         for whole, parts in zip(at_once, chunked):
-            assert whole.dtype == parts.dtype == np.int64
+            assert whole.dtype == parts.dtype == np.int32
             assert np.array_equal(whole, parts) and whole.sum() > 0

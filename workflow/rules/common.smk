@@ -97,11 +97,23 @@ MEMORIZATION_CODE = library_version(
     "data.py",
     "decode.py",
     "ct2.py",
+    "exmem.py",
     "langid.py",
     "metrics/replication.py",
     "metrics/extractive.py",
     "metrics/oscillation.py",
     "metrics/natural.py",
+)
+EXMEM_SHARD_CODE = library_version(
+    "model.py",
+    "data.py",
+    "decode.py",
+    "ct2.py",
+    "exmem.py",
+    "langid.py",
+    "metrics/replication.py",
+    "metrics/extractive.py",
+    "shards.py",
 )
 CM_CODE = library_version("metrics/counterfactual.py")
 PREDICTOR_CODE = library_version("predictor.py", "metrics/inheritance.py")

@@ -178,6 +178,62 @@ if SHARD_SENTENCES:
         script:
             "../../scripts/quality_estimate_shard.py"
 
+    rule exmem_shard:
+        input:
+            **decoding_models(
+                {"model": "results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}"}
+            ),
+            pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+            hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.greedy.txt",
+            teacher_hypotheses=teacher_outputs,
+            plan="results/shards/{corpus}/{src}-{tgt}/study_train.json",
+        output:
+            temp(
+                "results/memorization/{corpus}/{src}-{tgt}/seed{seed}/{role}/shards/exmem/{shard}.tsv"
+            ),
+        log:
+            "logs/exmem_shard/{corpus}/{src}-{tgt}/seed{seed}/{role}/{shard}.log",
+        benchmark:
+            "benchmarks/exmem_shard/{corpus}/{src}-{tgt}/seed{seed}/{role}/{shard}.tsv"
+        wildcard_constraints:
+            shard=r"[0-9]+",
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=input_sized("exmem_shard", "mem_mb"),
+            runtime=input_sized("exmem_shard", "runtime"),
+            gpu=config["gpus"]["decoding"],
+        params:
+            settings=config["memorization"],
+            decoding=config["decoding"],
+            code=EXMEM_SHARD_CODE,
+        script:
+            "../../scripts/exmem_shard.py"
+
+    rule gather_exmem:
+        input:
+            unpack(
+                study_shards(
+                    "results/memorization/{corpus}/{src}-{tgt}/seed{seed}/{role}/shards/exmem"
+                )
+            ),
+        output:
+            "results/memorization/{corpus}/{src}-{tgt}/seed{seed}/{role}/exmem.tsv",
+        log:
+            "logs/gather_exmem/{corpus}/{src}-{tgt}/seed{seed}/{role}.log",
+        localrule: True
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            code=library_version("shards.py"),
+        script:
+            "../../scripts/gather_table.py"
+
     rule gather_quality:
         input:
             unpack(
@@ -207,12 +263,20 @@ rule memorization_examples:
         **decoding_models(
             {"model": "results/models/{corpus}/{src}-{tgt}/seed{seed}/{role}"}
         ),
+        **(
+            {
+                "exmem": "results/memorization/{corpus}/{src}-{tgt}/seed{seed}/{role}/exmem.tsv"
+            }
+            if SHARD_SENTENCES
+            else {}
+        ),
         pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
         hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.greedy.txt",
         teacher_hypotheses=teacher_outputs,
         probe="results/data/{corpus}/{src}-{tgt}/probe.tsv",
         probe_hypotheses="results/translations/{corpus}/{src}-{tgt}/seed{seed}/{role}/probe.greedy.txt",
         output_quality="results/quality/{corpus}/{src}-{tgt}/seed{seed}/{role}/study_train.tsv",
+        # sharding on: candidates and memorized prefixes from the exmem_shard jobs (none decoded here)
     output:
         examples="results/memorization/{corpus}/{src}-{tgt}/seed{seed}/{role}/examples.tsv",
         summary="results/memorization/{corpus}/{src}-{tgt}/seed{seed}/{role}/summary.json",

@@ -123,7 +123,7 @@ def _chunk_statistics(chunk: tuple[list[str], list[str]]) -> tuple[list, list]:
 
 def sentence_statistics(hypotheses: list[str], references: list[str],
                         processes: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Per sentence, sacreBLEU's sufficient statistics of BLEU and of chrF ([N, 2 + 2 * 4] and [N, 3 * 6] int64
+    """Per sentence, sacreBLEU's sufficient statistics of BLEU and of chrF ([N, 2 + 2 * 4] and [N, 3 * 6] int32
     arrays: lengths and n-gram match/total counts). Any subset's corpus scores follow from the sum of its rows
     (`corpus_scores_from_statistics`). This is sacreBLEU's own corpus_score path (`_extract_corpus_statistics`,
     then `_aggregate_and_compute` of the summed rows; sacrebleu is pinned in pyproject.toml). Chunks of
@@ -132,7 +132,8 @@ def sentence_statistics(hypotheses: list[str], references: list[str],
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
     bleu, chrf = _metrics()
     widths = (2 + 2 * bleu.max_ngram_order, 3 * (chrf.char_order + chrf.word_order))
-    out = [np.zeros((len(hypotheses), width), dtype=np.int64) for width in widths]
+    # int32: a sentence's counts are small, and corpus_scores_from_statistics sums them as int64
+    out = [np.zeros((len(hypotheses), width), dtype=np.int32) for width in widths]
     # in chunks: sacreBLEU caches every reference's n-grams before it counts, ~30 KB a sentence at once otherwise
     starts = range(0, len(hypotheses), STATISTICS_CHUNK)
     chunks = ((hypotheses[i:i + STATISTICS_CHUNK], references[i:i + STATISTICS_CHUNK]) for i in starts)
