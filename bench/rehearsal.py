@@ -211,9 +211,11 @@ def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
     return float(intercept), float(slope), 1.0 - residual / spread if spread else 1.0
 
 
-def projection(results: list[dict], target: int) -> list[dict]:
-    """Per rule, over the rehearsal sizes: summed job seconds and peak MB fitted linearly in the pairs, the fit's R^2,
-    and both projected to `target` pairs (2 cores, tiny models: the shape of the costs, not a cluster's hours)."""
+def projection(results: list[dict], target: int, memory_at: int = 2_000_000) -> list[dict]:
+    """Per rule, over the rehearsal sizes: summed job seconds fitted linearly in the pairs (R^2) and projected to
+    `target` pairs (2 cores, tiny models: the shape of the costs, not a cluster's hours); peak MB extended to
+    `memory_at` pairs along the line through the two largest sizes (sharded jobs level off at their shard size, so a
+    fit through the small sizes would overstate them)."""
     rows = []
     sizes = [result["pairs"] for result in results]
     for rule in sorted({r["rule"] for result in results for r in result["rules"]}):
@@ -223,10 +225,11 @@ def projection(results: list[dict], target: int) -> list[dict]:
         seconds = [f["total_s"] for f in found]
         memory = [f["peak_rss_mb"] for f in found]
         intercept, slope, r2 = linear_fit(sizes, seconds)
-        memory_intercept, memory_slope, _ = linear_fit(sizes, memory)
+        memory_slope = (memory[-1] - memory[-2]) / (sizes[-1] - sizes[-2])
         rows.append({"rule": rule, "seconds": seconds, "s_per_million": slope * 1e6, "r2": r2,
                      "projected_s": intercept + slope * target, "peak_mb": memory,
-                     "mb_per_million": memory_slope * 1e6, "projected_mb": memory_intercept + memory_slope * target})
+                     "mb_per_million": memory_slope * 1e6,
+                     "projected_mb": memory[-1] + memory_slope * (memory_at - sizes[-1])})
     return sorted(rows, key=lambda row: -row["projected_s"])
 
 
@@ -238,13 +241,14 @@ def print_size(result: dict, cores: int) -> None:
         print(f"| {r['rule']} | {r['jobs']} | {r['total_s']:.0f} | {r['max_s']:.0f} | {r['peak_rss_mb']:.0f} |")
 
 
-def print_projection(results: list[dict], target: int) -> None:
+def print_projection(results: list[dict], target: int, memory_at: int) -> None:
     sizes = " / ".join(f"{result['pairs']:,}" for result in results)
-    print(f"\n## Summed job seconds and peak MB per stage against pairs ({sizes}), fitted linearly and projected to "
-          f"{target:,} pairs\n")
-    print("| rule | seconds | s per 1M pairs | R^2 | projected s | peak MB | MB per 1M pairs | projected MB |")
+    print(f"\n## Per stage against pairs ({sizes}): summed job seconds fitted linearly and projected to {target:,} "
+          f"pairs; peak MB extended to {memory_at:,} pairs from the two largest sizes\n")
+    print(f"| rule | seconds | s per 1M pairs | R^2 | projected s at {target:,} | peak MB | MB per 1M pairs | "
+          f"MB at {memory_at:,} |")
     print("|---|---|---:|---:|---:|---|---:|---:|")
-    for row in projection(results, target):
+    for row in projection(results, target, memory_at):
         print(f"| {row['rule']} | {' / '.join(f'{s:.0f}' for s in row['seconds'])} | {row['s_per_million']:.0f} | "
               f"{row['r2']:.3f} | {row['projected_s']:,.0f} | {' / '.join(f'{m:.0f}' for m in row['peak_mb'])} | "
               f"{row['mb_per_million']:.0f} | {row['projected_mb']:,.0f} |")
@@ -264,7 +268,8 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--jsonl", type=Path, help="append each size's record here")
     parser.add_argument("--report", type=Path, nargs="+", help="print the tables of earlier records (no run)")
-    parser.add_argument("--project", type=int, default=40_000_000, help="pairs to project each stage to")
+    parser.add_argument("--project", type=int, default=40_000_000, help="pairs to project each stage's time to")
+    parser.add_argument("--memory-at", type=int, default=2_000_000, help="pairs to extend each stage's memory to")
     args = parser.parse_args()
     if args.report:
         results = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line]
@@ -283,7 +288,7 @@ def main():
     for result in results:
         print_size(result, args.cores)
     if len(results) > 1:
-        print_projection(results, args.project)
+        print_projection(results, args.project, args.memory_at)
 
 
 if __name__ == "__main__":
