@@ -1,13 +1,17 @@
-"""Rule teacher_baseline_kl: KL(teacher || baseline) per study pair, both teacher-forced on the reference; the pairs
-are read, scored and written memkd.io.CHUNK_ROWS at a time, so memory does not grow with the study."""
+"""Rules teacher_baseline_kl and teacher_baseline_kl_shard (one shard of the study pairs: config
+sharding.sentences; gather_kl joins the shards): KL(teacher || baseline) per study pair, both teacher-forced on the
+reference. The pairs are read, scored and written memkd.shards.CHUNK_ROWS at a time (memkd.shards.row_chunks), so
+memory does not grow with the study. Batches form within a shard, so a sharded sum can differ in the last rounded
+digit."""
 
 import pandas as pd
 import torch
 
 from memkd.decode import divergence
-from memkd.io import iter_chunks, write_tsv_chunks_atomic
+from memkd.io import write_tsv_chunks_atomic
 from memkd.model import load, pick_device
 from memkd.rulerun import run
+from memkd.shards import row_chunks
 from memkd.tokenizer import load as load_tokenizer
 
 
@@ -17,9 +21,10 @@ def main():
     teacher, baseline = load(snakemake.input.teacher, device), load(snakemake.input.baseline, device)
     processor = load_tokenizer(f"{snakemake.input.teacher}/spm.model")
     max_len = min(teacher.config.max_position_embeddings, baseline.config.max_position_embeddings)
+    shard = int(snakemake.wildcards.shard) if "shard" in snakemake.wildcards.keys() else None
 
     def chunks():
-        for pairs in iter_chunks(snakemake.input.pairs, ["id", "src", "tgt"]):
+        for pairs in row_chunks(snakemake.input.pairs, ["id", "src", "tgt"], snakemake.input.get("plan"), shard):
             kl = divergence(teacher, baseline, processor, pairs["src"].tolist(), pairs["tgt"].tolist(),
                             max_tokens=snakemake.params.max_tokens, max_len=max_len, device=device)
             yield pd.DataFrame({"id": pairs["id"], "tokens": [n for n, _ in kl],

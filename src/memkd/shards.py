@@ -22,9 +22,8 @@ from pathlib import Path
 
 from memkd.decode import MEMORIZATION_SPLITS
 from memkd.errors import InputError
-from memkd.io import atomic_path, iter_chunks, iter_lines, write_json_atomic
+from memkd.io import CHUNK_ROWS, atomic_path, iter_chunks, iter_lines, write_json_atomic
 
-CHUNK_ROWS = 100_000  # rows a streaming read holds at once
 
 
 def shard_ranges(sentences: int, per_shard: int | None) -> list[tuple[int, int]]:
@@ -92,6 +91,17 @@ def read_row_range(path: str | os.PathLike, start: int, stop: int, columns: list
     if len(rows) != stop - start:
         raise InputError(f"{path}: rows {start}..{stop - 1} asked for, the table has {offset}")
     return rows
+
+
+def row_chunks(path: str | os.PathLike, columns: list[str], plan: str | os.PathLike | None = None,
+               shard: int | None = None):
+    """`columns` of a table as frames: one shard's rows of `plan` (a job of a sharded rule), or else every row,
+    CHUNK_ROWS at a time (the unsharded job, streaming), so that one script serves both rules."""
+    if plan is None:
+        yield from iter_chunks(path, columns, CHUNK_ROWS)
+        return
+    start, stop = read_plan(plan)["shards"][shard]
+    yield read_row_range(path, start, stop, columns)
 
 
 def read_rows(path: str | os.PathLike, start: int, stop: int, column: str = "src") -> list[str]:

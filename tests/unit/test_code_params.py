@@ -21,7 +21,6 @@ KNOWN_GAPS = {
     "memorization_predictor": {"metrics/counterfactual.py", "tables.py"},
     "lm_pretrain": {"tokenizer.py"},
     "lm_train": {"tokenizer.py"},
-    "teacher_baseline_kl": {"tokenizer.py"},
     "study_subset": {"tokenizer.py"},
     # decode.smk (another session's) still names losses.py, whose Seq-Inter selection moved to seq_inter.py
     "seq_inter_data": {"seq_inter.py"},

@@ -81,12 +81,12 @@ MODEL_CODE = library_version("model.py", "data.py", "train.py", "losses.py", "pr
 DECODE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py")
 CONVERT_CODE = library_version("model.py", "ct2.py")
 EVALUATE_CODE = library_version("evaluate.py")
-SCORE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py")
+SCORE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py", "shards.py")
+KL_CODE = library_version(
+    "model.py", "data.py", "decode.py", "shards.py", "tokenizer.py"
+)
 QE_CODE = library_version(
     "model.py", "data.py", "decode.py", "ct2.py", "metrics/quality.py"
-)
-SCORE_SHARD_CODE = library_version(
-    "model.py", "data.py", "decode.py", "ct2.py", "shards.py"
 )
 QE_SHARD_CODE = library_version(
     "model.py", "data.py", "decode.py", "ct2.py", "metrics/quality.py", "shards.py"

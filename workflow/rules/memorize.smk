@@ -122,9 +122,9 @@ if SHARD_SENTENCES:
         params:
             max_tokens=config["decoding"]["max_tokens"],
             engine=config["decoding"]["engine"],
-            code=SCORE_SHARD_CODE,
+            code=SCORE_CODE,
         script:
-            "../../scripts/score_references_shard.py"
+            "../../scripts/score_references.py"
 
     rule gather_scores:
         input:

@@ -22,7 +22,7 @@ rule teacher_baseline_kl:
         gpu=config["gpus"]["decoding"],
     params:
         max_tokens=config["decoding"]["max_tokens"],
-        code=SCORE_CODE,
+        code=KL_CODE,
     script:
         "../../scripts/teacher_baseline_kl.py"
 
@@ -57,11 +57,9 @@ if SHARD_SENTENCES:
             gpu=config["gpus"]["decoding"],
         params:
             max_tokens=config["decoding"]["max_tokens"],
-            code=library_version(
-                "model.py", "data.py", "decode.py", "shards.py", "tokenizer.py"
-            ),
+            code=KL_CODE,
         script:
-            "../../scripts/teacher_baseline_kl_shard.py"
+            "../../scripts/teacher_baseline_kl.py"
 
     rule gather_kl:
         input:
