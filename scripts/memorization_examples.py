@@ -57,7 +57,7 @@ def main():
     w, settings, decoding = snakemake.wildcards, snakemake.params.settings, snakemake.params.decoding
     is_teacher = w.role == "teacher"
     pairs = read_columns(snakemake.input.pairs, ["id", "src", "tgt"])
-    sources, references, n = pairs["src"].tolist(), pairs["tgt"].tolist(), len(pairs)
+    sources, references, n = pairs.pop("src").tolist(), pairs.pop("tgt").tolist(), len(pairs)
     outputs = lines_for(snakemake.input.hypotheses, n, "study pairs")
     teacher_outputs = teacher_targets(snakemake.input.teacher_hypotheses, pairs["id"].tolist())
     probe_sources = read_columns(snakemake.input.probe, ["src"])["src"].tolist()
@@ -78,6 +78,7 @@ def main():
         candidate, candidate_teacher, prefix = exmem_flags(
             decoder, sources, references, outputs, None if is_teacher else teacher_outputs, exact,
             None if is_teacher else exact_teacher, w.src, w.tgt, settings["exmem"], decoding)
+    del references, teacher_outputs  # millions of strings at paper scale, not needed below
     exmem = [bool(candidate[i] and prefix[i] is not None) for i in range(n)]
     exmem_teacher = [None if is_teacher else bool(candidate_teacher[i] and prefix[i] is not None) for i in range(n)]
 

@@ -13,8 +13,12 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from typing import Iterable
 
+import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from memkd.errors import InputError
 
@@ -55,38 +59,51 @@ def hash_bucket(key: str, salt: str, buckets: int = 1000) -> int:
     return int(hashlib.sha1((salt + key).encode("utf-8")).hexdigest()[:8], 16) % buckets
 
 
+def key_codes(*sides: Iterable[str]) -> tuple[list[np.ndarray], np.ndarray]:
+    """(codes of each side, distinct split keys): texts with equal split keys share a code, across sides too,
+    and `keys[code]` is that key. Codes instead of a key per pair, so that no job holds millions of key strings."""
+    codes, keys = pd.factorize(pd.Series([split_key(text) for side in sides for text in side], dtype=object))
+    return np.split(codes, np.cumsum([len(side) for side in sides])[:-1]), np.asarray(keys, dtype=object)
+
+
+def groups_from_codes(*sides: np.ndarray) -> np.ndarray:
+    """Connected components over pairs: two pairs share a group when their codes on one side are equal.
+    Returns a group id per pair, the index of the group's first pair."""
+    n = len(sides[0])
+    rows = np.arange(n)
+    edges = []
+    for codes in sides:
+        # join every pair to the first pair with the same code on this side
+        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        edges.append(first[inverse.ravel()])
+    graph = coo_matrix((np.ones(n * len(sides), dtype=np.int8), (np.tile(rows, len(sides)), np.concatenate(edges))),
+                       shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    first_pair = np.full(labels.max() + 1 if n else 0, n)
+    np.minimum.at(first_pair, labels, rows)
+    return first_pair[labels]
+
+
 def text_groups(left: list[str], right: list[str]) -> list[int]:
-    """Union-find over pairs: two pairs share a group when either side's split key is identical.
+    """Two pairs share a group when either side's split key is identical (transitively).
     Returns a group id per pair (the index of the group's first pair)."""
-    parent = list(range(len(left)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for side in (left, right):
-        first_seen: dict[str, int] = {}
-        for i, text in enumerate(side):
-            key = split_key(text)
-            if key in first_seen:
-                a, b = find(i), find(first_seen[key])
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-            else:
-                first_seen[key] = i
-    return [find(i) for i in range(len(left))]
+    (left_codes, right_codes), _ = key_codes(left, right)
+    return groups_from_codes(left_codes, right_codes).tolist()
 
 
 def assign_splits(
-    frame: pd.DataFrame, lang1: str, lang2: str, permille: dict[str, int], salt: str
+    frame: pd.DataFrame, lang1: str, lang2: str, permille: dict[str, int], salt: str,
+    codes: tuple[list[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[pd.Series, pd.Series]:
     """(split name, group id) per pair. A group's bucket is the hash of its smallest lang1 key, so the
-    split does not depend on row order."""
-    groups = text_groups(frame[lang1].tolist(), frame[lang2].tolist())
-    keys = pd.Series([split_key(t) for t in frame[lang1]], index=frame.index)
-    group_key = keys.groupby(groups).transform("min")
+    split does not depend on row order. `codes`: key_codes(frame[lang1], frame[lang2]) when the caller has it."""
+    (left_codes, right_codes), keys = codes if codes is not None else key_codes(frame[lang1], frame[lang2])
+    groups = groups_from_codes(left_codes, right_codes)
+    # each group's smallest lang1 key, through the keys' ranks in sorted order
+    by_key = np.argsort(keys, kind="stable")
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[by_key] = np.arange(len(keys))
+    group_rank = pd.Series(rank[left_codes]).groupby(groups).transform("min").to_numpy()
     dev_end = permille["dev"]
     test_end = dev_end + permille["test"]
     probe_end = test_end + permille["probe"]
@@ -100,19 +117,26 @@ def assign_splits(
             return "probe"
         return "train"
 
-    return group_key.map(lambda key: split_of(hash_bucket(key, salt))).rename("split"), pd.Series(groups, index=frame.index)
+    # one hash per group, not per pair
+    group_ranks, pair_group = np.unique(group_rank, return_inverse=True)
+    split_names = np.array([split_of(hash_bucket(keys[by_key[r]], salt)) for r in group_ranks], dtype=object)
+    return (pd.Series(split_names[pair_group.ravel()], index=frame.index, name="split"),
+            pd.Series(groups, index=frame.index))
 
 
-def apply_fixed_splits(frame: pd.DataFrame, split: pd.Series, lang1: str, lang2: str) -> tuple[pd.Series, int]:
+def apply_fixed_splits(
+    frame: pd.DataFrame, split: pd.Series, lang1: str, lang2: str, codes: tuple[list[np.ndarray], np.ndarray] | None = None
+) -> tuple[pd.Series, int]:
     """Rows with a `split` value (an official test set, say) keep it; other rows that share a text with
     them on either side are dropped (split "-"), so no test text is ever trained on. Returns the new
-    split and the number of rows dropped."""
+    split and the number of rows dropped. `codes`: key_codes(frame[lang1], frame[lang2]) when the caller has it."""
     if "split" not in frame.columns or not (frame["split"] != "").any():
         return split, 0
-    fixed = frame["split"] != ""
+    fixed = (frame["split"] != "").to_numpy()
     split = split.where(~fixed, frame["split"])
-    held_out = {split_key(t) for lang in (lang1, lang2) for t in frame.loc[fixed, lang]}
-    overlap = ~fixed & (frame[lang1].map(split_key).isin(held_out) | frame[lang2].map(split_key).isin(held_out))
+    (left_codes, right_codes), _ = codes if codes is not None else key_codes(frame[lang1], frame[lang2])
+    held_out = np.union1d(left_codes[fixed], right_codes[fixed])
+    overlap = ~fixed & (np.isin(left_codes, held_out) | np.isin(right_codes, held_out))
     return split.where(~overlap, "-"), int(overlap.sum())
 
 
@@ -149,10 +173,13 @@ def preprocess(frame: pd.DataFrame, lang1: str, lang2: str, settings: dict) -> t
 
     Returns ({split: table}, report). Tables keep columns id, lang1, lang2, flags and add
     pair_count, <lang1>_count, <lang2>_count (occurrences in the whole filtered corpus) and group.
+    The text columns of `frame` itself are normalised (in place, so that a corpus of millions of pairs is not
+    held twice).
     """
     report: dict = {"input_pairs": len(frame)}
-    # new text columns, not a copy of the frame: the caller's raw texts can be freed as soon as it drops them
-    frame = frame.assign(**{lang: frame[lang].map(normalise_text) for lang in (lang1, lang2)})
+    # in place: the raw texts are freed as the normalised ones arrive (the caller's frame holds them otherwise)
+    for lang in (lang1, lang2):
+        frame[lang] = frame[lang].map(normalise_text)
     reasons = [
         drop_reason(s, t, settings["max_words"], settings["max_length_ratio"])
         for s, t in zip(frame[lang1], frame[lang2])
@@ -160,20 +187,27 @@ def preprocess(frame: pd.DataFrame, lang1: str, lang2: str, settings: dict) -> t
     counts = Counter(r for r in reasons if r)
     report["dropped"] = {reason: counts.get(reason, 0) for reason in FILTER_REASONS}
     frame = frame[[r is None for r in reasons]].reset_index(drop=True)
+    del reasons
     report["kept_pairs"] = len(frame)
 
-    pair_counts = Counter(zip(frame[lang1], frame[lang2]))
-    frame["pair_count"] = [pair_counts[p] for p in zip(frame[lang1], frame[lang2])]
+    # occurrences counted through integer codes of the texts and of the pairs, not a dict of text tuples
+    text_codes = {lang: pd.factorize(frame[lang])[0] for lang in (lang1, lang2)}
+    pair_codes = pd.factorize(text_codes[lang1] * (int(text_codes[lang2].max(initial=0)) + 1) + text_codes[lang2])[0]
+    pair_counts = np.bincount(pair_codes)
+    frame["pair_count"] = pair_counts[pair_codes]
     for lang in (lang1, lang2):
-        frame[f"{lang}_count"] = frame[lang].map(frame[lang].value_counts())
+        frame[f"{lang}_count"] = np.bincount(text_codes[lang])[text_codes[lang]]
+    del text_codes, pair_codes
     report["duplicates"] = {
         "pairs_with_duplicates": int((frame["pair_count"] > 1).sum()),
-        "distinct_duplicated_pairs": sum(1 for c in pair_counts.values() if c > 1),
+        "distinct_duplicated_pairs": int((pair_counts > 1).sum()),
         **{f"{lang}_texts_repeated": int((frame[f"{lang}_count"] > 1).sum()) for lang in (lang1, lang2)},
     }
 
-    split, groups = assign_splits(frame, lang1, lang2, settings["split_permille"], settings["split_salt"])
-    split, report["dropped_overlapping_fixed_splits"] = apply_fixed_splits(frame, split, lang1, lang2)
+    codes = key_codes(frame[lang1], frame[lang2])
+    split, groups = assign_splits(frame, lang1, lang2, settings["split_permille"], settings["split_salt"], codes)
+    split, report["dropped_overlapping_fixed_splits"] = apply_fixed_splits(frame, split, lang1, lang2, codes)
+    del codes
     frame["group"] = groups
     group_sizes = frame["group"].value_counts()
     report["groups"] = {"count": int(len(group_sizes)), "largest": int(group_sizes.max()) if len(group_sizes) else 0}

@@ -12,7 +12,7 @@ from memkd.metrics.counterfactual import (
     geometric_mean_probability,
 )
 from memkd.metrics.extractive import is_candidate, prefixes, shortest_memorized_prefix
-from memkd.metrics.natural import natural_hallucinations, unique_pair_units
+from memkd.metrics.natural import natural_hallucinations, shared_outputs, unique_pair_units
 from memkd.metrics.oscillation import basic_tokens, is_oscillatory, top_bigram_count
 from memkd.metrics.replication import exact_matches
 
@@ -148,3 +148,23 @@ def test_natural_hallucination_units_are_unique_non_empty_pairs():
     outputs = ["x", "x", "", "x", "x"]
     # the repeated (a, x) counts once (also with surrounding spaces); an empty output is no unit
     assert unique_pair_units(sources, outputs) == [True, False, False, True, False]
+
+
+def test_natural_counts_by_codes_equal_counting_by_sets_of_texts():
+    """shared_outputs / unique_pair_units count through integer codes (millions of pairs); the plain definition
+    with sets of stripped texts gives the same flags on a corpus full of repeats, blanks and padded texts."""
+    rng = np.random.default_rng(5)
+    sources = [f"{' ' * rng.integers(2)}s{rng.integers(40)}" for _ in range(3000)]
+    outputs = [rng.choice(["", " ", f"o{rng.integers(300)}", f" o{rng.integers(300)} "]) for _ in range(3000)]
+    per_output: dict[str, set[str]] = {}
+    for source, output in zip(sources, outputs):
+        per_output.setdefault(output.strip(), set()).add(source.strip())
+    assert shared_outputs(sources, outputs, 5) == [len(per_output[o.strip()]) >= 5 for o in outputs]
+    assert any(shared_outputs(sources, outputs, 5)) and not all(shared_outputs(sources, outputs, 5))
+    seen, units = set(), []
+    for source, output in zip(sources, outputs):
+        key = (source.strip(), output.strip())
+        units.append(bool(key[1]) and key not in seen)
+        seen.add(key)
+    assert unique_pair_units(sources, outputs) == units
+    assert shared_outputs([], []) == [] and unique_pair_units([], []) == []

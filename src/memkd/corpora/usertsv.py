@@ -7,13 +7,15 @@ the file without reading code. The file itself is only read.
 from __future__ import annotations
 
 import os
+from array import array
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 
 from memkd.errors import InputError
-from memkd.io import read_lines
+from memkd.io import iter_lines
 from memkd.preprocess import normalise_text
 
 FIELDS = ("id", "source", "target")
@@ -21,21 +23,18 @@ UNDECODABLE_POLICIES = ("error", "skip")
 BYTE_ORDER_MARK = "\ufeff"
 
 
-def numbered_lines(path: Path, on_undecodable: str) -> tuple[list[tuple[int, str]], int]:
-    """(line number, text) of every UTF-8 line, and how many undecodable lines were skipped.
-
-    With on_undecodable="error" the first bad line raises InputError naming file and line.
-    """
+def numbered_lines(path: Path, on_undecodable: str) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) of every line, one at a time; text is None for a line that is not UTF-8 when
+    on_undecodable="skip". With on_undecodable="error" the first bad line raises InputError naming file and line."""
     if on_undecodable == "error":
-        return list(enumerate(read_lines(path), start=1)), 0
-    lines, skipped = [], 0
+        yield from enumerate(iter_lines(path), start=1)
+        return
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
-                lines.append((number, raw.decode("utf-8").rstrip("\r\n")))
+                yield number, raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError:
-                skipped += 1
-    return lines, skipped
+                yield number, None
 
 
 def split_fields(path: Path, number: int, line: str) -> tuple[str, str, str]:
@@ -49,9 +48,9 @@ def split_fields(path: Path, number: int, line: str) -> tuple[str, str, str]:
     return fields[0], fields[1], fields[2]
 
 
-def parsed_rows(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[int, str, str, str]]:
-    """(line number, id, source, target) of the non-blank lines, texts cleaned, ids unique."""
-    first_line_of: dict[str, int] = {}
+def parsed_rows(path: Path, lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, str, str]]:
+    """(line number, id, source, target) of the non-blank lines, texts cleaned. Ids are checked for
+    uniqueness by check_unique_ids, over the whole column at once."""
     for number, line in lines:
         if number == 1:
             line = line.removeprefix(BYTE_ORDER_MARK)  # editors on Windows often add one
@@ -61,12 +60,16 @@ def parsed_rows(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[int,
         identifier = identifier.strip()
         if not identifier:
             raise InputError(f"{path}, line {number}: the id (first field) is empty")
-        if identifier in first_line_of:
-            raise InputError(
-                f"{path}, line {number}: id {identifier!r} already used on line {first_line_of[identifier]}"
-            )
-        first_line_of[identifier] = number
         yield number, identifier, normalise_text(source), normalise_text(target)
+
+
+def check_unique_ids(path: Path, ids: pd.Series, line_numbers: np.ndarray) -> None:
+    """InputError naming the first line whose id an earlier line already used, and that earlier line."""
+    repeated = ids.duplicated().to_numpy()
+    if repeated.any():
+        row = int(repeated.argmax())
+        first = int((ids == ids.iat[row]).to_numpy().argmax())
+        raise InputError(f"{path}, line {line_numbers[row]}: id {ids.iat[row]!r} already used on line {line_numbers[first]}")
 
 
 def read_user_tsv(
@@ -87,24 +90,39 @@ def read_user_tsv(
         raise InputError(f"{path}: file not found")
     if not path.is_file():
         raise InputError(f"{path}: not a regular file")
-    lines, undecodable = numbered_lines(path, on_undecodable)
-    rows = list(parsed_rows(path, lines))
-    if not rows:
+    # column by column as the lines stream in: a corpus of millions of lines is never held as a list of rows
+    counts = {"lines": 0, "undecodable": 0}
+
+    def decodable_lines() -> Iterator[tuple[int, str]]:
+        for number, line in numbered_lines(path, on_undecodable):
+            counts["lines"] = number
+            if line is None:
+                counts["undecodable"] += 1
+            else:
+                yield number, line
+
+    numbers, ids, sources, targets = array("q"), [], [], []
+    for number, identifier, source, target in parsed_rows(path, decodable_lines()):
+        numbers.append(number)
+        ids.append(identifier)
+        sources.append(source)
+        targets.append(target)
+    undecodable = counts["undecodable"]
+    if not ids:
         detail = f"; {undecodable} undecodable line(s) skipped" if undecodable else ""
         raise InputError(f"{path}: file is empty (no non-blank lines{detail})")
+    frame = pd.DataFrame({"id": pd.Series(ids, dtype=str)})
+    del ids
+    check_unique_ids(path, frame["id"], np.frombuffer(numbers, dtype=np.int64))
+    frame[languages[0]] = pd.Series(sources, dtype=str)
+    del sources
+    frame[languages[1]] = pd.Series(targets, dtype=str)
+    del targets
+    frame["flags"] = "-"
     report = {
-        "lines": len(lines) + undecodable,
-        "blank_skipped": len(lines) - len(rows),
+        "lines": counts["lines"],
+        "blank_skipped": counts["lines"] - undecodable - len(frame),
         "undecodable_skipped": undecodable,
-        "rows": len(rows),
+        "rows": len(frame),
     }
-    frame = pd.DataFrame(
-        {
-            "id": [r[1] for r in rows],
-            languages[0]: [r[2] for r in rows],
-            languages[1]: [r[3] for r in rows],
-            "flags": ["-"] * len(rows),
-        },
-        dtype=str,
-    )
     return frame, report
