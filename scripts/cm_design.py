@@ -16,7 +16,7 @@ from memkd.rulerun import run
 def main():
     pairs = read_tsv(snakemake.input[0], columns=["id", "src", "tgt", "group"])
     models = list(snakemake.params.models)
-    groups = duplicate_groups(pairs["src"].tolist(), pairs["tgt"].tolist(), pairs["group"].tolist())
+    groups = duplicate_groups(pairs["src"], pairs["tgt"], pairs["group"].to_numpy())
     design = balanced_design(len(pairs), len(models), seed=int(snakemake.wildcards.seed), groups=groups)
     repetitions = pairs.groupby(["src", "tgt"])["id"].transform("size")
     group_size = pd.Series(groups).map(pd.Series(groups).value_counts())

@@ -35,17 +35,17 @@ def main():
     k = 0
     while f"pairs{k}" in snakemake.input.keys():
         pairs, table = features(k)
-        groups = duplicate_groups(pairs["src"].tolist(), pairs["tgt"].tolist(), pairs["group"].tolist())
+        groups = duplicate_groups(pairs["src"], pairs["tgt"], pairs["group"].to_numpy())
+        ids = pairs["id"].tolist()
         baseline_path = snakemake.input[f"baseline_flags{k}"]
-        baseline_flags = flags(aligned(baseline_path, read_columns(baseline_path, ["id", "exact_match"]),
-                                       pairs["id"].tolist())["exact_match"])
+        baseline_flags = flags(aligned(baseline_path, read_columns(baseline_path, ["id", "exact_match"]), ids)["exact_match"])
         for role in snakemake.params.students:
             if f"{role}{k}" not in snakemake.input.keys():  # a variant not trained at this seed (variant_seeds)
                 continue
             path = snakemake.input[f"{role}{k}"]
             # results/memorization/<corpus>/<direction>/seed<seed>/<role>/examples.tsv
             corpus, direction, seed_dir = path.split("/")[-5:-2]
-            examples = aligned(path, read_columns(path, ["id", "exact_match"]), pairs["id"].tolist())
+            examples = aligned(path, read_columns(path, ["id", "exact_match"]), ids)
             labels = flags(examples["exact_match"])
             result = cross_validated_auc(table.to_numpy(), labels, settings["folds"], settings["seed"], groups)
             reference = flag_auc(labels, baseline_flags)

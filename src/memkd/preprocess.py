@@ -17,10 +17,9 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from memkd.errors import InputError
+from memkd.groups import groups_from_codes
 
 SPLITS = ("train", "dev", "test", "probe")
 FILTER_REASONS = ("empty", "too_long", "length_ratio", "identical")
@@ -64,24 +63,6 @@ def key_codes(*sides: Iterable[str]) -> tuple[list[np.ndarray], np.ndarray]:
     and `keys[code]` is that key. Codes instead of a key per pair, so that no job holds millions of key strings."""
     codes, keys = pd.factorize(pd.Series([split_key(text) for side in sides for text in side], dtype=object))
     return np.split(codes, np.cumsum([len(side) for side in sides])[:-1]), np.asarray(keys, dtype=object)
-
-
-def groups_from_codes(*sides: np.ndarray) -> np.ndarray:
-    """Connected components over pairs: two pairs share a group when their codes on one side are equal.
-    Returns a group id per pair, the index of the group's first pair."""
-    n = len(sides[0])
-    rows = np.arange(n)
-    edges = []
-    for codes in sides:
-        # join every pair to the first pair with the same code on this side
-        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-        edges.append(first[inverse.ravel()])
-    graph = coo_matrix((np.ones(n * len(sides), dtype=np.int8), (np.tile(rows, len(sides)), np.concatenate(edges))),
-                       shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    first_pair = np.full(labels.max() + 1 if n else 0, n)
-    np.minimum.at(first_pair, labels, rows)
-    return first_pair[labels]
 
 
 def text_groups(left: list[str], right: list[str]) -> list[int]:

@@ -79,3 +79,18 @@ def test_column_reads_name_the_file_and_the_missing_column(tmp_path):
         read_columns(tmp_path / "table.tsv", ["id", "qe"])
     with pytest.raises(InputError, match=r"table\.tsv.*qe"):
         next(iter_chunks(tmp_path / "table.tsv", ["qe"]))
+
+
+@pytest.mark.parametrize("rows", [0, 1, 3, 7])
+def test_whole_table_reads_parse_in_chunks_and_give_the_one_pass_frame(tmp_path, monkeypatch, rows):
+    """read_tsv / read_columns parse CHUNK_ROWS rows at a time (here 3: none, one, exactly one, several chunks) and
+    return what one pd.read_csv pass returns: same values, dtypes and a fresh RangeIndex."""
+    import memkd.io
+
+    from memkd.io import TSV_READ
+
+    write_tsv_atomic(tmp_path / "table.tsv", _table(rows))
+    monkeypatch.setattr(memkd.io, "CHUNK_ROWS", 3)
+    pd.testing.assert_frame_equal(read_tsv(tmp_path / "table.tsv"), pd.read_csv(tmp_path / "table.tsv", **TSV_READ))
+    pd.testing.assert_frame_equal(read_columns(tmp_path / "table.tsv", ["n", "src"]),
+                                  pd.read_csv(tmp_path / "table.tsv", **TSV_READ)[["n", "src"]])

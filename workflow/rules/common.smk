@@ -74,7 +74,7 @@ CORPUS_CODE = library_version(
     "corpora/wmt20.py",
     "preprocess.py",
 )
-PREPROCESS_CODE = library_version("preprocess.py")
+PREPROCESS_CODE = library_version("preprocess.py", "groups.py")
 TOKENIZER_CODE = library_version("tokenizer.py")
 STUDY_CODE = library_version("study.py", "preprocess.py")
 MODEL_CODE = library_version("model.py", "data.py", "train.py", "losses.py", "prune.py")
@@ -115,7 +115,7 @@ EXMEM_SHARD_CODE = library_version(
     "metrics/extractive.py",
     "shards.py",
 )
-CM_CODE = library_version("metrics/counterfactual.py")
+CM_CODE = library_version("metrics/counterfactual.py", "groups.py")
 PREDICTOR_CODE = library_version("predictor.py", "metrics/inheritance.py")
 TABLES_CODE = library_version(
     "stats.py",

@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
+
+from memkd.groups import groups_from_codes
 
 
 def balanced_design(n_examples: int, n_models: int, seed: int, groups=None) -> np.ndarray:
@@ -50,28 +53,15 @@ def balanced_design(n_examples: int, n_models: int, seed: int, groups=None) -> n
 
 def duplicate_groups(sources, targets, groups=None) -> np.ndarray:
     """A group label per example for the CM design: identical (source, target) pairs share one, and so do
-    pairs the preprocessing put in one group (`groups`, pairs sharing a text on either side)."""
-    labels = {}
-    pair_label = np.array([labels.setdefault((s, t), len(labels)) for s, t in zip(sources, targets)])
+    pairs the preprocessing put in one group (`groups`, pairs sharing a text on either side). Without `groups`,
+    labels count the distinct pairs in order of appearance; with them, a label is the index of its group's first pair."""
+    source_codes = pd.factorize(pd.Series(sources))[0]  # a table's column as it is: no Python string per pair
+    target_codes = pd.factorize(pd.Series(targets))[0]
+    pair_label = pd.factorize(source_codes * (int(target_codes.max(initial=-1)) + 1) + target_codes)[0]
     if groups is None:
         return pair_label
     # union of the two partitions: connected components of "same pair" or "same preprocessing group"
-    parent = list(range(len(pair_label)))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for partition in (pair_label, np.asarray(groups)):
-        first = {}
-        for i, label in enumerate(partition):
-            j = first.setdefault(label, i)
-            a, b = find(i), find(j)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    return np.array([find(i) for i in range(len(parent))])
+    return groups_from_codes(pair_label, np.asarray(groups))
 
 
 def geometric_mean_probability(sum_log_prob: float, n_tokens: int, base: float = math.e) -> float:
