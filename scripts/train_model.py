@@ -16,9 +16,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from memkd.data import encode_arrays, lengths_of, make_batches
+from memkd.data import encode_table, lengths_of, make_batches
 from memkd.distributed import train_data_parallel
-from memkd.io import read_columns
 from memkd.errors import InputError
 from memkd.model import build_model, count_parameters, load as load_model, pick_device, save
 from memkd.prune import magnitude_prune, make_permanent, nonzero_parameters
@@ -61,11 +60,8 @@ def train_and_save(role: str, chain_seed: int, pairs_path: str, spm: str, output
     seed = model_seed(chain_seed, role)
     settings = {**snakemake.params.settings, "seed": seed}
     processor = load(spm)
-    pairs = read_columns(pairs_path, ["src", "tgt"])
-    # flat id arrays, encoded in chunks: a corpus of millions of pairs is never a Python list of lists
-    sources = encode_arrays(processor, pairs["src"], preset["max_positions"])
-    targets = encode_arrays(processor, pairs["tgt"], preset["max_positions"])
-    del pairs  # the texts are not needed once encoded
+    # flat id arrays, encoded as the table is read: a corpus of millions of pairs is never held as texts or lists
+    sources, targets = encode_table(processor, pairs_path, preset["max_positions"])
     device = pick_device()
     build = partial(build_model, preset, processor.vocab_size(), seed)
     started = time.perf_counter()

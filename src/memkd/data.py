@@ -48,13 +48,30 @@ class TokenArrays:
 
 def encode_arrays(processor, texts, max_len: int, chunk: int = 65536) -> TokenArrays:
     """`encode` into TokenArrays, `chunk` texts at a time, so that a corpus is never held as Python lists of ids."""
-    parts = [TokenArrays.from_lists(encode(processor, list(texts[start: start + chunk]), max_len))
-             for start in range(0, len(texts), chunk)]
+    return concatenate([TokenArrays.from_lists(encode(processor, list(texts[start: start + chunk]), max_len))
+                        for start in range(0, len(texts), chunk)])
+
+
+def concatenate(parts: list[TokenArrays]) -> TokenArrays:
+    """The sequences of `parts`, one after the other, as one TokenArrays."""
     if not parts:
         return TokenArrays(np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64))
     ends = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
     offsets = np.concatenate([parts[0].offsets[:1]] + [p.offsets[1:] + end for p, end in zip(parts, ends)])
     return TokenArrays(np.concatenate([p.ids for p in parts]), offsets)
+
+
+def encode_table(processor, path, max_len: int) -> tuple[TokenArrays, TokenArrays]:
+    """The src and tgt columns of a workflow table, encoded as they are read (CHUNK_ROWS rows at a time): the
+    texts of millions of pairs are never in memory at once, only their token ids."""
+    from memkd.io import iter_chunks
+
+    sources, targets = [], []
+    for chunk in iter_chunks(path, ["src", "tgt"]):
+        sources.append(encode_arrays(processor, chunk["src"], max_len))
+        targets.append(encode_arrays(processor, chunk["tgt"], max_len))
+    sources = concatenate(sources)  # one side's parts freed before the other side is joined
+    return sources, concatenate(targets)
 
 
 def lengths_of(sequences) -> list[int]:

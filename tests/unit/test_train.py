@@ -410,3 +410,20 @@ def test_training_on_token_arrays_is_identical_to_training_on_lists(tmp_path):
         runs.append(([r["loss"] for r in records], [p.detach().clone() for p in model.parameters()]))
     assert runs[0][0] == runs[1][0]
     assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
+@pytest.mark.parametrize("rows", [0, 1, 3, 10])
+def test_encode_table_reads_in_chunks_and_equals_encoding_the_whole_columns(tmp_path, monkeypatch, rows):
+    import pandas as pd
+
+    import memkd.io
+    from memkd.data import encode_table
+    from memkd.io import write_tsv_atomic
+
+    sources = ["".join(random.Random(i).choice("abcdefgh ") for _ in range(1 + i % 17)) for i in range(rows)]
+    targets = [text[::-1] + "x" for text in sources]
+    write_tsv_atomic(tmp_path / "pairs.tsv", pd.DataFrame({"id": range(rows), "src": sources, "tgt": targets}))
+    monkeypatch.setattr(memkd.io, "CHUNK_ROWS", 3)  # chunks of 3 rows: none, one, and several
+    encoded_sources, encoded_targets = encode_table(_Processor(), tmp_path / "pairs.tsv", max_len=10)
+    assert [encoded_sources[i].tolist() for i in range(len(encoded_sources))] == encode(_Processor(), sources, 10)
+    assert [encoded_targets[i].tolist() for i in range(len(encoded_targets))] == encode(_Processor(), targets, 10)
