@@ -46,6 +46,10 @@ RULE_SCRIPT = {"train_cm_models": "train_model", "score_cm_references": "score_r
                "teacher_baseline_kl_shard": "teacher_baseline_kl",
                "adaptive_seqkd_data": "seqkd_data", "plot_model_comparison_variants": "plot_model_comparison"}
 
+# rules that took over part of another rule's work between rehearsal runs: fitted together as that rule's stage
+# (ExMem's prefix decoding moved from memorization_examples into exmem_shard jobs at commit 2a40407)
+STAGE_OF = {"exmem_shard": "memorization_examples", "gather_exmem": "memorization_examples"}
+
 
 def number_words(n: int) -> str:
     """The digits of n as English words ("four two" for 42): a variation every tokenizer can encode."""
@@ -216,15 +220,16 @@ def projection(results: list[dict], target: int, memory_at: int = 2_000_000) -> 
     """Per rule, over the rehearsal sizes: summed job seconds fitted linearly in the pairs (R^2) and projected to
     `target` pairs (2 cores, tiny models: the shape of the costs, not a cluster's hours); peak MB extended to
     `memory_at` pairs along the line through the two largest sizes (sharded jobs level off at their shard size, so a
-    fit through the small sizes would overstate them)."""
+    fit through the small sizes would overstate them). Rules in STAGE_OF count as their stage (seconds summed, the
+    largest peak)."""
     rows = []
     sizes = [result["pairs"] for result in results]
-    for rule in sorted({r["rule"] for result in results for r in result["rules"]}):
-        found = [next((r for r in result["rules"] if r["rule"] == rule), None) for result in results]
-        if any(f is None for f in found) or rule == "all":
+    for rule in sorted({STAGE_OF.get(r["rule"], r["rule"]) for result in results for r in result["rules"]}):
+        found = [[r for r in result["rules"] if STAGE_OF.get(r["rule"], r["rule"]) == rule] for result in results]
+        if any(not f for f in found) or rule == "all":
             continue
-        seconds = [f["total_s"] for f in found]
-        memory = [f["peak_rss_mb"] for f in found]
+        seconds = [sum(r["total_s"] for r in f) for f in found]
+        memory = [max(r["peak_rss_mb"] for r in f) for f in found]
         intercept, slope, r2 = linear_fit(sizes, seconds)
         memory_slope = (memory[-1] - memory[-2]) / (sizes[-1] - sizes[-2])
         rows.append({"rule": rule, "seconds": seconds, "s_per_million": slope * 1e6, "r2": r2,

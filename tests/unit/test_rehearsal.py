@@ -86,5 +86,13 @@ def test_the_projection_fits_each_stage_linearly():
     assert abs(rows["qe"]["s_per_million"] - 500.0) < 1e-6 and abs(rows["qe"]["projected_mb"] - 300.0) < 1e-6
     assert abs(rows["plot"]["projected_s"] - 2.0) < 1e-6 and abs(rows["plot"]["projected_mb"] - 150.8) < 1e-6
     assert list(rows) == ["qe", "plot"]  # the costliest projected stage first
+    # a rule that took over part of a stage at the largest size counts with its stage
+    results[-1]["rules"] += [{"rule": "exmem_shard", "total_s": 10.0, "peak_rss_mb": 400.0}]
+    results[-1]["rules"] += [{"rule": "memorization_examples", "total_s": 2.0, "peak_rss_mb": 200.0}]
+    results[0]["rules"] += [{"rule": "memorization_examples", "total_s": 3.0, "peak_rss_mb": 100.0}]
+    results[1]["rules"] += [{"rule": "memorization_examples", "total_s": 6.0, "peak_rss_mb": 150.0}]
+    stage = {row["rule"]: row for row in rehearsal.projection(results, 100_000)}["memorization_examples"]
+    assert stage["seconds"] == [3.0, 6.0, 12.0] and stage["peak_mb"] == [100.0, 150.0, 400.0]
+    assert "exmem_shard" not in {row["rule"] for row in rehearsal.projection(results, 100_000)}
     _, _, r2 = rehearsal.linear_fit([1, 2, 3, 4], [1, 4, 9, 16])
     assert r2 < 0.99  # a quadratic stage shows in R^2
