@@ -264,6 +264,27 @@ def print_projection(results: list[dict], target: int, memory_at: int) -> None:
           f"{(intercept + slope * target) / 3600:.1f} h projected at {target:,} pairs on these cores.")
 
 
+def short_count(n: int) -> str:
+    return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1000:g}k"
+
+
+def print_readme_table(results: list[dict], target: int, top: int) -> None:
+    """The README's short table: the `top` costliest stages at `target` pairs, the rest summed, and every job's peak."""
+    rows = projection(results, target)
+    sizes = " / ".join(short_count(result["pairs"]) for result in results)
+    print(f"| stage (rule) | s per 1M pairs | R^2 | projected h at {target // 1_000_000}M | peak MB at {sizes} |")
+    print("|---|---:|---:|---:|---|")
+    for row in rows[:top]:
+        print(f"| `{row['rule']}` | {row['s_per_million']:,.0f} | {row['r2']:.3f} | {row['projected_s'] / 3600:.1f} | "
+              f"{' / '.join(f'{m:,.0f}' for m in row['peak_mb'])} |")
+    rest = rows[top:]
+    print(f"| {len(rest)} other stages | {sum(r['s_per_million'] for r in rest):,.0f} | | "
+          f"{sum(r['projected_s'] for r in rest) / 3600:.1f} | largest at {short_count(results[-1]['pairs'])}: "
+          f"{max((r['peak_mb'][-1] for r in rest), default=float('nan')):,.0f} |")
+    print(f"| **all jobs (summed)** | **{sum(r['s_per_million'] for r in rows):,.0f}** | | "
+          f"**{sum(r['projected_s'] for r in rows) / 3600:.1f}** | |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", type=Path, help="a workflow table of pairs to vary (runs the rehearsal)")
@@ -276,6 +297,7 @@ def main():
     parser.add_argument("--report", type=Path, nargs="+", help="print the tables of earlier records (no run)")
     parser.add_argument("--project", type=int, default=40_000_000, help="pairs to project each stage's time to")
     parser.add_argument("--memory-at", type=int, default=2_000_000, help="pairs to extend each stage's memory to")
+    parser.add_argument("--readme", type=int, metavar="TOP", help="print only the README's table of the TOP stages")
     args = parser.parse_args()
     if args.report:
         results = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line]
@@ -291,6 +313,9 @@ def main():
             if args.jsonl:
                 with open(args.jsonl, "a") as out:
                     out.write(json.dumps(result) + "\n")
+    if args.readme:
+        print_readme_table(results, args.project, args.readme)
+        return
     for result in results:
         print_size(result, args.cores)
     if len(results) > 1:

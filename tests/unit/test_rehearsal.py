@@ -96,3 +96,15 @@ def test_the_projection_fits_each_stage_linearly():
     assert "exmem_shard" not in {row["rule"] for row in rehearsal.projection(results, 100_000)}
     _, _, r2 = rehearsal.linear_fit([1, 2, 3, 4], [1, 4, 9, 16])
     assert r2 < 0.99  # a quadratic stage shows in R^2
+
+
+def test_the_readme_table_lists_the_costliest_stages_and_sums_the_rest(capsys):
+    results = [{"pairs": n, "wall_s": 1.0, "rules": [{"rule": r, "total_s": k * n / 1000, "peak_rss_mb": 100.0 * k}
+                                                     for k, r in enumerate(["a", "b", "c", "d"], start=1)]}
+               for n in (5000, 2_000_000)]
+    rehearsal.print_readme_table(results, 40_000_000, top=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert "peak MB at 5k / 2M" in lines[0]
+    assert lines[2].startswith("| `d` | 4,000 |") and lines[3].startswith("| `c` | 3,000 |")
+    assert lines[4].startswith("| 2 other stages | 3,000 |") and lines[4].endswith("largest at 2M: 200 |")
+    assert lines[5].startswith("| **all jobs (summed)** | **10,000** | | **111.1** |")
