@@ -107,9 +107,10 @@ class RssSampler(threading.Thread):
     """Peak memory (MB) per script name over the jobs under `root_pid`, sampled every `interval` seconds: a job's
     memory is its script process's RSS, or with worker processes the PSS summed over them all (`sample`)."""
 
-    def __init__(self, root_pid: int, interval: float = 0.5):
+    def __init__(self, root_pid: int, interval: float = 0.5, keep: Path | None = None, keep_every: float = 30.0):
         super().__init__(daemon=True)
         self.root, self.interval, self.peaks, self.done = root_pid, interval, defaultdict(float), False
+        self.keep, self.keep_every = keep, keep_every  # peaks so far, rewritten as the run goes (a stopped run keeps them)
 
     @staticmethod
     def name(process: psutil.Process) -> str | None:
@@ -145,13 +146,24 @@ class RssSampler(threading.Thread):
         return now
 
     def run(self):
+        kept = time.monotonic()
         while not self.done:
             try:
                 for name, mb in self.sample().items():
                     self.peaks[name] = max(self.peaks[name], mb)
             except psutil.NoSuchProcess:
-                return
+                break
+            if self.keep and time.monotonic() - kept >= self.keep_every:
+                self.write_peaks()
+                kept = time.monotonic()
             time.sleep(self.interval)
+        if self.keep:
+            self.write_peaks()
+
+    def write_peaks(self):
+        tmp = self.keep.with_suffix(".tmp")
+        tmp.write_text(json.dumps({name: round(mb, 1) for name, mb in sorted(self.peaks.items())}, indent=1) + "\n")
+        tmp.replace(self.keep)
 
 
 def job_times(log: str) -> pd.DataFrame:
@@ -191,10 +203,11 @@ def rehearse(args, n: int, pairs: list[tuple[str, str]]) -> dict:
     started = time.perf_counter()
     with open(workdir / "snakemake.out", "w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        sampler = RssSampler(process.pid)
+        sampler = RssSampler(process.pid, keep=workdir / "peaks.json")
         sampler.start()
         process.wait()
         sampler.done = True
+        sampler.join()
     wall = time.perf_counter() - started
     log = (workdir / "snakemake.out").read_text()
     if process.returncode:

@@ -2,6 +2,7 @@
 from a Snakemake log and the per-job memory sampling."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 from memkd.corpora.usertsv import FIELDS
@@ -65,11 +66,20 @@ def test_a_jobs_memory_counts_its_worker_processes(tmp_path):
         assert job.stdout.readline().strip() == "ready"
         time.sleep(0.2)
         sampled = rehearsal.RssSampler(os.getpid()).sample()
+        running = rehearsal.RssSampler(os.getpid(), interval=0.05, keep=tmp_path / "peaks.json", keep_every=0.1)
+        running.start()
+        deadline = time.monotonic() + 10
+        while not (tmp_path / "peaks.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kept = json.loads((tmp_path / "peaks.json").read_text())  # written while the job still runs
+        running.done = True
+        running.join()
     finally:
         for process in [*psutil.Process(job.pid).children(recursive=True), psutil.Process(job.pid)]:
             process.kill()
         job.wait()
     assert sampled["fake_job"] >= 200
+    assert kept["fake_job"] >= 200
 
 
 def test_the_projection_fits_each_stage_linearly():
