@@ -216,8 +216,33 @@ def rehearse(args, n: int, pairs: list[tuple[str, str]]) -> dict:
     times = job_times(log)
     per_rule = times.groupby("rule").s.agg(jobs="size", total_s="sum", max_s="max")
     per_rule["peak_rss_mb"] = [sampler.peaks.get(RULE_SCRIPT.get(rule, rule), float("nan")) for rule in per_rule.index]
-    return {"pairs": n, "corpus_generation_s": round(generate_s, 1), "wall_s": round(wall, 1),
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return {"pairs": n, "machine": machine(), "commit": commit.stdout.strip() or "unknown",
+            "corpus_generation_s": round(generate_s, 1), "wall_s": round(wall, 1),
             "rules": per_rule.round(1).reset_index().to_dict("records"), "peaks_by_script": dict(sampler.peaks)}
+
+
+def machine() -> dict:
+    """What the timings depend on: the CPU model, core count and whether it has native bf16 (AVX512-BF16 or AMX),
+    with its clock for reference. Sizes are fitted together only when their `key`s agree (`by_machine`)."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    field = lambda name: next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                               if line.startswith(name)), "")
+    flags = set(field("flags").split())
+    bf16 = bool(flags & {"avx512_bf16", "amx_bf16"})
+    cores = len(psutil.Process().cpu_affinity()) if hasattr(psutil.Process, "cpu_affinity") else psutil.cpu_count()
+    model = field("model name") or "unknown CPU"
+    return {"key": f"{model}, {cores} cores, {'native bf16' if bf16 else 'no native bf16'}",
+            "mhz": round(float(field("cpu MHz") or "nan"))}
+
+
+def by_machine(results: list[dict]) -> dict[str, list[dict]]:
+    """Records grouped by the machine they ran on (records from before the machine was recorded: "unrecorded"),
+    each group sorted by size, the last record of a size kept: time per stage is fitted within one machine only."""
+    groups: dict[str, dict[int, dict]] = defaultdict(dict)
+    for result in results:
+        groups[result.get("machine", {}).get("key", "unrecorded")][result["pairs"]] = result
+    return {key: sorted(sizes.values(), key=lambda r: r["pairs"]) for key, sizes in groups.items()}
 
 
 def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
@@ -313,21 +338,30 @@ def main():
     parser.add_argument("--readme", type=int, metavar="TOP", help="print only the README's table of the TOP stages")
     args = parser.parse_args()
     if args.report:
-        results = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line]
-        results = sorted({result["pairs"]: result for result in results}.values(), key=lambda r: r["pairs"])
-    else:
-        if not (args.base and args.pairs):
-            parser.error("a run needs --base and --pairs (or --report RECORDS to print earlier ones)")
-        pairs = base_pairs(args.base)
-        results = []
-        for n in args.pairs:
-            result = rehearse(args, n, pairs)
-            results.append(result)
-            if args.jsonl:
-                with open(args.jsonl, "a") as out:
-                    out.write(json.dumps(result) + "\n")
+        records = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line]
+        for key, results in by_machine(records).items():
+            commits = sorted({result.get("commit", "unrecorded") for result in results})
+            print(f"\n# Machine: {key} ({len(results)} size(s); commit(s) {', '.join(commits)})")
+            report(results, args)
+        return
+    if not (args.base and args.pairs):
+        parser.error("a run needs --base and --pairs (or --report RECORDS to print earlier ones)")
+    pairs = base_pairs(args.base)
+    results = []
+    for n in args.pairs:
+        result = rehearse(args, n, pairs)
+        results.append(result)
+        if args.jsonl:
+            with open(args.jsonl, "a") as out:
+                out.write(json.dumps(result) + "\n")
+    report(results, args)
+
+
+def report(results: list[dict], args) -> None:
+    """The tables of one machine's records, sorted by size."""
     if args.readme:
-        print_readme_table(results, args.project, args.readme)
+        if len(results) > 1:
+            print_readme_table(results, args.project, args.readme)
         return
     for result in results:
         print_size(result, args.cores)

@@ -118,3 +118,16 @@ def test_the_readme_table_lists_the_costliest_stages_and_sums_the_rest(capsys):
     assert lines[2].startswith("| `d` | 4,000 |") and lines[3].startswith("| `c` | 3,000 |")
     assert lines[4].startswith("| 2 other stages | 3,000 |") and lines[4].endswith("largest at 2M: 200 |")
     assert lines[5].startswith("| **all jobs (summed)** | **10,000** | | **111.1** |")
+
+
+def test_sizes_are_fitted_within_one_machine_only():
+    """Records of two machines form two groups, each by size (the later record of a size wins); records from before
+    the machine was recorded form their own group; this machine's description names its CPU and cores."""
+    def record(n, key=None, wall=1.0):
+        return {"pairs": n, "wall_s": wall, **({"machine": {"key": key}} if key else {})}
+    records = [record(1000, "A"), record(200, "A"), record(500, "B"), record(1000, "A", wall=2.0), record(10)]
+    groups = rehearsal.by_machine(records)
+    assert list(groups) == ["A", "B", "unrecorded"]
+    assert [r["pairs"] for r in groups["A"]] == [200, 1000] and groups["A"][1]["wall_s"] == 2.0
+    here = rehearsal.machine()
+    assert "cores" in here["key"] and "bf16" in here["key"]
