@@ -13,6 +13,9 @@ import numpy as np
 
 from memkd.model import EOS_ID, IGNORE_INDEX, PAD_ID
 
+# make_batches turns this many lengths at a time into Python ints for its greedy cut
+_PACK_CHUNK = 1 << 20
+
 
 def encode(processor, texts: list[str], max_len: int) -> list[list[int]]:
     """SentencePiece ids + </s>, truncated to max_len tokens (the </s> kept)."""
@@ -74,41 +77,44 @@ def encode_table(processor, path, max_len: int) -> tuple[TokenArrays, TokenArray
     return sources, concatenate(targets)
 
 
-def lengths_of(sequences) -> list[int]:
+def lengths_of(sequences) -> np.ndarray:
     """Lengths of token-id sequences (lists or TokenArrays)."""
     if isinstance(sequences, TokenArrays):
-        return sequences.lengths.tolist()
-    return [len(s) for s in sequences]
+        return sequences.lengths
+    return np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
 
 
 def round_up(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
 
 
-def make_batches(
-    source_lengths: list[int], target_lengths: list[int], max_tokens: int, multiple: int = 8
-) -> list[list[int]]:
-    """Index lists of examples, grouped by length so that padding is small.
+def make_batches(source_lengths, target_lengths, max_tokens: int, multiple: int = 8) -> list[np.ndarray]:
+    """Index arrays of examples, grouped by length so that padding is small.
 
-    Deterministic: sorted by (padded source length, padded target length, index).
+    Deterministic: sorted by (padded source length, padded target length, index), then cut greedily where the next
+    example would take the batch's padded tokens (its longest padded side times its size) past `max_tokens`.
+    The order and the batches are numpy arrays (views into one order array): millions of pairs are never Python
+    ints, lists or sort keys.
     """
-    order = sorted(
-        range(len(source_lengths)),
-        key=lambda i: (round_up(source_lengths[i], multiple), round_up(target_lengths[i], multiple), i),
-    )
-    batches: list[list[int]] = []
-    current: list[int] = []
-    longest = 0
-    for i in order:
-        length = round_up(max(source_lengths[i], target_lengths[i]), multiple)
-        if current and max(longest, length) * (len(current) + 1) > max_tokens:
-            batches.append(current)
-            current, longest = [], 0
-        current.append(i)
-        longest = max(longest, length)
-    if current:
-        batches.append(current)
-    return batches
+    source = np.asarray(source_lengths, dtype=np.int64)
+    target = np.asarray(target_lengths, dtype=np.int64)
+    if source.shape != target.shape:
+        raise ValueError(f"{len(source)} source lengths but {len(target)} target lengths")
+    if source.size == 0:
+        return []
+    padded_source, padded_target = -(-source // multiple) * multiple, -(-target // multiple) * multiple
+    order = np.lexsort((padded_target, padded_source))  # stable: equal keys keep index order
+    widths = np.maximum(padded_source, padded_target)[order]
+    starts: list[int] = []
+    size, longest = 0, 0
+    for first in range(0, len(widths), _PACK_CHUNK):  # the greedy cut is sequential; Python ints a chunk at a time
+        for position, width in enumerate(widths[first: first + _PACK_CHUNK].tolist(), start=first):
+            if size and max(longest, width) * (size + 1) > max_tokens:
+                starts.append(position)
+                size, longest = 0, 0
+            size += 1
+            longest = max(longest, width)
+    return np.split(order, starts)
 
 
 def epoch_order(n_batches: int, seed: int, epoch: int) -> list[int]:

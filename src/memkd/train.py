@@ -158,7 +158,7 @@ def time_precisions(model: torch.nn.Module, batches: list[dict], settings: dict,
     return seconds
 
 
-def measured_precision(model: torch.nn.Module, sources, targets, batches: list[list[int]], settings: dict,
+def measured_precision(model: torch.nn.Module, sources, targets, batches: list, settings: dict,
                        device: str) -> tuple[torch.dtype | None, str]:
     """`precision: auto` on a CPU with native bf16: fp32 or bf16, whichever trains this preset faster here, timed
     over a few steps at the first job of a machine and preset and cached for the others (a lock lets concurrent jobs
@@ -202,7 +202,7 @@ def fine_tuning_steps(steps_per_epoch: int, epochs: int, min_steps: int | None) 
     return max(epochs * steps_per_epoch, min_steps or 0)
 
 
-def budget_for_steps(source_lengths: list[int], target_lengths: list[int], max_tokens: int, batches: int) -> int:
+def budget_for_steps(source_lengths, target_lengths, max_tokens: int, batches: int) -> int:
     """The largest token budget, at most `max_tokens`, under which make_batches cuts the pairs into at least
     `batches` batches; 1 (one pair per batch) when even that gives fewer. Adaptive-SeqKD's teacher sees its few
     selected pairs once, in min_steps small batches, instead of min_steps passes over one batch of all of them

@@ -34,6 +34,41 @@ def test_make_batches_respects_the_token_budget_and_covers_every_example():
         assert len(batch) == 1 or round_up(max(lengths[i] for i in batch), 8) * len(batch) <= 40
 
 
+def _batches_by_definition(source_lengths, target_lengths, max_tokens, multiple=8):
+    """make_batches as first written, with Python sorts and lists: the definition the numpy version must equal."""
+    order = sorted(range(len(source_lengths)), key=lambda i: (round_up(source_lengths[i], multiple),
+                                                              round_up(target_lengths[i], multiple), i))
+    batches, current, longest = [], [], 0
+    for i in order:
+        length = round_up(max(source_lengths[i], target_lengths[i]), multiple)
+        if current and max(longest, length) * (len(current) + 1) > max_tokens:
+            batches.append(current)
+            current, longest = [], 0
+        current.append(i)
+        longest = max(longest, length)
+    return batches + [current] if current else batches
+
+
+def test_make_batches_equals_its_definition_across_chunks_and_budgets(monkeypatch):
+    """The same batches in the same order as the list-and-sort definition, also when the greedy cut runs over
+    several chunks of lengths (a batch spanning a chunk boundary) and for budgets below one example."""
+    import numpy as np
+
+    import memkd.data as data_module
+
+    monkeypatch.setattr(data_module, "_PACK_CHUNK", 7)
+    rng = random.Random(3)
+    for n in (0, 1, 2, 50, 333):
+        source = [rng.randrange(1, 70) for _ in range(n)]
+        target = [rng.randrange(1, 70) for _ in range(n)]
+        for budget in (1, 8, 40, 100, 1000, 10**6):
+            got = make_batches(source, target, budget)
+            assert all(isinstance(b, np.ndarray) for b in got)
+            assert [b.tolist() for b in got] == _batches_by_definition(source, target, budget)
+            assert [b.tolist() for b in make_batches(np.array(source), np.array(target), budget)] == \
+                [b.tolist() for b in got]
+
+
 def test_epoch_order_depends_only_on_seed_and_epoch():
     assert epoch_order(10, 1, 2) == epoch_order(10, 1, 2)
     assert epoch_order(10, 1, 2) != epoch_order(10, 1, 3)
