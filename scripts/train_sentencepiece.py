@@ -2,20 +2,17 @@
 
 import logging
 
-from memkd.io import read_columns
 from memkd.rulerun import run
-from memkd.tokenizer import train_sentencepiece
+from memkd.tokenizer import sample_table_sentences, train_sentencepiece
 
 
 def main():
-    lang1, lang2 = snakemake.params.languages
-    train = read_columns(snakemake.input.train, [lang1, lang2])
-    texts = train[lang1].tolist() + train[lang2].tolist()
     settings = dict(snakemake.params.settings)
+    # the sample is drawn as the table is read: a corpus of millions of pairs is not held for a sample of 100k
+    texts, total = sample_table_sentences(snakemake.input.train, list(snakemake.params.languages),
+                                          settings["input_sentence_size"], snakemake.params.seed)
     train_sentencepiece(texts, snakemake.output.model, settings, snakemake.params.seed)
-    sample = settings["input_sentence_size"]
-    logging.info("trained SentencePiece on %d of %d lines with %d threads",
-                 len(texts) if sample is None else min(sample, len(texts)), len(texts), settings["threads"])
+    logging.info("trained SentencePiece on %d of %d lines with %d threads", len(texts), total, settings["threads"])
 
 
 run(main, snakemake.log[0])

@@ -11,15 +11,44 @@ import sentencepiece as spm
 from memkd.io import atomic_path, write_text_atomic
 
 
+def sample_indices(total: int, size: int | None, seed: int) -> np.ndarray | None:
+    """Positions of `size` of `total` texts drawn without replacement by np.random.default_rng(seed), sorted; None
+    (take them all) when `size` is None or not smaller than `total`."""
+    if size is None or size >= total:
+        return None
+    if size < 1:
+        raise ValueError(f"a sentence sample needs a size of at least 1, got {size}")
+    return np.sort(np.random.default_rng(seed).choice(total, size=size, replace=False))
+
+
 def sample_sentences(texts: list[str], size: int | None, seed: int) -> list[str]:
     """`size` of `texts` drawn without replacement by np.random.default_rng(seed), kept in corpus order; all of
     them when `size` is None or not smaller than len(texts)."""
-    if size is None or size >= len(texts):
-        return texts
-    if size < 1:
-        raise ValueError(f"a sentence sample needs a size of at least 1, got {size}")
-    chosen = np.sort(np.random.default_rng(seed).choice(len(texts), size=size, replace=False))
-    return [texts[i] for i in chosen]
+    chosen = sample_indices(len(texts), size, seed)
+    return texts if chosen is None else [texts[i] for i in chosen]
+
+
+def sample_table_sentences(path, columns: list[str], size: int | None, seed: int,
+                           rows: int | None = None) -> tuple[list[str], int]:
+    """(sample, number of texts): `sample_sentences` over the texts of a workflow table's `columns`, the whole of
+    the first column, then of the next, but read `rows` rows at a time (memkd.io.CHUNK_ROWS by default), so that
+    only the sample is ever held, not the table: the same sentences in the same order."""
+    from memkd.io import iter_chunks
+
+    n = sum(len(chunk) for chunk in iter_chunks(path, columns[:1], rows))
+    chosen = sample_indices(n * len(columns), size, seed)
+    picked: list[list[str]] = [[] for _ in columns]
+    start = 0
+    for chunk in iter_chunks(path, columns, rows):
+        for j, column in enumerate(columns):
+            texts = chunk[column]
+            if chosen is None:
+                picked[j].extend(texts.tolist())
+                continue
+            low, high = np.searchsorted(chosen, [j * n + start, j * n + start + len(chunk)])
+            picked[j].extend(texts.iloc[chosen[low:high] - j * n - start].tolist())
+        start += len(chunk)
+    return [text for part in picked for text in part], n * len(columns)
 
 
 def train_sentencepiece(texts: list[str], model_path: str | Path, settings: dict, seed: int) -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from memkd.tokenizer import load, sample_sentences, train_sentencepiece
+from memkd.tokenizer import load, sample_sentences, sample_table_sentences, train_sentencepiece
 
 SETTINGS = {"vocab_size": 40, "model_type": "unigram", "character_coverage": 1.0}
 TEXTS = [f"the {w} went to the {v} and said {i}" for i, (w, v) in enumerate(zip(["man", "woman", "king"] * 40, ["city", "river", "house", "field"] * 30))]
@@ -27,6 +27,28 @@ def test_sample_sentences_is_seeded_and_keeps_corpus_order():
     assert sample_sentences(texts, None, 1) == texts and sample_sentences(texts, 500, 1) == texts
     with pytest.raises(ValueError, match="at least 1"):
         sample_sentences(texts, 0, 1)
+
+
+def test_a_sample_drawn_while_reading_the_table_equals_the_sample_of_its_columns(tmp_path):
+    """sample_table_sentences, reading 7 rows at a time, draws the very sentences (and order) that sample_sentences
+    draws from the columns' texts one column after the other: SentencePiece gets the same input, so the same model."""
+    import pandas as pd
+
+    from memkd.io import write_tsv_atomic
+
+    n = 53
+    table = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "en": [f"en {i}" for i in range(n)],
+                          "es": [f"es {i}" if i % 5 else "" for i in range(n)]})  # empty texts are texts too
+    path = tmp_path / "train.tsv"
+    write_tsv_atomic(path, table)
+    texts = table["en"].tolist() + table["es"].tolist()
+    for size in (None, 1, 10, 53, 80, 2 * n, 500):
+        for seed in (1, 2):
+            sample, total = sample_table_sentences(path, ["en", "es"], size, seed, rows=7)
+            assert total == 2 * n
+            assert sample == sample_sentences(texts, size, seed)
+    with pytest.raises(ValueError, match="at least 1"):
+        sample_table_sentences(path, ["en", "es"], 0, 1)
 
 
 def test_sentencepiece_on_a_sample_with_threads_is_deterministic(tmp_path):
