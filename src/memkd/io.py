@@ -145,6 +145,31 @@ def iter_chunks(path: str | os.PathLike, columns: list[str], rows: int | None = 
         yield pd.DataFrame({column: pd.Series([], dtype=object) for column in columns})
 
 
+def table_columns(path: str | os.PathLike) -> list[str]:
+    """The column names of a table this workflow wrote (its header line)."""
+    with open(path, encoding="utf-8") as handle:
+        return handle.readline().rstrip("\n").split("\t")
+
+
+def read_rows(path: str | os.PathLike, columns: list[str], rows, chunk_rows: int | None = None) -> pd.DataFrame:
+    """read_columns(path, columns).iloc[rows] for ascending row positions `rows`, read a chunk at a time: a job
+    that chose its rows on a few light columns reads the texts of those rows only, never of the whole table."""
+    import numpy as np
+    import pandas as pd
+
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.size and (np.diff(rows) <= 0).any():
+        raise ValueError("read_rows needs strictly ascending row positions")
+    parts, start = [], 0
+    for chunk in iter_chunks(path, columns, chunk_rows):
+        low, high = np.searchsorted(rows, [start, start + len(chunk)])
+        parts.append(chunk.iloc[rows[low:high] - start])
+        start += len(chunk)
+    if rows.size and rows[-1] >= start:
+        raise ValueError(f"{path}: row {rows[-1]} asked for, but the table has {start} rows")
+    return pd.concat(parts, ignore_index=True)
+
+
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """A tidy table with numbers as numbers and empty cells as NaN (what plots and the summary read)."""
     import pandas as pd

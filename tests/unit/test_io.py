@@ -2,8 +2,8 @@ import pandas as pd
 import pytest
 
 from memkd.errors import InputError
-from memkd.io import (atomic_path, iter_chunks, read_columns, read_lines, read_tsv, write_tsv_atomic,
-                      write_tsv_chunks_atomic)
+from memkd.io import (atomic_path, iter_chunks, read_columns, read_lines, read_rows, read_tsv, table_columns,
+                      write_tsv_atomic, write_tsv_chunks_atomic)
 
 
 def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
@@ -94,3 +94,21 @@ def test_whole_table_reads_parse_in_chunks_and_give_the_one_pass_frame(tmp_path,
     pd.testing.assert_frame_equal(read_tsv(tmp_path / "table.tsv"), pd.read_csv(tmp_path / "table.tsv", **TSV_READ))
     pd.testing.assert_frame_equal(read_columns(tmp_path / "table.tsv", ["n", "src"]),
                                   pd.read_csv(tmp_path / "table.tsv", **TSV_READ)[["n", "src"]])
+
+
+def test_reading_chosen_rows_chunk_by_chunk_gives_those_rows_of_the_table(tmp_path):
+    """read_rows over chunks of 4 rows equals selecting the rows of the whole table (first, last, chunk edges, none);
+    rows out of order or past the end are refused; table_columns gives the header."""
+    table = pd.DataFrame({"id": [f"r{i}" for i in range(11)], "text": [f"t {i}" if i % 3 else "" for i in range(11)],
+                          "flags": ["-"] * 11})
+    path = tmp_path / "t.tsv"
+    write_tsv_atomic(path, table)
+    assert table_columns(path) == ["id", "text", "flags"]
+    whole = read_columns(path, ["id", "text"])
+    for rows in ([0, 10], [3, 4, 7, 8], list(range(11)), []):
+        got = read_rows(path, ["id", "text"], rows, chunk_rows=4)
+        pd.testing.assert_frame_equal(got, whole.iloc[rows].reset_index(drop=True))
+    with pytest.raises(ValueError, match="ascending"):
+        read_rows(path, ["id"], [4, 2])
+    with pytest.raises(ValueError, match="11 rows"):
+        read_rows(path, ["id"], [2, 11])

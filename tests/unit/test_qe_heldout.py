@@ -22,6 +22,9 @@ def _train(n: int = 60) -> pd.DataFrame:
 def test_misaligned_reads_the_corpus_check_flags_by_name():
     flags = pd.Series(["-", "shift", "lowoverlap", "shift,lowoverlap", "duplicate", "noshift", ""])
     assert misaligned(flags).tolist() == [False, True, True, True, False, False, False]
+    # names only whole, with spaces around them ignored, anywhere in the list; a missing cell is no flag
+    flags = pd.Series(["dup, shift", " lowoverlap ,x", "shifted", "x,overlap", "a,b,shift", "lowoverlap2", None])
+    assert misaligned(flags).tolist() == [True, True, False, False, True, False, False]
 
 
 def test_the_qe_sample_shares_no_pair_or_text_group_with_the_study_and_skips_flagged_pairs():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -58,16 +59,18 @@ def method_label(method: str, models: str, pairs: int | None = None, directions:
 
 
 def misaligned(flags: pd.Series) -> pd.Series:
-    """True where the corpus check flagged the pair as misaligned (a flag `shift` or `lowoverlap`)."""
-    parts = flags.fillna("").astype(str).str.split(",")
-    return parts.map(lambda names: any(name.strip() in MISALIGNED_FLAGS for name in names)).astype(bool)
+    """True where the corpus check flagged the pair as misaligned (a flag `shift` or `lowoverlap` in its
+    comma-separated flags, spaces around a name ignored); one vectorised match, no Python list per row."""
+    names = "|".join(re.escape(name) for name in MISALIGNED_FLAGS)
+    pattern = rf"(?:^|,)\s*(?:{names})\s*(?:,|$)"
+    return flags.fillna("").astype(str).str.contains(pattern, regex=True).astype(bool)
 
 
 def outside(train: pd.DataFrame, used: pd.DataFrame) -> pd.Series:
     """True for training pairs that share neither an id nor a text group with a pair of `used`. The
     preprocessing's groups join pairs with an identical (normalised) text on either side, so a pair outside
     every group of `used` repeats none of its sources or targets."""
-    return ~(train["id"].isin(set(used["id"])) | train["group"].isin(set(used["group"])))
+    return ~(train["id"].isin(used["id"]) | train["group"].isin(used["group"]))
 
 
 def qe_training_sample(train: pd.DataFrame, study: pd.DataFrame, pairs: int, salt: str) -> pd.DataFrame:
