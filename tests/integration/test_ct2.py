@@ -2,7 +2,12 @@
 writes: its translations are what memkd's reference decoder gives, for a model of every preset the study trains
 (teacher, student, CM), greedy on the study sources with the memorization length limit and beam 2 with 2-best lists
 on the test sources with the evaluation limit; its teacher-forced scores are memkd's within 1e-4 per pair, for every
-preset and the QE models."""
+preset and the QE models.
+
+"The same outputs" allows one thing: a float near-tie. The tiny models are barely trained, so two next pieces can
+be 3e-6 apart in log-probability, and the two engines' fp32 kernels break such a tie differently on different CPUs
+(one of 100 beam-2 outputs of a CM model on a 2-core EPYC without AVX512-BF16). Every output that differs must first
+differ at a piece where memkd's model puts both engines' choices within NEAR_TIE of each other, and few may differ."""
 
 import json
 
@@ -15,6 +20,33 @@ from memkd.decode import Decoder, length_limit
 from .conftest import ROOT
 
 pytestmark = pytest.mark.integration
+
+NEAR_TIE = 1e-4  # log-probability: two next pieces this close are a tie the engines may break either way
+MAX_DIFFERING = 0.03  # share of outputs that may differ, each at a near-tie
+
+
+def _first_divergence_gap(decoder, source: str, expected: list[str], got: list[str]) -> float:
+    """Where the first differing hypotheses of two n-best lists part (in pieces), how far apart memkd's model puts
+    the two next pieces' log-probabilities given their shared prefix."""
+    from memkd.model import EOS_ID, PAD_ID
+
+    rank = next(r for r in range(len(expected)) if expected[r] != got[r])
+    a, b = (decoder.processor.encode(h[rank]) + [EOS_ID] for h in (expected, got))
+    k = next(j for j in range(min(len(a), len(b))) if a[j] != b[j])
+    src = torch.tensor([decoder.processor.encode(source)[: decoder.max_positions - 1] + [EOS_ID]])
+    with torch.inference_mode():
+        logits = decoder.model(input_ids=src, attention_mask=torch.ones_like(src),
+                               decoder_input_ids=torch.tensor([[PAD_ID] + a[:k]])).logits[0, -1].log_softmax(-1)
+    return abs(float(logits[a[k]] - logits[b[k]]))
+
+
+def assert_same_outputs(decoder, sources, expected, got, what: str) -> None:
+    """got == expected, except outputs that first differ at a float near-tie of the next piece (few of them)."""
+    differing = [i for i, (e, g) in enumerate(zip(expected, got, strict=True)) if e != g]
+    assert len(differing) <= MAX_DIFFERING * len(sources), f"{what}: {len(differing)}/{len(sources)} differ"
+    for i in differing:
+        gap = _first_divergence_gap(decoder, sources[i], expected[i], got[i])
+        assert gap < NEAR_TIE, f"{what}: source {i} differs where the next pieces are {gap:.2g} apart, not a tie"
 
 
 def _sources(workdir, direction, split):
@@ -41,11 +73,11 @@ def test_ctranslate2_gives_memkds_outputs_for_every_preset(tiny_study, direction
         a, b = length_limit(settings, "study_train", memkd.max_positions)
         expected = memkd.translate(study, max_tokens=settings["max_tokens"], max_len_a=a, max_len_b=b)[0]
         got = ctranslate2.translate(study, max_tokens=settings["max_tokens"], max_len_a=a, max_len_b=b)[0]
-        assert got == expected, f"{role}: {sum(g != e for g, e in zip(got, expected))}/{len(study)} differ"
+        assert_same_outputs(memkd, study, expected, got, f"{role} greedy")
         if role != "cm00":  # the workflow's own file (CM models translate nothing)
             written = (tiny_study / "results" / "translations" / "bible" / direction / "seed1" / role
                        / "study_train.greedy.txt").read_text().splitlines()
-            assert written == [h[0] for h in expected]
+            assert written == [h[0] for h in got]  # the workflow decodes with CTranslate2
             timing = json.loads((tiny_study / "results" / "translations" / "bible" / direction / "seed1" / role
                                  / "study_train.greedy.json").read_text())
             assert timing["decoding"] == ctranslate2.signature(1, 1, a, b) and "|engine:ctranslate2-" in timing["decoding"]
@@ -53,7 +85,7 @@ def test_ctranslate2_gives_memkds_outputs_for_every_preset(tiny_study, direction
         a, b = length_limit(settings, "test", memkd.max_positions)
         expected = memkd.translate(test, beam=2, n_best=2, max_tokens=settings["max_tokens"], max_len_a=a, max_len_b=b)[0]
         got = ctranslate2.translate(test, beam=2, n_best=2, max_tokens=settings["max_tokens"], max_len_a=a, max_len_b=b)[0]
-        assert got == expected, f"{role} beam 2: {sum(g != e for g, e in zip(got, expected))}/{len(test)} differ"
+        assert_same_outputs(memkd, test, expected, got, f"{role} beam 2")
 
 
 @pytest.mark.parametrize("direction", ["en-es", "es-en"])
