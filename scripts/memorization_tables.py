@@ -12,7 +12,7 @@ import pandas as pd
 
 from memkd.errors import InputError
 from memkd.metrics.inheritance import SETS, inheritance_sets, student_kind
-from memkd.io import read_tsv, write_tsv_atomic
+from memkd.io import write_tsv_atomic
 from memkd.rulerun import run
 from memkd.stats import bootstrap_count_rate_ci
 from memkd.tables import (
@@ -22,6 +22,7 @@ from memkd.tables import (
     flags,
     pooled_label,
     pooled_rate_row,
+    read_example_flags,
     same_pairs,
 )
 
@@ -218,7 +219,7 @@ def sd_beside(frame: pd.DataFrame) -> pd.DataFrame:
 def main():
     stats, natural = snakemake.params.statistics, snakemake.params.natural
     summaries = [json.loads(Path(p).read_text()) for p in snakemake.input.summaries]
-    examples = [read_tsv(p) for p in snakemake.input.examples]
+    examples = [read_example_flags(p) for p in snakemake.input.examples]  # flags only, not the outputs
     memorization, hallucination, changes, inheritance = [], [], [], []
     by_unit: dict[tuple, dict] = {}
     for summary, frame in zip(summaries, examples):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from memkd.errors import InputError
-from memkd.io import read_tsv, write_tsv_atomic
+from memkd.io import write_tsv_atomic
 from memkd.rulerun import run
-from memkd.tables import SeedComparisons, pooled_label
+from memkd.tables import SeedComparisons, pooled_label, read_example_flags
 
 COLUMNS = ["corpus", "direction", "seed", "seeds", "model", "compared_with", "metric", "definition", "model_pct",
            "model_pct_sd", "reference_pct", "reference_pct_sd", "relative_change_pct", "relative_change_pct_sd",
@@ -31,7 +31,7 @@ def main():
     for summary_path, examples_path in zip(snakemake.input.summaries, snakemake.input.examples, strict=True):
         summary = json.loads(Path(summary_path).read_text())
         units.setdefault((summary["corpus"], summary["direction"], summary["seed"]), {})[summary["role"]] = (
-            summary, read_tsv(examples_path))
+            summary, read_example_flags(examples_path))  # flags only, not the outputs
     rows, by_seed = [], SeedComparisons(stats)
     for (corpus, direction, seed), roles in units.items():
         for variant, spec in variants.items():

@@ -20,12 +20,31 @@ from memkd.stats import (
 
 def flags(column: pd.Series) -> np.ndarray:
     """'1' -> True, '0' -> False; an empty cell (not applicable) -> False. Pair with `defined`."""
-    return (column.astype(str) == "1").to_numpy()
+    return (_as_text(column) == "1").to_numpy()
 
 
 def defined(column: pd.Series) -> np.ndarray:
     """Where a flag applies (the cell is not empty)."""
-    return (column.astype(str) != "").to_numpy()
+    return (_as_text(column) != "").to_numpy()
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    # a categorical compares by its labels as it is; astype(str) would build a string per row
+    return column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype(str)
+
+
+# the texts of an examples table (rule memorization_examples): what the tables over its flags never read
+EXAMPLE_TEXTS = ("output", "exmem_prefix_tokens")
+
+
+def read_example_flags(path: str) -> pd.DataFrame:
+    """An examples table without its texts: the id and every per-pair column, each as a categorical (a byte a
+    cell, where a string takes ~10): what a table job holds of each model when it reads the flags of millions of
+    pairs for many models at once."""
+    from memkd.io import read_columns, table_columns
+
+    frame = read_columns(path, [c for c in table_columns(path) if c not in EXAMPLE_TEXTS])
+    return frame.astype({c: "category" for c in frame.columns if c != "id"})
 
 
 
