@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from memkd.errors import InputError
-from memkd.io import read_tsv, write_tsv_atomic
+from memkd.io import read_columns, read_tsv, write_tsv_atomic
 from memkd.rulerun import run
 
 
@@ -15,7 +15,7 @@ def main():
     for path, qe_path in zip(snakemake.input.cm, snakemake.input.qe, strict=True):
         corpus, direction, seed = Path(path).parts[-4:-1]
         table = read_tsv(path, columns=["id", "group_size", "repetitions", "in_models", "out_models", "p_in", "p_out", "cm", "score"])
-        qe = read_tsv(qe_path, columns=["id", "qe", "qe_method"])
+        qe = read_columns(qe_path, ["id", "qe", "qe_method"])
         if qe["id"].tolist() != table["id"].tolist():
             raise InputError(f"{qe_path}: its {len(qe)} rows do not follow {path} ({len(table)}) id by id")
         table["qe"], table["qe_method"] = qe["qe"], qe["qe_method"]

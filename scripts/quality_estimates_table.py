@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from memkd.io import read_tsv, write_tsv_atomic
+from memkd.io import read_columns, write_tsv_atomic
 from memkd.metrics.subgroups import bucket_labels, resolve_edges, value_buckets
 from memkd.rulerun import run
 from memkd.stats import bootstrap_mean_ci
@@ -15,13 +15,13 @@ from memkd.stats import bootstrap_mean_ci
 def main():
     stats = snakemake.params.statistics
     # "quantiles": quintiles of the study pairs' QE (the references), pooled like the subgroup table's
-    references = [read_tsv(p, columns=["qe"])["qe"].astype(float) for p in snakemake.input if Path(p).parts[-2] == "reference"]
+    references = [read_columns(p, ["qe"])["qe"].astype(float) for p in snakemake.input if Path(p).parts[-2] == "reference"]
     edges = resolve_edges(snakemake.params.edges, pd.concat(references) if references else [])
     rows = []
     for path in snakemake.input:
         # results/quality/<corpus>/<direction>/seed<seed>/<texts>/study_train.tsv
         corpus, direction, seed, texts = Path(path).parts[-5:-1]
-        table = read_tsv(path, columns=["id", "qe", "qe_method"])
+        table = read_columns(path, ["id", "qe", "qe_method"])
         qe = table["qe"].astype(float).to_numpy()
         mean, low, high = bootstrap_mean_ci(qe, stats["bootstrap_resamples"], stats["seed"], stats["confidence"])
         buckets = pd.Series(value_buckets(qe, edges)).value_counts()
