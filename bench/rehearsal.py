@@ -228,8 +228,9 @@ def machine() -> dict:
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     field = lambda name: next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
                                if line.startswith(name)), "")
-    flags = set(field("flags").split())
-    bf16 = bool(flags & {"avx512_bf16", "amx_bf16"})
+    from memkd.train import cpu_has_native_bf16  # the definition `precision: auto` goes by
+
+    bf16 = cpu_has_native_bf16()
     cores = len(psutil.Process().cpu_affinity()) if hasattr(psutil.Process, "cpu_affinity") else psutil.cpu_count()
     model = field("model name") or "unknown CPU"
     return {"key": f"{model}, {cores} cores, {'native bf16' if bf16 else 'no native bf16'}",

@@ -84,7 +84,8 @@ def lengths_of(sequences) -> np.ndarray:
     return np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
 
 
-def round_up(n: int, multiple: int) -> int:
+def round_up(n, multiple: int):
+    """n (an int or an integer array) rounded up to a multiple of `multiple`."""
     return -(-n // multiple) * multiple
 
 
@@ -102,7 +103,7 @@ def make_batches(source_lengths, target_lengths, max_tokens: int, multiple: int 
         raise ValueError(f"{len(source)} source lengths but {len(target)} target lengths")
     if source.size == 0:
         return []
-    padded_source, padded_target = -(-source // multiple) * multiple, -(-target // multiple) * multiple
+    padded_source, padded_target = round_up(source, multiple), round_up(target, multiple)
     order = np.lexsort((padded_target, padded_source))  # stable: equal keys keep index order
     widths = np.maximum(padded_source, padded_target)[order]
     starts: list[int] = []

@@ -33,22 +33,18 @@ def sample_table_sentences(path, columns: list[str], size: int | None, seed: int
     """(sample, number of texts): `sample_sentences` over the texts of a workflow table's `columns`, the whole of
     the first column, then of the next, but read `rows` rows at a time (memkd.io.CHUNK_ROWS by default), so that
     only the sample is ever held, not the table: the same sentences in the same order."""
-    from memkd.io import iter_chunks
+    from memkd.io import iter_chunks, read_columns, read_rows
 
     n = sum(len(chunk) for chunk in iter_chunks(path, columns[:1], rows))
     chosen = sample_indices(n * len(columns), size, seed)
-    picked: list[list[str]] = [[] for _ in columns]
-    start = 0
-    for chunk in iter_chunks(path, columns, rows):
-        for j, column in enumerate(columns):
-            texts = chunk[column]
-            if chosen is None:
-                picked[j].extend(texts.tolist())
-                continue
-            low, high = np.searchsorted(chosen, [j * n + start, j * n + start + len(chunk)])
-            picked[j].extend(texts.iloc[chosen[low:high] - j * n - start].tolist())
-        start += len(chunk)
-    return [text for part in picked for text in part], n * len(columns)
+    if chosen is None:
+        table = read_columns(path, columns)
+        return [text for column in columns for text in table[column].tolist()], n * len(columns)
+    texts: list[str] = []
+    for j, column in enumerate(columns):  # column j's texts are positions j * n ... (j + 1) * n - 1
+        in_column = chosen[(chosen >= j * n) & (chosen < (j + 1) * n)] - j * n
+        texts += read_rows(path, [column], in_column, rows)[column].tolist()
+    return texts, n * len(columns)
 
 
 def train_sentencepiece(texts: list[str], model_path: str | Path, settings: dict, seed: int) -> None:
