@@ -16,6 +16,10 @@ Measured per job: wall seconds from the Snakemake log (start and finish lines), 
 under Snakemake twice a second (psutil; a job's script runs as `.snakemake/scripts/tmp*.<script>.py`, so the
 sample is attributed to its script; shell and run rules count under their command's name). Peaks shorter than the
 sampling interval can be missed: the figures are lower bounds of the true peaks.
+
+A size too long for one sitting: `--stop-after SECONDS` stops the run (the jobs running then are lost and redone),
+and the same command resumes it later, on the same kind of machine and at the same commit (checked; WORKDIR/nN/run.json
+keeps the invocations, each its own log, and peaks.json the peaks so far). The record counts the jobs that finished.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -187,38 +193,99 @@ def job_times(log: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rule", "s"])
 
 
-def rehearse(args, n: int, pairs: list[tuple[str, str]]) -> dict:
+def current_commit() -> str:
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return found.stdout.strip() or "unknown"
+
+
+def resume_state(workdir: Path, here: dict, commit: str) -> dict:
+    """The invocations so far of the rehearsal in `workdir` (run.json), started anew if there is none. A rehearsal
+    split over sessions resumes only on the same kind of machine at the same commit, else its job times would mix
+    two machines (or two versions of the code) in one record."""
+    state_file = workdir / "run.json"
+    if not state_file.exists():
+        return {"machine": here, "commit": commit, "invocations": []}
+    state = json.loads(state_file.read_text())
+    if state["machine"]["key"] != here["key"]:
+        raise SystemExit(f"{workdir} was started on '{state['machine']['key']}', this machine is '{here['key']}': "
+                         "resume it there, or remove the folder to start over")
+    if state["commit"] != commit:
+        raise SystemExit(f"{workdir} was started at commit {state['commit']}, this checkout is {commit}: resume it "
+                         "from a checkout of that commit, or remove the folder to start over")
+    return state
+
+
+def write_json_atomic(path: Path, data) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(path)
+
+
+def stop(process: subprocess.Popen, grace: float = 60.0) -> None:
+    """Ask Snakemake to stop (SIGINT: it ends its jobs and marks their outputs incomplete, which the next
+    invocation's --rerun-incomplete redoes), then end its whole process group if it is still there."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def rehearse(args, n: int, pairs: list[tuple[str, str]]) -> dict | None:
+    """Run (or resume) the rehearsal of n pairs; its record once the workflow has finished, None when it stopped at
+    --stop-after (run the same command again, on the same kind of machine and commit, to resume it)."""
     workdir = args.workdir / f"n{n}"
     workdir.mkdir(parents=True, exist_ok=True)
+    here, commit = machine(), current_commit()
+    state = resume_state(workdir, here, commit)
     corpus = workdir / "corpus.tsv"
     started = time.perf_counter()
     if not corpus.exists():
         write_corpus(corpus, pairs, n)
     generate_s = time.perf_counter() - started
+    state.setdefault("corpus_generation_s", round(generate_s, 1))
     config = workdir / "rehearsal.yaml"
     config.write_text(yaml.safe_dump(study_config(corpus, args.shard, args.steps), sort_keys=False))
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory",
                str(workdir), "--cores", str(args.cores), "--configfile", str(ROOT / "config.yaml"),
-               str(ROOT / "configs/no_variants.yaml"), str(config), "--nolock"]
+               str(ROOT / "configs/no_variants.yaml"), str(config), "--nolock", "--rerun-incomplete"]
+    log_path = workdir / f"snakemake.{len(state['invocations']) + 1}.out"
+    peaks_path = workdir / "peaks.json"
     started = time.perf_counter()
-    with open(workdir / "snakemake.out", "w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        sampler = RssSampler(process.pid, keep=workdir / "peaks.json")
+    with open(log_path, "w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        sampler = RssSampler(process.pid, keep=peaks_path)
+        if peaks_path.exists():  # the peaks of the earlier invocations
+            sampler.peaks.update(json.loads(peaks_path.read_text()))
         sampler.start()
-        process.wait()
+        stopped = False
+        try:
+            process.wait(args.stop_after)
+        except subprocess.TimeoutExpired:
+            stop(process)
+            stopped = True
         sampler.done = True
         sampler.join()
-    wall = time.perf_counter() - started
-    log = (workdir / "snakemake.out").read_text()
+    state["invocations"].append({"log": log_path.name, "wall_s": round(time.perf_counter() - started, 1),
+                                 "stopped": stopped})
+    write_json_atomic(workdir / "run.json", state)
+    if stopped:
+        print(f"stopped the rehearsal of {n} pairs after {args.stop_after:.0f} s; run the same command again to "
+              f"resume it ({workdir})", file=sys.stderr)
+        return None
+    log = log_path.read_text()
     if process.returncode:
         print(log[-4000:], file=sys.stderr)
-        raise SystemExit(f"the rehearsal of {n} pairs failed (exit {process.returncode}); see {workdir}/snakemake.out")
-    times = job_times(log)
+        raise SystemExit(f"the rehearsal of {n} pairs failed (exit {process.returncode}); see {log_path}")
+    logs = [(workdir / run["log"]).read_text() for run in state["invocations"]]
+    times = pd.concat([job_times(text) for text in logs], ignore_index=True)  # finished jobs; a stopped one reran
     per_rule = times.groupby("rule").s.agg(jobs="size", total_s="sum", max_s="max")
     per_rule["peak_rss_mb"] = [sampler.peaks.get(RULE_SCRIPT.get(rule, rule), float("nan")) for rule in per_rule.index]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return {"pairs": n, "machine": machine(), "commit": commit.stdout.strip() or "unknown",
-            "corpus_generation_s": round(generate_s, 1), "wall_s": round(wall, 1),
+    return {"pairs": n, "machine": state["machine"], "commit": state["commit"],
+            "corpus_generation_s": state["corpus_generation_s"],
+            "wall_s": round(sum(run["wall_s"] for run in state["invocations"]), 1),
+            "invocations": len(state["invocations"]),
             "rules": per_rule.round(1).reset_index().to_dict("records"), "peaks_by_script": dict(sampler.peaks)}
 
 
@@ -279,8 +346,10 @@ def projection(results: list[dict], target: int, memory_at: int = 2_000_000) -> 
 
 
 def print_size(result: dict, cores: int) -> None:
-    print(f"\n## {result['pairs']:,} pairs: {result['wall_s']:.0f} s wall ({cores} cores; corpus generated in "
-          f"{result['corpus_generation_s']:.0f} s)\n")
+    runs = result.get("invocations", 1)
+    sittings = f", in {runs} invocations with the jobs stopped between them rerun" if runs > 1 else ""
+    print(f"\n## {result['pairs']:,} pairs: {result['wall_s']:.0f} s wall ({cores} cores{sittings}; corpus generated "
+          f"in {result['corpus_generation_s']:.0f} s)\n")
     print("| rule | jobs | total s | max s | peak MB |\n|---|---|---|---|---|")
     for r in sorted(result["rules"], key=lambda r: -r["total_s"]):
         print(f"| {r['rule']} | {r['jobs']} | {r['total_s']:.0f} | {r['max_s']:.0f} | {r['peak_rss_mb']:.0f} |")
@@ -333,6 +402,9 @@ def main():
     parser.add_argument("--shard", type=int, default=200_000)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--jsonl", type=Path, help="append each size's record here")
+    parser.add_argument("--stop-after", type=float, metavar="SECONDS",
+                        help="stop the run after this long; the same command resumes it later (same machine kind "
+                             "and commit), counting only the jobs that finished")
     parser.add_argument("--report", type=Path, nargs="+", help="print the tables of earlier records (no run)")
     parser.add_argument("--project", type=int, default=40_000_000, help="pairs to project each stage's time to")
     parser.add_argument("--memory-at", type=int, default=2_000_000, help="pairs to extend each stage's memory to")
@@ -351,11 +423,14 @@ def main():
     results = []
     for n in args.pairs:
         result = rehearse(args, n, pairs)
+        if result is None:
+            break
         results.append(result)
         if args.jsonl:
             with open(args.jsonl, "a") as out:
                 out.write(json.dumps(result) + "\n")
-    report(results, args)
+    if results:
+        report(results, args)
 
 
 def report(results: list[dict], args) -> None:

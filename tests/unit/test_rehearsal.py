@@ -3,7 +3,12 @@ from a Snakemake log and the per-job memory sampling."""
 
 import importlib.util
 import json
+import subprocess
+import time
 from pathlib import Path
+
+import psutil
+import pytest
 
 from memkd.corpora.usertsv import FIELDS
 
@@ -131,3 +136,31 @@ def test_sizes_are_fitted_within_one_machine_only():
     assert [r["pairs"] for r in groups["A"]] == [200, 1000] and groups["A"][1]["wall_s"] == 2.0
     here = rehearsal.machine()
     assert "cores" in here["key"] and "bf16" in here["key"]
+
+
+def test_a_rehearsal_resumes_only_on_its_machine_kind_and_commit(tmp_path):
+    """A new folder starts afresh; a started one resumes with its invocations when machine kind and commit agree, and
+    names the mismatch otherwise (its times would mix two machines or two versions of the code)."""
+    here = {"key": "CPU X, 2 cores, no native bf16", "mhz": 2000}
+    fresh = rehearsal.resume_state(tmp_path, here, "abc1234")
+    assert fresh == {"machine": here, "commit": "abc1234", "invocations": []}
+    fresh["invocations"].append({"log": "snakemake.1.out", "wall_s": 10.0, "stopped": True})
+    rehearsal.write_json_atomic(tmp_path / "run.json", fresh)
+    assert rehearsal.resume_state(tmp_path, {**here, "mhz": 2100}, "abc1234")["invocations"] == fresh["invocations"]
+    with pytest.raises(SystemExit, match="started on 'CPU X, 2 cores, no native bf16'"):
+        rehearsal.resume_state(tmp_path, {"key": "CPU Y, 2 cores, native bf16"}, "abc1234")
+    with pytest.raises(SystemExit, match="started at commit abc1234, this checkout is def5678"):
+        rehearsal.resume_state(tmp_path, here, "def5678")
+
+
+def test_stopping_ends_the_run_and_its_jobs(tmp_path):
+    """stop() ends Snakemake's stand-in and the job it started (its process group), even when SIGINT is ignored."""
+    job = tmp_path / "job.pid"
+    process = subprocess.Popen(["bash", "-c", f"trap '' INT; sleep 300 & echo $! > {job}; wait"],
+                               start_new_session=True)
+    while not job.exists() or not job.read_text().strip():
+        time.sleep(0.05)
+    rehearsal.stop(process, grace=1.0)
+    assert process.returncode is not None
+    time.sleep(0.2)
+    assert not psutil.pid_exists(int(job.read_text())) or psutil.Process(int(job.read_text())).status() == "zombie"
