@@ -49,6 +49,7 @@ MAX_BASE_WORDS = 20
 RULE_SCRIPT = {"train_cm_models": "train_model", "score_cm_references": "score_references",
                "gather_quality": "gather_table", "gather_scores": "gather_table", "gather_kl": "gather_table",
                "gather_exmem": "gather_table", "score_references_shard": "score_references",
+               "score_cm_references_shard": "score_references",
                "teacher_baseline_kl_shard": "teacher_baseline_kl",
                "adaptive_seqkd_data": "seqkd_data", "plot_model_comparison_variants": "plot_model_comparison"}
 

@@ -1,6 +1,6 @@
 """Rules score_references (one model), score_references_shard (one model, one shard of the study pairs: config
-sharding.sentences; gather_scores joins the shards) and score_cm_references (a direction and seed's CM models, in one
-process): teacher-forced log-probability of every study reference under each model, scored with decoding.engine
+sharding.sentences; gather_scores joins the shards), score_cm_references (a direction and seed's CM models, in one
+process) and score_cm_references_shard (those models on one shard, from their convert_model folders): teacher-forced log-probability of every study reference under each model, scored with decoding.engine
 (CTranslate2 from the model's converted folder, or converted in memory where it has none; or memkd's torch scoring).
 The pairs are read, scored and written memkd.shards.CHUNK_ROWS at a time (memkd.shards.row_chunks), so memory does
 not grow with the study. Batches form within a shard, so a sharded score can differ in the last rounded digit."""
@@ -28,9 +28,11 @@ def score(model_dir, ct2_dir, output):
 
 
 def main():
-    if "models" in snakemake.input.keys():  # score_cm_references: output k is model k's
-        for model_dir, output in zip(snakemake.input.models, snakemake.output, strict=True):
-            score(model_dir, None, output)
+    if "models" in snakemake.input.keys():  # score_cm_references(_shard): output k is model k's
+        models = list(snakemake.input.models)
+        ct2_dirs = list(snakemake.input.get("ct2", [])) or [None] * len(models)
+        for model_dir, ct2_dir, output in zip(models, ct2_dirs, snakemake.output, strict=True):
+            score(model_dir, ct2_dir, output)
     else:
         score(snakemake.input.model, snakemake.input.get("ct2"), snakemake.output[0])
 

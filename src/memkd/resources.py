@@ -27,6 +27,7 @@ RULES = {
     "score_references": {"mem_mb": (4000, 10), "runtime": (30, 1)},
     "score_references_shard": {"mem_mb": (4000, 10), "runtime": (30, 1)},
     "score_cm_references": {"mem_mb": (4000, 10), "runtime": (60, 1)},  # runtime per MiB: per model
+    "score_cm_references_shard": {"mem_mb": (4000, 10), "runtime": (30, 1)},  # runtime per MiB: per model
     "quality_estimate": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     "quality_estimate_shard": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     "memorization_examples": {"mem_mb": (4000, 20), "runtime": (60, 5)},

@@ -245,6 +245,45 @@ def test_sharded_scores_and_kl_equal_the_unsharded_ones(unsharded, tmp_path):
     assert not any((workdir / "results/scores").rglob("shards/*/*.tsv")), "the shard tables are temporary"
 
 
+def test_sharded_cm_scores_equal_the_unsharded_ones(unsharded, tmp_path):
+    """The CM models' reference scores, sharded: one score_cm_references_shard job per shard scores all M models
+    (from convert_model's folders) and gather_scores joins each model's shards into the unsharded
+    score_cm_references' table (same ids and token counts; sums within the rounding), the shards temporary and no
+    model retrained."""
+    import pandas as pd
+
+    from memkd.io import read_tsv
+
+    workdir = copy_of(unsharded, tmp_path)
+    tables = [f"results/scores/bible/en-es/seed1/cm{m:02d}/study_train.tsv" for m in range(4)]  # tiny: M = 4
+    first = run_snakemake(workdir, *tables, configs=configs(workdir, None))
+    output = first.stdout + first.stderr
+    assert len(jobs_of(output, "score_cm_references")) == 1
+    before = {table: read_tsv(workdir / table) for table in tables}
+    for table in tables:
+        (workdir / table).unlink()
+
+    done = run_snakemake(workdir, *tables, configs=configs(workdir, PER_SHARD))
+    output = done.stdout + done.stderr
+    plan = json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())
+    shards = [str(i) for i in range(len(plan["shards"]))]
+    assert len(shards) >= 3
+    assert sorted(job["shard"] for job in jobs_of(output, "score_cm_references_shard")) == sorted(shards)
+    assert len(jobs_of(output, "gather_scores")) == len(tables)
+    assert not jobs_of(output, "score_cm_references") and not jobs_of(output, "score_references_shard")
+    assert not jobs_of(output, "train_cm_models") and not jobs_of(output, "train_model"), "the models are kept"
+    assert len(jobs_of(output, "convert_model")) == len(tables), "each CM model converted once, not once a shard"
+    for table in tables:
+        after = read_tsv(workdir / table)
+        assert list(after.columns) == list(before[table].columns)
+        assert after["id"].tolist() == before[table]["id"].tolist()
+        assert after["tokens"].tolist() == before[table]["tokens"].tolist()
+        pd.testing.assert_series_equal(after["log_prob"].astype(float), before[table]["log_prob"].astype(float),
+                                       check_exact=False, atol=2e-6 * after["tokens"].astype(int).max(), rtol=0)
+    assert len({before[table]["log_prob"].iloc[0] for table in tables}) > 1, "four different models were scored"
+    assert not any((workdir / "results/scores").rglob("shards/*/*.tsv")), "the shard tables are temporary"
+
+
 def test_sharded_exmem_gives_the_unsharded_examples(unsharded, tmp_path):
     """With sharding on, the ExMem candidates and memorized prefixes of the baseline and the SeqKD student come from
     exmem_shard jobs (one per shard and model) and gather_exmem, and memorization_examples decodes none: its examples

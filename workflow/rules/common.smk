@@ -353,11 +353,25 @@ def study_shards(folder):
 
 def scored_model(wildcards):
     """score_references' model. CM models are scored by score_cm_references (ruleorder), which converts each to
-    CTranslate2 in memory (memkd.ct2.translator): a conversion job of its own would cost more than it saves.
+    CTranslate2 in memory (memkd.ct2.translator): a conversion job of its own would cost more than it saves (sharded,
+    score_cm_references_shard reads convert_model's folders instead, cm_ct2_folders).
     """
     w = wildcards
     model = f"results/models/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/{w.role}"
     return decoding_models({"model": model})
+
+
+def cm_ct2_folders(wildcards):
+    """score_cm_references_shard's CTranslate2 folders of the CM models (convert_model), in CM_ROLES order, when
+    decoding.engine is ctranslate2: converted once, not once per shard; none with memkd's engine.
+    """
+    if config["decoding"]["engine"] != "ctranslate2":
+        return []
+    w = wildcards
+    return [
+        f"results/ct2/models/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/{role}"
+        for role in CM_ROLES
+    ]
 
 
 def quality_inputs(wildcards):

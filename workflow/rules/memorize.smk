@@ -1,7 +1,7 @@
 # Memorization per training pair: teacher-forced scores of the references, quality estimates, and per model the
 # replication, extractive memorization (prefix decoding), oscillatory and natural hallucination flags.
-# A direction and seed's CM models are scored by one job (score_cm_references): they are trained and read together,
-# and one process spares each its own Python, torch and CTranslate2 start-up.
+# A direction and seed's CM models are scored by one job (score_cm_references; sharded, one job per shard): they are
+# trained and read together, and one process spares each its own Python, torch and CTranslate2 start-up.
 
 
 ruleorder: score_cm_references > score_references
@@ -90,11 +90,12 @@ rule quality_estimate:
 
 # sharding.sentences = N: the study's reference scores and quality estimates in shards of the study_train plan
 # (decode.smk's checkpoint shard_plan), one job per shard, gathered into the files score_references and
-# quality_estimate write; a killed shard reruns alone. The CM models' scores stay one streaming job per direction
-# and seed (score_cm_references).
+# quality_estimate write; a killed shard reruns alone. A direction and seed's CM models are scored shard by shard
+# too, all M in one job per shard (score_cm_references_shard), from their convert_model folders.
 if SHARD_SENTENCES:
 
-    ruleorder: score_cm_references > gather_scores > score_references
+    ruleorder: gather_scores > score_cm_references > score_references
+    ruleorder: score_cm_references_shard > score_references_shard
     ruleorder: gather_quality > quality_estimate
 
     rule score_references_shard:
@@ -118,6 +119,44 @@ if SHARD_SENTENCES:
         resources:
             mem_mb=input_sized("score_references_shard", "mem_mb"),
             runtime=input_sized("score_references_shard", "runtime"),
+            gpu=config["gpus"]["decoding"],
+        params:
+            max_tokens=config["decoding"]["max_tokens"],
+            engine=config["decoding"]["engine"],
+            code=SCORE_CODE,
+        script:
+            "../../scripts/score_references.py"
+
+    rule score_cm_references_shard:
+        input:
+            models=expand(
+                "results/models/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}",
+                role=CM_ROLES,
+            ),
+            ct2=cm_ct2_folders,
+            pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+            plan="results/shards/{corpus}/{src}-{tgt}/study_train.json",
+        output:
+            temp(
+                expand(
+                    "results/scores/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}/shards/study_train/{{shard}}.tsv",
+                    role=CM_ROLES,
+                )
+            ),
+        log:
+            "logs/score_cm_references_shard/{corpus}/{src}-{tgt}/seed{seed}/{shard}.log",
+        benchmark:
+            "benchmarks/score_cm_references_shard/{corpus}/{src}-{tgt}/seed{seed}/{shard}.tsv"
+        wildcard_constraints:
+            shard=r"[0-9]+",
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=input_sized("score_cm_references_shard", "mem_mb"),
+            runtime=input_sized(
+                "score_cm_references_shard", "runtime", models=len(CM_ROLES)
+            ),
             gpu=config["gpus"]["decoding"],
         params:
             max_tokens=config["decoding"]["max_tokens"],
