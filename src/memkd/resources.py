@@ -65,6 +65,21 @@ def data_mb(paths: Iterable[str | os.PathLike], suffixes: tuple[str, ...] = DATA
     return total / MIB
 
 
+def job_data_mb(paths: Iterable[str | os.PathLike], plan: str | os.PathLike | None = None,
+                shard: int | None = None) -> float:
+    """data_mb of a job's inputs; a shard job's (its shard plan and shard number given) only its shard's part: the
+    files it reads are the whole split's, but it reads only the rows of its range, so its size is their share of the
+    plan's sentences. Without a plan on disk yet (a dry run), data_mb's."""
+    size = data_mb(paths)
+    if plan is None or shard is None or not os.path.isfile(plan):
+        return size
+    from memkd.shards import read_plan
+
+    found = read_plan(plan)
+    start, stop = found["shards"][shard]
+    return size * (stop - start) / found["sentences"] if found["sentences"] else size
+
+
 def scaled(base: float, per_mb: float, size_mb: float, attempt: int = 1, cap: float | None = None) -> int:
     """ceil(attempt x (base + per_mb x size_mb)), at most cap: a job's MB of memory or minutes for its input size."""
     if base < 0 or per_mb < 0 or size_mb < 0:

@@ -1,11 +1,12 @@
 """memkd.resources: memory and time limits linear in a job's data, larger on each retry."""
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from memkd.resources import MIB, RULES, RUNTIME_CAP, data_mb, rule_resource, scaled
+from memkd.resources import MIB, RULES, RUNTIME_CAP, data_mb, job_data_mb, rule_resource, scaled
 
 
 def test_data_mb_counts_the_existing_data_files_only(tmp_path):
@@ -100,3 +101,19 @@ def test_a_million_pairs_ask_for_more_than_the_former_fixed_values():
         assert rule_resource(rule, "runtime", million) > minutes, rule
     assert rule_resource("seqkd_data", "mem_mb", million) == 2812  # ceil(1000 + 10 x 181.198)
     assert rule_resource("seq_inter_data", "runtime", million) == RUNTIME_CAP  # 120 + 10 x 181 min: past a day
+
+
+def test_a_shard_job_is_sized_by_its_rows_share(tmp_path):
+    """A shard job reads whole-split files but only its rows: its data MB is their share of the plan's sentences (the
+    last, shorter shard less), so that at paper scale a shard does not ask for the whole split's memory and time."""
+    from memkd.shards import shard_ranges
+
+    pairs = tmp_path / "study_train.tsv"
+    pairs.write_bytes(b"x" * (10 * MIB))
+    plan = tmp_path / "study_train.json"
+    plan.write_text(json.dumps({"sentences": 1000, "sentences_per_shard": 400, "shards": shard_ranges(1000, 400)}))
+    assert job_data_mb([pairs]) == pytest.approx(10)
+    assert job_data_mb([pairs], plan, 0) == pytest.approx(4)
+    assert job_data_mb([pairs], plan, 2) == pytest.approx(2)  # rows 800-999
+    assert job_data_mb([pairs], tmp_path / "not_yet.json", 0) == pytest.approx(10), "a dry run's plan may not exist"
+    assert rule_resource("quality_estimate_shard", "mem_mb", job_data_mb([pairs], plan, 2)) == 4000 + 10 * 2

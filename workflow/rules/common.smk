@@ -9,7 +9,7 @@ from memkd.config import (
     variant_seeds,
     wmt20_download_url,
 )
-from memkd.resources import RUNTIME_CAP, data_mb, rule_resource
+from memkd.resources import RUNTIME_CAP, data_mb, job_data_mb, rule_resource
 from memkd.shards import read_plan
 
 # Validate first: a bad config stops the run before any job, with a message naming the key.
@@ -552,11 +552,13 @@ def corpus_languages(wildcards):
 
 
 def input_sized(rule, resource, models=1):
-    """A rule's `resource` (mem_mb or runtime) from the MiB of its data input and the attempt: a retry asks for more
-    (memkd.resources)."""
+    """A rule's `resource` (mem_mb or runtime) from the MiB of its data input (a shard job's: its shard's share) and
+    the attempt: a retry asks for more (memkd.resources)."""
 
     def value(wildcards, input, attempt):
-        return rule_resource(rule, resource, data_mb(input), attempt, models)
+        shard = int(wildcards.shard) if "shard" in wildcards.keys() else None
+        size = job_data_mb(input, input.get("plan"), shard)  # a shard job: its rows' share
+        return rule_resource(rule, resource, size, attempt, models)
 
     return value
 
