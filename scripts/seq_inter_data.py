@@ -1,5 +1,7 @@
-"""Rule seq_inter_data: the teacher's k-best list of every study source (beam k), and the Seq-Inter target -- the
-candidate closest to the reference by smoothed sentence BLEU (Kim & Rush) -- as training pairs."""
+"""Rules seq_inter_data and seq_inter_data_shard: the teacher's k-best list of every study source (beam k), and the
+Seq-Inter target -- the candidate closest to the reference by smoothed sentence BLEU (Kim & Rush) -- as training
+pairs; the shard rule for one shard of the study pairs (config sharding.sentences; gather_seq_inter joins the
+shards). Each source is decoded on its own (length limit per sentence), so the shards give the unsharded tables."""
 
 import logging
 
@@ -9,13 +11,23 @@ from memkd.decode import Decoder, length_limit
 from memkd.io import read_columns, write_tsv_atomic
 from memkd.rulerun import run
 from memkd.seq_inter import seq_inter_targets
+from memkd.shards import read_plan, read_row_range
+
+
+def study_pairs():
+    """The study pairs, or the rows of this job's shard."""
+    columns = ["id", "src", "tgt"]
+    if "shard" not in snakemake.wildcards.keys():
+        return read_columns(snakemake.input.pairs, columns)
+    start, stop = read_plan(snakemake.input.plan)["shards"][int(snakemake.wildcards.shard)]
+    return read_row_range(snakemake.input.pairs, start, stop, columns)
 
 
 def main():
     settings, k = snakemake.params.settings, int(snakemake.wildcards.k)
     decoder = Decoder(snakemake.input.teacher, settings["engine"], threads=snakemake.threads,
                       ct2_dir=snakemake.input.get("ct2"))
-    pairs = read_columns(snakemake.input.pairs, ["id", "src", "tgt"])
+    pairs = study_pairs()
     # the training sources: the same length limit as the teacher's other translations of them
     max_len_a, max_len_b = length_limit(settings, "study_train", decoder.max_positions)
     kbest, seconds = decoder.translate(pairs["src"].tolist(), beam=k, n_best=k, max_tokens=settings["max_tokens"],

@@ -36,6 +36,7 @@ RULES = {
     "translate": {"mem_mb": (4000, 10), "runtime": (60, 2)},
     # the teacher's k-best (k = 35 in the default's Seq-Inter variants) of every training source, each scored
     "seq_inter_data": {"mem_mb": (4000, 10), "runtime": (120, 10)},
+    "seq_inter_data_shard": {"mem_mb": (4000, 10), "runtime": (120, 10)},
     # teacher and baseline scored teacher-forced on the study pairs, full-vocabulary distributions compared
     "teacher_baseline_kl": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     "teacher_baseline_kl_shard": {"mem_mb": (4000, 10), "runtime": (30, 2)},

@@ -174,9 +174,12 @@ def read_line_range(path: str | os.PathLike, start: int, stop: int) -> list[str]
     return rows
 
 
-def gather_tables(parts: list[str | os.PathLike], path: str | os.PathLike, plan: dict) -> None:
-    """Concatenate the shards' TSV tables (a header line, then one line per row of the shard's range, in the plan's
-    order) into `path`, atomically, with the header once, after checking every shard's header and row count."""
+def gather_tables(parts: list[str | os.PathLike], path: str | os.PathLike, plan: dict, per_row: str = "one") -> None:
+    """Concatenate the shards' TSV tables (a header line, then the lines of the shard's range, in the plan's order)
+    into `path`, atomically, with the header once, after checking every shard's header and line count: one line per
+    row of its range (`per_row` "one"), or at least one (`per_row` "some": a k-best list's hypotheses per source)."""
+    if per_row not in ("one", "some"):
+        raise ValueError(f"per_row is 'one' or 'some', not {per_row!r}")
     if len(parts) != len(plan["shards"]):
         raise InputError(f"{len(parts)} shard files for a plan of {len(plan['shards'])} shards")
     header = None
@@ -187,8 +190,10 @@ def gather_tables(parts: list[str | os.PathLike], path: str | os.PathLike, plan:
             header = first
         elif first != header:
             raise InputError(f"{part}: header {first!r} differs from the first shard's {header!r}")
-        if (rows := count_lines(part) - 1) != stop - start:
-            raise InputError(f"{part}: {rows} rows, expected {stop - start} (rows {start}..{stop - 1})")
+        rows = count_lines(part) - 1
+        if rows < stop - start or (per_row == "one" and rows != stop - start):
+            expected = f"{stop - start}" if per_row == "one" else f"at least {stop - start}"
+            raise InputError(f"{part}: {rows} rows, expected {expected} (rows {start}..{stop - 1})")
     with atomic_path(path) as tmp, open(tmp, "wb") as out:
         out.write(header)
         for part in parts:

@@ -284,6 +284,33 @@ def test_sharded_cm_scores_equal_the_unsharded_ones(unsharded, tmp_path):
     assert not any((workdir / "results/scores").rglob("shards/*/*.tsv")), "the shard tables are temporary"
 
 
+def test_sharded_seq_inter_lists_equal_the_unsharded_ones(unsharded, tmp_path):
+    """The teacher's 2-best lists of the study sources and the Seq-Inter pairs chosen from them, from one
+    seq_inter_data_shard job per shard and gather_seq_inter: the unsharded seq_inter_data's files byte for byte
+    (each source is decoded with its own length limit), the shards temporary, the teacher not retrained."""
+    workdir = copy_of(unsharded, tmp_path)
+    files = [f"results/seqinter/bible/en-es/seed1/k2/{name}.tsv" for name in ("train", "kbest")]
+    first = run_snakemake(workdir, *files, configs=configs(workdir, None))
+    assert len(jobs_of(first.stdout + first.stderr, "seq_inter_data")) == 1
+    before = {name: (workdir / name).read_bytes() for name in files}
+    for name in files:
+        (workdir / name).unlink()
+
+    done = run_snakemake(workdir, *files, configs=configs(workdir, PER_SHARD))
+    output = done.stdout + done.stderr
+    plan = json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())
+    shards = [str(i) for i in range(len(plan["shards"]))]
+    assert len(shards) >= 3
+    assert sorted(job["shard"] for job in jobs_of(output, "seq_inter_data_shard")) == sorted(shards)
+    assert len(jobs_of(output, "gather_seq_inter")) == 1
+    assert not jobs_of(output, "seq_inter_data") and not jobs_of(output, "train_model"), "the teacher is kept"
+    for name in files:
+        assert (workdir / name).read_bytes() == before[name], name
+    kbest_rows = before[files[1]].count(b"\n") - 1
+    assert kbest_rows == 2 * plan["sentences"], "two hypotheses a source"
+    assert not any((workdir / "results/seqinter").rglob("shards/*.tsv")), "the shard tables are temporary"
+
+
 def test_sharded_exmem_gives_the_unsharded_examples(unsharded, tmp_path):
     """With sharding on, the ExMem candidates and memorized prefixes of the baseline and the SeqKD student come from
     exmem_shard jobs (one per shard and model) and gather_exmem, and memorization_examples decodes none: its examples

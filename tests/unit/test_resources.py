@@ -46,6 +46,7 @@ FIXED = {
     "score_references": (4000, 30), "score_cm_references": (4000, 60), "quality_estimate": (4000, 30),
     "quality_estimate_shard": (4000, 30), "score_references_shard": (4000, 30), "teacher_baseline_kl_shard": (4000, 30),
     "score_cm_references_shard": (4000, 30), "memorization_examples": (4000, 60), "exmem_shard": (4000, 60), "translate": (4000, 60), "seq_inter_data": (4000, 120),
+    "seq_inter_data_shard": (4000, 120),
     "teacher_baseline_kl": (4000, 30), "adaptive_selection": (4000, 15), "seqkd_data": (1000, 5),
     "adaptive_seqkd_data": (1000, 5), "subgroups_table": (2000, 10),
 }

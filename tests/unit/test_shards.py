@@ -210,3 +210,19 @@ def test_timing_record_is_what_translate_writes_and_the_shard_adds_its_rows():
                for key, value in zip(call.args[1].keys, call.args[1].values)}
     assert list(written.items()) == list(record.items())
     assert "timing_record(" in (scripts / "translate_shard.py").read_text()
+
+
+def test_gathered_kbest_shards_need_at_least_one_row_per_source(tmp_path):
+    """per_row "some": a shard may have several lines per row of its range (a k-best list), never fewer than its
+    rows; "one" keeps the exact count."""
+    plan = make_plan(3, 2)  # shards of rows 0-1 and 2
+    first, second = tmp_path / "0.tsv", tmp_path / "1.tsv"
+    first.write_text("id\trank\thypothesis\na\t1\tx\na\t2\ty\nb\t1\tz\nb\t2\tw\n")
+    second.write_text("id\trank\thypothesis\nc\t1\tv\n")
+    gather_tables([first, second], tmp_path / "kbest.tsv", plan, per_row="some")
+    assert (tmp_path / "kbest.tsv").read_text().count("\n") == 6
+    with pytest.raises(InputError, match="4 rows, expected 2"):
+        gather_tables([first, second], tmp_path / "pairs.tsv", plan)
+    second.write_text("id\trank\thypothesis\n")
+    with pytest.raises(InputError, match="0 rows, expected at least 1"):
+        gather_tables([first, second], tmp_path / "kbest.tsv", plan, per_row="some")

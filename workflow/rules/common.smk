@@ -351,6 +351,22 @@ def study_shards(folder):
     return inputs
 
 
+def seq_inter_shards(wildcards):
+    """gather_seq_inter's inputs: the study_train plan (checkpoint shard_plan) and every shard's Seq-Inter pairs and
+    k-best list, in row order."""
+    w = wildcards
+    plan = checkpoints.shard_plan.get(
+        corpus=w.corpus, src=w.src, tgt=w.tgt, split="study_train"
+    ).output[0]
+    folder = f"results/seqinter/{w.corpus}/{w.src}-{w.tgt}/seed{w.seed}/k{w.k}/shards"
+    shards = range(len(read_plan(plan)["shards"]))
+    return {
+        "plan": plan,
+        "pairs": [f"{folder}/{i}.train.tsv" for i in shards],
+        "kbest": [f"{folder}/{i}.kbest.tsv" for i in shards],
+    }
+
+
 def scored_model(wildcards):
     """score_references' model. CM models are scored by score_cm_references (ruleorder), which converts each to
     CTranslate2 in memory (memkd.ct2.translator): a conversion job of its own would cost more than it saves (sharded,
@@ -557,7 +573,8 @@ def input_sized(rule, resource, models=1):
 
     def value(wildcards, input, attempt):
         shard = int(wildcards.shard) if "shard" in wildcards.keys() else None
-        size = job_data_mb(input, input.get("plan"), shard)  # a shard job: its rows' share
+        # a shard job: its rows' share
+        size = job_data_mb(input, input.get("plan"), shard)
         return rule_resource(rule, resource, size, attempt, models)
 
     return value

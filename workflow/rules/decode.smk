@@ -237,3 +237,66 @@ rule seq_inter_data:
         code=library_version("model.py", "data.py", "decode.py", "ct2.py", "losses.py"),
     script:
         "../../scripts/seq_inter_data.py"
+
+
+# sharding.sentences = N: the Seq-Inter k-best lists in shards of the study_train plan, one job per shard, gathered
+# into the files seq_inter_data writes; a killed shard reruns alone.
+if SHARD_SENTENCES:
+
+    ruleorder: gather_seq_inter > seq_inter_data
+
+    rule seq_inter_data_shard:
+        input:
+            **decoding_models(
+                {"teacher": "results/models/{corpus}/{src}-{tgt}/seed{seed}/teacher"}
+            ),
+            pairs="results/data/{corpus}/{src}-{tgt}/study_train.tsv",
+            plan="results/shards/{corpus}/{src}-{tgt}/study_train.json",
+        output:
+            pairs=temp(
+                "results/seqinter/{corpus}/{src}-{tgt}/seed{seed}/k{k}/shards/{shard}.train.tsv"
+            ),
+            kbest=temp(
+                "results/seqinter/{corpus}/{src}-{tgt}/seed{seed}/k{k}/shards/{shard}.kbest.tsv"
+            ),
+        log:
+            "logs/seq_inter_data_shard/{corpus}/{src}-{tgt}/seed{seed}/k{k}/{shard}.log",
+        benchmark:
+            "benchmarks/seq_inter_data_shard/{corpus}/{src}-{tgt}/seed{seed}/k{k}/{shard}.tsv"
+        wildcard_constraints:
+            k=r"[0-9]+",
+            shard=r"[0-9]+",
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=input_sized("seq_inter_data_shard", "mem_mb"),
+            runtime=input_sized("seq_inter_data_shard", "runtime"),
+            gpu=config["gpus"]["decoding"],
+        params:
+            settings=config["decoding"],
+            code=library_version(
+                "model.py", "data.py", "decode.py", "ct2.py", "losses.py", "shards.py"
+            ),
+        script:
+            "../../scripts/seq_inter_data.py"
+
+    rule gather_seq_inter:
+        input:
+            unpack(seq_inter_shards),
+        output:
+            pairs="results/seqinter/{corpus}/{src}-{tgt}/seed{seed}/k{k}/train.tsv",
+            kbest="results/seqinter/{corpus}/{src}-{tgt}/seed{seed}/k{k}/kbest.tsv",
+        log:
+            "logs/gather_seq_inter/{corpus}/{src}-{tgt}/seed{seed}/k{k}.log",
+        localrule: True
+        conda:
+            "../../envs/memkd.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            code=library_version("shards.py"),
+        script:
+            "../../scripts/gather_seq_inter.py"
