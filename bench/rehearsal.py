@@ -377,6 +377,78 @@ def short_count(n: int) -> str:
     return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1000:g}k"
 
 
+def job_requests(log: str) -> pd.DataFrame:
+    """Every job a Snakemake log starts: rule, its input paths, wildcards and the mem_mb and runtime it was given."""
+    rows = []
+    for block in re.split(r"\n(?=\[)", log):
+        rule = re.search(r"^(?:local)?(?:rule|checkpoint) (\w+):", block, re.M)
+        if not rule:
+            continue
+        found = {key: re.search(rf"^\s+{key}: (.*)$", block, re.M) for key in ("input", "wildcards", "resources")}
+        resources = dict(item.split("=", 1) for item in found["resources"].group(1).split(", ")) \
+            if found["resources"] else {}
+        rows.append({
+            "rule": rule.group(1),
+            "inputs": found["input"].group(1).split(", ") if found["input"] else [],
+            "wildcards": dict(item.split("=", 1) for item in found["wildcards"].group(1).split(", "))
+            if found["wildcards"] else {},
+            "mem_mb": int(resources["mem_mb"]) if "mem_mb" in resources else None,
+            "runtime": int(resources["runtime"]) if "runtime" in resources else None,
+        })
+    return pd.DataFrame(rows, columns=["rule", "inputs", "wildcards", "mem_mb", "runtime"])
+
+
+def check_resources(workdir: Path) -> pd.DataFrame:
+    """Per rule of a rehearsal folder: the largest data input of its jobs (MiB; a shard job's share), the memory its
+    jobs were given in that run, the memory this checkout's rules ask for those inputs (memkd.resources; "fixed" where
+    a rule keeps a literal) and the job's peak from peaks.json. A cluster kills a job whose peak passes what it asked."""
+    import os
+
+    from memkd.resources import RULES, job_data_mb, rule_resource
+
+    logs = sorted(workdir.glob("snakemake*.out"))
+    jobs = pd.concat([job_requests(path.read_text()) for path in logs], ignore_index=True)
+    peaks = json.loads((workdir / "peaks.json").read_text())
+    here = os.getcwd()
+    os.chdir(workdir)  # the logs' paths are relative to it
+    try:
+        rows = []
+        for rule, group in jobs.groupby("rule"):
+            sizes = []
+            for inputs, wildcards in zip(group["inputs"], group["wildcards"]):
+                plan = next((path for path in inputs if path.startswith("results/shards/")), None)
+                shard = int(wildcards["shard"]) if "shard" in wildcards else None
+                sizes.append(job_data_mb(inputs, plan, shard))
+            size = max(sizes)
+            asked_now = rule_resource(rule, "mem_mb", size) if rule in RULES else None
+            peak = peaks.get(RULE_SCRIPT.get(rule, rule))
+            rows.append({"rule": rule, "jobs": len(group), "input_mib": round(size, 1),
+                         "given_mb": group["mem_mb"].max(), "asked_now_mb": asked_now,
+                         "peak_mb": None if peak is None else round(peak)})
+    finally:
+        os.chdir(here)
+    return pd.DataFrame(rows).sort_values("input_mib", ascending=False)
+
+
+def print_resource_check(table: pd.DataFrame) -> None:
+    """check_resources' table; a peak / asked above 1 is a job a cluster would kill (marked)."""
+    def number(value) -> str:
+        return "" if value is None or pd.isna(value) else f"{int(value):,}"
+
+    def share(peak, limit) -> str:
+        if peak is None or pd.isna(peak) or limit is None or pd.isna(limit) or not limit:
+            return ""
+        return f"{peak / limit:.2f}" + (" **over**" if peak > limit else "")
+
+    print("| rule | jobs | input MiB | MB given then | peak MB | peak / given | MB asked now | peak / asked now |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in table.itertuples():
+        fixed = row.asked_now_mb is None or pd.isna(row.asked_now_mb)
+        now = row.given_mb if fixed else row.asked_now_mb
+        print(f"| {row.rule} | {row.jobs} | {row.input_mib:,.1f} | {number(row.given_mb)} | {number(row.peak_mb)} | "
+              f"{share(row.peak_mb, row.given_mb)} | {'fixed' if fixed else number(now)} | {share(row.peak_mb, now)} |")
+
+
 def print_readme_table(results: list[dict], target: int, top: int) -> None:
     """The README's short table: the `top` costliest stages at `target` pairs, the rest summed, and every job's peak."""
     rows = projection(results, target)
@@ -410,7 +482,12 @@ def main():
     parser.add_argument("--project", type=int, default=40_000_000, help="pairs to project each stage's time to")
     parser.add_argument("--memory-at", type=int, default=2_000_000, help="pairs to extend each stage's memory to")
     parser.add_argument("--readme", type=int, metavar="TOP", help="print only the README's table of the TOP stages")
+    parser.add_argument("--check-resources", type=Path, metavar="WORKDIR",
+                        help="a rehearsal size's folder (WORKDIR/nN): memory asked per rule against its jobs' peaks")
     args = parser.parse_args()
+    if args.check_resources:
+        print_resource_check(check_resources(args.check_resources))
+        return
     if args.report:
         records = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line]
         for key, results in by_machine(records).items():

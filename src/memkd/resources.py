@@ -21,7 +21,8 @@ from collections.abc import Iterable
 # speeds (bench/results: an H100 trains ~2 s per MiB and epoch, decodes ~380 sentences/s greedy, scores ~580/s)
 # with room for beam search, slower GPUs and 40-80 epochs. score_cm_references scores each of its M models.
 RULES = {
-    "train_model": {"mem_mb": (4000, 20), "runtime": (120, 5)},
+    # memory: 1.3 GB at 442 MiB of pairs on the 2M-pair rehearsal (token ids in flat arrays), 3.0 MB per MiB at most
+    "train_model": {"mem_mb": (4000, 4), "runtime": (120, 5)},
     "translate_model": {"mem_mb": (4000, 10), "runtime": (60, 2)},
     "translate_shard": {"mem_mb": (4000, 10), "runtime": (60, 2)},
     "score_references": {"mem_mb": (4000, 10), "runtime": (30, 1)},
@@ -48,6 +49,27 @@ RULES = {
     # (rehearsal: ~2 GB summed PSS with 2 workers and ~600 MiB of inputs at 1M pairs, 10 min on 2 cores)
     "subgroups_table": {"mem_mb": (2000, 4), "runtime": (10, 0.1)},
     "adaptive_seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
+    # Whole-table jobs: the corpus, the study pairs or every pair's tables in pandas, so memory is a multiple of the
+    # TSV MiB read. Peak MB per input MiB on the 2M-pair rehearsal (bench/rehearsal.py --check-resources):
+    # split_corpus 6.6, cm_design 4.3, extract_corpus 3.9, direction_view 2.0, study_subset 1.9, qe_training_pairs
+    # 1.2; asked with a quarter more. The others did not run at 2M pairs yet: 4 per MiB until they do (their 1M-pair
+    # peaks at an earlier commit, 0.4-1.5 GB, fit under it). Minutes:
+    # about 20x their CPU time there (a few seconds per 100 MiB).
+    "extract_corpus": {"mem_mb": (4000, 5), "runtime": (30, 0.05)},
+    "split_corpus": {"mem_mb": (4000, 9), "runtime": (20, 0.05)},
+    "direction_view": {"mem_mb": (1000, 3), "runtime": (5, 0.05)},
+    "study_subset": {"mem_mb": (2000, 3), "runtime": (10, 0.05)},
+    "cm_design": {"mem_mb": (1000, 6), "runtime": (5, 0.05)},
+    "qe_training_pairs": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
+    "counterfactual_memorization": {"mem_mb": (2000, 4), "runtime": (5, 0.05)},
+    "memorization_predictor": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
+    "memorization_tables": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
+    # its bootstrap of the mean QE is O(resamples x pairs): ~4 min at 2M pairs on a loaded 2-core machine
+    "quality_estimates_table": {"mem_mb": (2000, 4), "runtime": (10, 0.2)},
+    "counterfactual_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
+    "variants_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
+    "adaptive_seqkd_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
+    "plot_memorization_map": {"mem_mb": (1000, 4), "runtime": (5, 0.05)},
 }
 # A day: many clusters' longest GPU partition. A job past it resumes (training: its checkpoint) or is sharded
 # (translation: sharding.sentences); a request above a partition's limit would never start.

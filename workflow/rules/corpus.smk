@@ -44,8 +44,8 @@ rule extract_corpus:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=input_sized("extract_corpus", "mem_mb"),
+        runtime=input_sized("extract_corpus", "runtime"),
     params:
         code=CORPUS_CODE,
         corpus=corpus_settings,

@@ -18,8 +18,8 @@ rule cm_design:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=input_sized("cm_design", "mem_mb"),
+        runtime=input_sized("cm_design", "runtime"),
     params:
         models=CM_ROLES,
         code=CM_CODE,
@@ -41,8 +41,8 @@ rule counterfactual_memorization:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=input_sized("counterfactual_memorization", "mem_mb"),
+        runtime=input_sized("counterfactual_memorization", "runtime"),
     params:
         models=CM_ROLES,
         score_base=config["counterfactual"]["score_base"],

@@ -92,8 +92,8 @@ rule plot_memorization_map:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=input_sized("plot_memorization_map", "mem_mb"),
+        runtime=input_sized("plot_memorization_map", "runtime"),
     params:
         qe_edges=config["subgroups"]["qe_edges"],
         code=PLOTS_CODE,

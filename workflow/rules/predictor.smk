@@ -96,8 +96,8 @@ rule memorization_predictor:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=input_sized("memorization_predictor", "mem_mb"),
+        runtime=input_sized("memorization_predictor", "runtime"),
     params:
         settings=config["predictor"],
         students=STUDENT_ROLES,

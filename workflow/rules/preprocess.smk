@@ -13,8 +13,8 @@ rule split_corpus:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=4000,
-        runtime=20,
+        mem_mb=input_sized("split_corpus", "mem_mb"),
+        runtime=input_sized("split_corpus", "runtime"),
     params:
         code=PREPROCESS_CODE,
         languages=corpus_languages,
@@ -33,8 +33,8 @@ rule direction_view:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=input_sized("direction_view", "mem_mb"),
+        runtime=input_sized("direction_view", "runtime"),
     params:
         code=PREPROCESS_CODE,
     script:
@@ -78,8 +78,8 @@ rule study_subset:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=input_sized("study_subset", "mem_mb"),
+        runtime=input_sized("study_subset", "runtime"),
     params:
         code=STUDY_CODE,
         languages=corpus_languages,

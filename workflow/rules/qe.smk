@@ -19,8 +19,8 @@ rule qe_training_pairs:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=input_sized("qe_training_pairs", "mem_mb"),
+        runtime=input_sized("qe_training_pairs", "runtime"),
     params:
         settings=config["quality_estimation"],
         salt=config["preprocess"]["split_salt"],

@@ -20,8 +20,8 @@ rule memorization_tables:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=input_sized("memorization_tables", "mem_mb"),
+        runtime=input_sized("memorization_tables", "runtime"),
     params:
         statistics=config["statistics"],
         natural=config["memorization"]["natural"],
@@ -43,8 +43,8 @@ rule quality_estimates_table:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=input_sized("quality_estimates_table", "mem_mb"),
+        runtime=input_sized("quality_estimates_table", "runtime"),
     params:
         statistics=config["statistics"],
         edges=config["subgroups"]["qe_edges"],
@@ -66,8 +66,8 @@ rule counterfactual_table:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=input_sized("counterfactual_table", "mem_mb"),
+        runtime=input_sized("counterfactual_table", "runtime"),
     params:
         models=len(CM_ROLES),
         code=TABLES_CODE,
@@ -108,8 +108,8 @@ rule adaptive_seqkd_table:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=input_sized("adaptive_seqkd_table", "mem_mb"),
+        runtime=input_sized("adaptive_seqkd_table", "runtime"),
     params:
         variants=ADAPTIVE_VARIANTS,
         settings=config["adaptive_seqkd"],
@@ -136,8 +136,8 @@ rule variants_table:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=input_sized("variants_table", "mem_mb"),
+        runtime=input_sized("variants_table", "runtime"),
     params:
         statistics=config["statistics"],
         variants=OTHER_VARIANTS,
