@@ -164,3 +164,33 @@ def test_stopping_ends_the_run_and_its_jobs(tmp_path):
     assert process.returncode is not None
     time.sleep(0.2)
     assert not psutil.pid_exists(int(job.read_text())) or psutil.Process(int(job.read_text())).status() == "zombie"
+
+
+def test_the_resource_check_compares_each_rules_memory_with_its_peak(tmp_path, capsys):
+    """--check-resources: per rule the largest input (a shard job's share), the memory its jobs were given, its peak
+    and what this checkout asks; a peak above what a job was given is marked (a cluster would kill that job)."""
+    (tmp_path / "results" / "shards").mkdir(parents=True)
+    (tmp_path / "pairs.tsv").write_bytes(b"x" * (100 * 2**20))
+    (tmp_path / "results/shards/plan.json").write_text(json.dumps(
+        {"sentences": 10, "sentences_per_shard": 5, "shards": [[0, 5], [5, 10]]}))
+    (tmp_path / "snakemake.1.out").write_text("""[Thu Dec  3 07:23:54 2026]
+rule cm_design:
+    input: pairs.tsv
+    jobid: 3
+    resources: tmpdir=/tmp, runtime=5, mem_mb=1000, mem=1.0 GB
+[Thu Dec  3 07:23:55 2026]
+rule translate_shard:
+    input: model, pairs.tsv, results/shards/plan.json
+    jobid: 7
+    wildcards: corpus=r, shard=1
+    resources: tmpdir=/tmp, runtime=60, mem_mb=5000
+""")
+    (tmp_path / "peaks.json").write_text(json.dumps({"cm_design": 1500.0, "translate_shard": 300.0}))
+    table = rehearsal.check_resources(tmp_path).set_index("rule")
+    assert table.loc["cm_design", "input_mib"] == 100.0 and table.loc["translate_shard", "input_mib"] == 50.0
+    assert table.loc["cm_design", "given_mb"] == 1000 and table.loc["cm_design", "peak_mb"] == 1500
+    assert table.loc["cm_design", "asked_now_mb"] > 1500
+    rehearsal.print_resource_check(table.reset_index())
+    printed = capsys.readouterr().out
+    assert "| cm_design | 1 | 100.0 | 1,000 | 1,500 | 1.50 **over** |" in printed
+    assert "| translate_shard | 1 | 50.0 | 5,000 | 300 | 0.06 |" in printed
