@@ -70,6 +70,9 @@ RULES = {
     "variants_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
     "adaptive_seqkd_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
     "plot_memorization_map": {"mem_mb": (1000, 4), "runtime": (5, 0.05)},
+    # they read the per-pair counterfactual table and the predictor's ROC points (about one per pair)
+    "plot_predictor_roc": {"mem_mb": (1000, 4), "runtime": (5, 0.05)},
+    "study_summary": {"mem_mb": (1000, 4), "runtime": (5, 0.05)},
 }
 # A day: many clusters' longest GPU partition. A job past it resumes (training: its checkpoint) or is sharded
 # (translation: sharding.sentences); a request above a partition's limit would never start.

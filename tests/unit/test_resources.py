@@ -53,6 +53,7 @@ FIXED = {
     "qe_training_pairs": (2000, 10), "counterfactual_memorization": (2000, 5), "memorization_predictor": (2000, 10),
     "memorization_tables": (2000, 10), "quality_estimates_table": (2000, 10), "counterfactual_table": (2000, 10),
     "variants_table": (2000, 10), "adaptive_seqkd_table": (2000, 10), "plot_memorization_map": (1000, 5),
+    "plot_predictor_roc": (1000, 5), "study_summary": (1000, 5),
 }
 
 
@@ -108,7 +109,7 @@ PEAKS_2M = {"qe_training_pairs": (883.3, 1074), "split_corpus": (444.2, 2923), "
 WHOLE_TABLE = {"extract_corpus", "split_corpus", "direction_view", "study_subset", "cm_design", "qe_training_pairs",
                "counterfactual_memorization", "memorization_predictor", "memorization_tables",
                "quality_estimates_table", "counterfactual_table", "variants_table", "adaptive_seqkd_table",
-               "plot_memorization_map", "train_model"}
+               "plot_memorization_map", "plot_predictor_roc", "study_summary", "train_model"}
 
 
 def test_the_2m_pair_rehearsals_jobs_ask_for_a_quarter_more_than_they_used():

@@ -140,8 +140,8 @@ rule plot_predictor_roc:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=input_sized("plot_predictor_roc", "mem_mb"),
+        runtime=input_sized("plot_predictor_roc", "runtime"),
     params:
         code=PLOTS_CODE,
     script:
@@ -195,8 +195,8 @@ rule study_summary:
     conda:
         "../../envs/memkd.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=input_sized("study_summary", "mem_mb"),
+        runtime=input_sized("study_summary", "runtime"),
     params:
         cm_edges=config["subgroups"]["cm_edges"],
         figures=study_figure_names(),
