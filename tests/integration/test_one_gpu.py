@@ -51,6 +51,22 @@ def test_the_variants_preset_keeps_the_defaults_variants():
     assert yaml.safe_load(VARIANTS.read_text())["variants"] == default
 
 
+def test_every_rule_that_can_use_the_gpu_has_a_share_in_the_profile():
+    """Every rule with a `gpu` resource, the shard rules and train_cm_models included (the presets plan neither:
+    sharding is off and CM models train a job each), takes gpu_slots in profiles/one_gpu: a rule without a share would
+    be packed onto the GPU without limit when a user switches it on."""
+    gpu_rules = set()
+    for path in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        for match in re.finditer(r"^\s*(?:rule|checkpoint) (\w+):\n(.*?)(?=^\s*(?:rule|checkpoint) \w+:|\Z)",
+                                 path.read_text(), re.M | re.S):
+            if re.search(r"^\s+gpu=", match.group(2), re.M):
+                gpu_rules.add(match.group(1))
+    assert {"train_model", "translate_shard", "score_cm_references_shard", "seq_inter_data_shard"} <= gpu_rules
+    shares = yaml.safe_load((ROOT / "profiles" / "one_gpu" / "config.yaml").read_text())["set-resources"]
+    assert sorted(gpu_rules - set(shares)) == []
+    assert all("gpu_slots" in shares[rule] for rule in gpu_rules)
+
+
 @pytest.mark.parametrize("configs", [[ONE_GPU], [ONE_GPU, VARIANTS]], ids=["core", "variants"])
 def test_the_presets_plan_every_gpu_job_with_a_share_of_the_one_gpu(tmp_path, configs):
     planned = run_snakemake(tmp_path, "--dry-run", *PROFILE, configs=configs)
