@@ -1,8 +1,9 @@
 """Rules score_references (one model), score_references_shard (one model, one shard of the study pairs: config
 sharding.sentences; gather_scores joins the shards), score_cm_references (a direction and seed's CM models, in one
-process) and score_cm_references_shard (those models on one shard, from their convert_model folders): teacher-forced log-probability of every study reference under each model, scored with decoding.engine
-(CTranslate2 from the model's converted folder, or converted in memory where it has none; or memkd's torch scoring).
-The pairs are read, scored and written memkd.shards.CHUNK_ROWS at a time (memkd.shards.row_chunks), so memory does
+process) and score_cm_references_shard (those models on one shard, from their convert_model folders):
+teacher-forced log-probability of every study reference under each model, scored with decoding.engine (CTranslate2
+from the model's converted folder, or converted in memory where it has none; or memkd's torch scoring). The pairs
+are read, scored and written memkd.shards.CHUNK_ROWS at a time (memkd.shards.row_chunks), so memory does
 not grow with the study. Batches form within a shard, so a sharded score can differ in the last rounded digit."""
 
 import pandas as pd

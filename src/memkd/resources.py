@@ -53,8 +53,8 @@ RULES = {
     # TSV MiB read. Peak MB per input MiB on the 2M-pair rehearsal (bench/rehearsal.py --check-resources):
     # split_corpus 6.6, cm_design 4.3, extract_corpus 3.9, direction_view 2.0, study_subset 1.9, qe_training_pairs
     # 1.2; asked with a quarter more. The others did not run at 2M pairs yet: 4 per MiB until they do (their 1M-pair
-    # peaks at an earlier commit, 0.4-1.5 GB, fit under it). Minutes:
-    # about 20x their CPU time there (a few seconds per 100 MiB).
+    # peaks at an earlier commit, 0.4-1.5 GB, fit under it). Minutes: 20x their time there or more (they take
+    # seconds to a few minutes per 100 MiB).
     "extract_corpus": {"mem_mb": (4000, 5), "runtime": (30, 0.05)},
     "split_corpus": {"mem_mb": (4000, 9), "runtime": (20, 0.05)},
     "direction_view": {"mem_mb": (1000, 3), "runtime": (5, 0.05)},
