@@ -110,6 +110,20 @@ def test_sharded_translations_equal_the_unsharded_ones(unsharded, tmp_path):
     assert "Nothing to be done" in again.stdout + again.stderr, (again.stdout + again.stderr)[-3000:]
 
 
+def rerun_sharded(workdir: Path, files: list[str], shard_rule: str | None = None) -> tuple[str, dict]:
+    """Remove `files` and make them again with sharding on: the run's log and the study plan, after checking that the
+    plan has several shards and that `shard_rule` (if named) ran once for each."""
+    for name in files:
+        (workdir / name).unlink()
+    done = run_snakemake(workdir, *files, configs=configs(workdir, PER_SHARD))
+    output = done.stdout + done.stderr
+    plan = json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())
+    assert len(plan["shards"]) >= 3
+    if shard_rule:
+        assert sorted(int(job["shard"]) for job in jobs_of(output, shard_rule)) == list(range(len(plan["shards"])))
+    return output, plan
+
+
 def test_sharded_quality_estimates_equal_the_unsharded_ones(unsharded, tmp_path):
     """The study's QE tables (references and the baseline's outputs) from quality_estimate_shard and gather_quality
     equal quality_estimate's: same ids, method and estimates (each row is scored on its own)."""
@@ -122,13 +136,7 @@ def test_sharded_quality_estimates_equal_the_unsharded_ones(unsharded, tmp_path)
     first = run_snakemake(workdir, *tables, configs=configs(workdir, None))
     assert len(jobs_of(first.stdout + first.stderr, "quality_estimate")) == 2
     before = {table: read_tsv(workdir / table) for table in tables}
-    for table in tables:
-        (workdir / table).unlink()
-
-    done = run_snakemake(workdir, *tables, configs=configs(workdir, PER_SHARD))
-    output = done.stdout + done.stderr
-    plan = json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())
-    assert len(plan["shards"]) >= 3
+    output, plan = rerun_sharded(workdir, tables)
     shard_jobs = jobs_of(output, "quality_estimate_shard")
     assert sorted((job["texts"], job["shard"]) for job in shard_jobs) == sorted(
         (texts, str(i)) for texts in ("reference", "baseline") for i in range(len(plan["shards"])))
@@ -222,14 +230,8 @@ def test_sharded_scores_and_kl_equal_the_unsharded_ones(unsharded, tmp_path):
     output = first.stdout + first.stderr
     assert len(jobs_of(output, "score_references")) == 1 and len(jobs_of(output, "teacher_baseline_kl")) == 1
     before = {table: read_tsv(workdir / table) for table in (scores, kl)}
-    for table in before:
-        (workdir / table).unlink()
-
-    done = run_snakemake(workdir, scores, kl, configs=configs(workdir, PER_SHARD))
-    output = done.stdout + done.stderr
-    shards = [str(i) for i in range(len(json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())["shards"]))]
-    assert len(shards) >= 3
-    assert sorted(job["shard"] for job in jobs_of(output, "score_references_shard")) == sorted(shards)
+    output, plan = rerun_sharded(workdir, [scores, kl], "score_references_shard")
+    shards = [str(i) for i in range(len(plan["shards"]))]
     assert sorted(job["shard"] for job in jobs_of(output, "teacher_baseline_kl_shard")) == sorted(shards)
     assert len(jobs_of(output, "gather_scores")) == 1 and len(jobs_of(output, "gather_kl")) == 1
     assert not jobs_of(output, "score_references") and not jobs_of(output, "teacher_baseline_kl")
@@ -260,15 +262,7 @@ def test_sharded_cm_scores_equal_the_unsharded_ones(unsharded, tmp_path):
     output = first.stdout + first.stderr
     assert len(jobs_of(output, "score_cm_references")) == 1
     before = {table: read_tsv(workdir / table) for table in tables}
-    for table in tables:
-        (workdir / table).unlink()
-
-    done = run_snakemake(workdir, *tables, configs=configs(workdir, PER_SHARD))
-    output = done.stdout + done.stderr
-    plan = json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())
-    shards = [str(i) for i in range(len(plan["shards"]))]
-    assert len(shards) >= 3
-    assert sorted(job["shard"] for job in jobs_of(output, "score_cm_references_shard")) == sorted(shards)
+    output, _ = rerun_sharded(workdir, tables, "score_cm_references_shard")
     assert len(jobs_of(output, "gather_scores")) == len(tables)
     assert not jobs_of(output, "score_cm_references") and not jobs_of(output, "score_references_shard")
     assert not jobs_of(output, "train_cm_models") and not jobs_of(output, "train_model"), "the models are kept"
@@ -293,15 +287,7 @@ def test_sharded_seq_inter_lists_equal_the_unsharded_ones(unsharded, tmp_path):
     first = run_snakemake(workdir, *files, configs=configs(workdir, None))
     assert len(jobs_of(first.stdout + first.stderr, "seq_inter_data")) == 1
     before = {name: (workdir / name).read_bytes() for name in files}
-    for name in files:
-        (workdir / name).unlink()
-
-    done = run_snakemake(workdir, *files, configs=configs(workdir, PER_SHARD))
-    output = done.stdout + done.stderr
-    plan = json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())
-    shards = [str(i) for i in range(len(plan["shards"]))]
-    assert len(shards) >= 3
-    assert sorted(job["shard"] for job in jobs_of(output, "seq_inter_data_shard")) == sorted(shards)
+    output, plan = rerun_sharded(workdir, files, "seq_inter_data_shard")
     assert len(jobs_of(output, "gather_seq_inter")) == 1
     assert not jobs_of(output, "seq_inter_data") and not jobs_of(output, "train_model"), "the teacher is kept"
     for name in files:
