@@ -255,7 +255,10 @@ def rehearse(args, n: int, pairs: list[tuple[str, str]]) -> dict | None:
     peaks_path = workdir / "peaks.json"
     started = time.perf_counter()
     with open(log_path, "w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        # SIGINT at its default in Snakemake (a command started in the background inherits it ignored), so that
+        # stop() ends it gracefully
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         sampler = RssSampler(process.pid, keep=peaks_path)
         if peaks_path.exists():  # the peaks of the earlier invocations
             sampler.peaks.update(json.loads(peaks_path.read_text()))

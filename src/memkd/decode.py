@@ -115,7 +115,8 @@ def translate(
         )
         with torch.inference_mode():
             output = model.generate(**batch, generation_config=config)
-        texts = [processor.decode(strip_ids(row.tolist())) for row in output]
+        # one device-to-host copy per batch (per row, on a GPU, each would wait for its own transfer)
+        texts = [processor.decode(strip_ids(row)) for row in output.cpu().tolist()]
         for position, i in enumerate(indices):
             results[i] = texts[position * n_best : (position + 1) * n_best]
     return results, time.perf_counter() - started
@@ -205,8 +206,9 @@ def _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, 
         mask = batch["labels"] != IGNORE_INDEX
         with torch.inference_mode():
             sums, counts = (per_position(batch) * mask).sum(1), mask.sum(1)
-        for position, i in enumerate(indices):
-            out[i] = (int(counts[position]), float(sums[position]))
+        # one device-to-host copy per batch, not one per sentence and value
+        for i, count, total in zip(indices, counts.tolist(), sums.tolist(), strict=True):
+            out[i] = (count, total)
     return out
 
 
