@@ -383,8 +383,9 @@ def short_count(n: int) -> str:
 def job_requests(log: str) -> pd.DataFrame:
     """Every job a Snakemake log starts: rule, its input paths, wildcards and the mem_mb and runtime it was given."""
     rows = []
-    for block in re.split(r"\n(?=\[)", log):
-        rule = re.search(r"^(?:local)?(?:rule|checkpoint) (\w+):", block, re.M)
+    # one block per job: from its rule line to the next job's (two jobs can start under one timestamp)
+    for block in re.split(r"\n(?=(?:local)?(?:rule|checkpoint) \w+:)", log):
+        rule = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", block)
         if not rule:
             continue
         found = {key: re.search(rf"^\s+{key}: (.*)$", block, re.M) for key in ("input", "wildcards", "resources")}
