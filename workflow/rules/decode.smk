@@ -234,7 +234,15 @@ rule seq_inter_data:
         gpu=config["gpus"]["decoding"],
     params:
         settings=config["decoding"],
-        code=library_version("model.py", "data.py", "decode.py", "ct2.py", "losses.py"),
+        code=library_version(
+            "model.py",
+            "data.py",
+            "decode.py",
+            "ct2.py",
+            "losses.py",
+            "seq_inter.py",
+            "shards.py",
+        ),
     script:
         "../../scripts/seq_inter_data.py"
 
@@ -276,7 +284,13 @@ if SHARD_SENTENCES:
         params:
             settings=config["decoding"],
             code=library_version(
-                "model.py", "data.py", "decode.py", "ct2.py", "losses.py", "shards.py"
+                "model.py",
+                "data.py",
+                "decode.py",
+                "ct2.py",
+                "losses.py",
+                "seq_inter.py",
+                "shards.py",
             ),
         script:
             "../../scripts/seq_inter_data.py"
