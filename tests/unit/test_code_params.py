@@ -22,8 +22,6 @@ KNOWN_GAPS = {
     "lm_pretrain": {"tokenizer.py"},
     "lm_train": {"tokenizer.py"},
     "study_subset": {"tokenizer.py"},
-    # decode.smk (another session's) still names losses.py, whose Seq-Inter selection moved to seq_inter.py
-    "seq_inter_data": {"seq_inter.py"},
     "fetch_debian_package": {"debian.py"},  # downloads
     "download_file": {"corpora/wmt20.py"},
 }
