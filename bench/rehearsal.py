@@ -25,6 +25,7 @@ keeps the invocations, each its own log, and peaks.json the peaks so far). The r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -216,12 +217,6 @@ def resume_state(workdir: Path, here: dict, commit: str) -> dict:
     return state
 
 
-def write_json_atomic(path: Path, data) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(path)
-
-
 def stop(process: subprocess.Popen, grace: float = 60.0) -> None:
     """Ask Snakemake to stop (SIGINT: it ends its jobs and marks their outputs incomplete, which the next
     invocation's --rerun-incomplete redoes), then end its whole process group if it is still there."""
@@ -273,6 +268,8 @@ def rehearse(args, n: int, pairs: list[tuple[str, str]]) -> dict | None:
         sampler.join()
     state["invocations"].append({"log": log_path.name, "wall_s": round(time.perf_counter() - started, 1),
                                  "stopped": stopped})
+    from memkd.io import write_json_atomic
+
     write_json_atomic(workdir / "run.json", state)
     if stopped:
         print(f"stopped the rehearsal of {n} pairs after {args.stop_after:.0f} s; run the same command again to "
@@ -406,16 +403,12 @@ def check_resources(workdir: Path) -> pd.DataFrame:
     """Per rule of a rehearsal folder: the largest data input of its jobs (MiB; a shard job's share), the memory its
     jobs were given in that run, the memory this checkout's rules ask for those inputs (memkd.resources; "fixed" where
     a rule keeps a literal) and the job's peak from peaks.json. A cluster kills a job whose peak passes what it asked."""
-    import os
-
     from memkd.resources import RULES, job_data_mb, rule_resource
 
     logs = sorted(workdir.glob("snakemake*.out"))
     jobs = pd.concat([job_requests(path.read_text()) for path in logs], ignore_index=True)
     peaks = json.loads((workdir / "peaks.json").read_text())
-    here = os.getcwd()
-    os.chdir(workdir)  # the logs' paths are relative to it
-    try:
+    with contextlib.chdir(workdir):  # the logs' paths are relative to it
         rows = []
         for rule, group in jobs.groupby("rule"):
             sizes = []
@@ -433,8 +426,6 @@ def check_resources(workdir: Path) -> pd.DataFrame:
             rows.append({"rule": rule, "jobs": len(group), "input_mib": round(size, 1),
                          "given_mb": group["mem_mb"].max(), "asked_now_mb": asked_now,
                          "peak_mb": None if peak is None else round(peak)})
-    finally:
-        os.chdir(here)
     return pd.DataFrame(rows).sort_values("input_mib", ascending=False)
 
 

@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from memkd.corpora.usertsv import FIELDS
+from memkd.io import write_json_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("rehearsal", ROOT / "bench" / "rehearsal.py")
@@ -145,7 +146,7 @@ def test_a_rehearsal_resumes_only_on_its_machine_kind_and_commit(tmp_path):
     fresh = rehearsal.resume_state(tmp_path, here, "abc1234")
     assert fresh == {"machine": here, "commit": "abc1234", "invocations": []}
     fresh["invocations"].append({"log": "snakemake.1.out", "wall_s": 10.0, "stopped": True})
-    rehearsal.write_json_atomic(tmp_path / "run.json", fresh)
+    write_json_atomic(tmp_path / "run.json", fresh)
     assert rehearsal.resume_state(tmp_path, {**here, "mhz": 2100}, "abc1234")["invocations"] == fresh["invocations"]
     with pytest.raises(SystemExit, match="started on 'CPU X, 2 cores, no native bf16'"):
         rehearsal.resume_state(tmp_path, {"key": "CPU Y, 2 cores, native bf16"}, "abc1234")
