@@ -1,6 +1,9 @@
 """Timing of the count-based bootstraps of memkd.stats at N = 1k, 100k and 10M examples (printout only, nothing
 asserted): the tally of outcome counts is one O(N) pass; the resampling that follows does not depend on N. The
-per-example bootstrap (O(resamples x N)) is timed beside it where it fits in memory and time.
+per-example bootstrap (O(resamples x N)) is timed beside it where it fits in memory and time. The last table times
+the bootstrap of a mean of QE-like float scores (6 decimals, as the per-pair tables write them) with the grid the QE
+table uses (counts of distinct values on a 1e-5 grid) against drawing indices; --sizes 1000000 times a size where
+both paths fit.
 
     .venv/bin/python bench/bootstrap_scale.py [--resamples 1000] [--sizes 1000 100000 10000000]
 """
@@ -13,7 +16,10 @@ import time
 import numpy as np
 
 from memkd.stats import (
+    _COUNT_PATH_SHARE,
+    _bootstrap_means,
     _bootstrap_sums,
+    _grid_counts,
     _patterns,
     bootstrap_count_rate_ci,
     paired_bootstrap_ratio_change,
@@ -74,6 +80,21 @@ def main():
     print(f"end to end at N={n}: paired_bootstrap_ratio_change {full_s:.3f} s, _bootstrap_sums {sums_s:.3f} s "
           f"({r} resamples; the O(N) part is building and tallying the 0/1 columns)")
 
+    mean_bootstraps(args.sizes, r)
+
+
+def mean_bootstraps(sizes: list[int], r: int, grid: float = 1e-5):
+    """The QE table's mean: `bootstrap_mean_ci`'s grid path (counts of distinct values on the grid, when there are
+    few enough of them) against the per-example path. That both give one distribution is tests/unit's check."""
+    print(f"\n{'N':>10}  {'distinct on grid':>16}  {'path with grid':>14}  {'with grid s':>11}  {'per-example s':>13}")
+    for n in sizes:
+        scores = np.round(np.random.default_rng(1).beta(0.5, 4.0, size=n), 6)
+        distinct = _grid_counts(scores, grid)[0].size
+        path = "grid" if distinct * _COUNT_PATH_SHARE <= n else "per-example"
+        grid_s, _ = timed(_bootstrap_means, scores, r, 1, grid)
+        per_example = (f"{timed(_bootstrap_means, scores, r, 1)[0]:13.3f}" if r * n <= PER_EXAMPLE_LIMIT
+                       else f"{'skipped (R x N)':>13}")
+        print(f"{n:>10}  {distinct:>16}  {path:>14}  {grid_s:11.3f}  {per_example}")
 
 if __name__ == "__main__":
     main()

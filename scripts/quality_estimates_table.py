@@ -10,6 +10,11 @@ from memkd.io import read_columns, write_tsv_atomic
 from memkd.metrics.subgroups import bucket_labels, resolve_edges, value_buckets
 from memkd.rulerun import run
 from memkd.stats import bootstrap_mean_ci
+from memkd.tables import ci_label
+
+# The table prints 4 decimals: at scale the bootstrap resamples counts of the QE values rounded to this grid, which
+# moves a limit by at most half of it (memkd.stats.bootstrap_mean_ci); small tables are resampled pair by pair.
+QE_GRID = 1e-5
 
 
 def main():
@@ -23,14 +28,15 @@ def main():
         corpus, direction, seed, texts = Path(path).parts[-5:-1]
         table = read_columns(path, ["id", "qe", "qe_method"])
         qe = table["qe"].astype(float).to_numpy()
-        mean, low, high = bootstrap_mean_ci(qe, stats["bootstrap_resamples"], stats["seed"], stats["confidence"])
+        mean, low, high = bootstrap_mean_ci(qe, stats["bootstrap_resamples"], stats["seed"], stats["confidence"],
+                                             grid=QE_GRID)
         buckets = pd.Series(value_buckets(qe, edges)).value_counts()
         rows.append({
             "corpus": corpus, "direction": direction, "seed": int(seed.removeprefix("seed")), "texts": texts,
             "pairs": len(table), "qe_mean": round(mean, 4), "qe_ci_low": round(low, 4), "qe_ci_high": round(high, 4),
             "qe_median": round(float(np.median(qe)), 4),
             **{f"pct_qe_{label}": round(100 * buckets.get(label, 0) / len(table), 2) for label in bucket_labels(edges)},
-            "qe_method": table["qe_method"].iloc[0],
+            "qe_method": table["qe_method"].iloc[0], "interval": ci_label(stats),
         })
     write_tsv_atomic(snakemake.output[0], pd.DataFrame(rows))
 

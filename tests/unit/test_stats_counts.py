@@ -7,11 +7,14 @@ import pytest
 from scipy.stats import ks_2samp
 
 from memkd.stats import (
+    _bootstrap_means,
     _bootstrap_sums,
+    _grid_counts,
     _patterns,
     _ratio_changes,
     _two_level_sums,
     bootstrap_count_rate_ci,
+    bootstrap_mean_ci,
     bootstrap_rate_ci,
     hierarchical_rate_ci,
     hierarchical_ratio_change,
@@ -212,3 +215,50 @@ def test_count_inputs_are_checked():
         resample_counts([0, 0], 10, 1)
     with pytest.raises(ValueError, match="differ in length"):
         paired_cells([1, 0], [1])
+
+
+# --- the mean of float values: counts of distinct values on a grid ------------------------------------------------
+
+def skewed_scores(seed: int, n: int) -> np.ndarray:
+    """QE-like scores in [0, 1], skewed, with 3 decimals (at most 1001 distinct values)."""
+    return np.round(np.random.default_rng(seed).beta(0.5, 4.0, size=n), 3)
+
+
+def test_gridded_mean_bootstrap_equals_per_example_bootstrap_in_distribution():
+    values = skewed_scores(9, 20_000)
+    assert np.unique(values).size * 16 <= values.size  # so the count path is the one taken
+    counted = _bootstrap_means(values, DRAWS, 1, grid=1e-5)
+    per_example = _bootstrap_means(values, DRAWS, 2)
+    assert ks_2samp(counted, per_example).pvalue > 1e-3
+    assert np.percentile(counted, [2.5, 97.5]) == pytest.approx(np.percentile(per_example, [2.5, 97.5]), abs=2e-4)
+
+
+def test_the_mean_distribution_check_has_power():
+    """The check above rejects the bootstrap of 14,000 of the 20,000 values (a wider spread of means)."""
+    values = skewed_scores(9, 20_000)
+    assert ks_2samp(_bootstrap_means(values, DRAWS, 1, grid=1e-5),
+                    _bootstrap_means(values[:14_000], DRAWS, 2)).pvalue < 1e-3
+
+
+def test_grid_counts_round_each_value_by_at_most_half_the_grid():
+    values = np.random.default_rng(10).normal(0.3, 0.2, 5_000)
+    distinct, counts = _grid_counts(values, 0.01)
+    assert counts.sum() == values.size and np.all(np.diff(distinct) > 0)
+    rounded = np.repeat(distinct, counts)
+    assert np.abs(np.sort(values) - rounded).max() <= 0.005 + 1e-12
+
+
+def test_small_or_continuous_values_take_the_per_example_path_whatever_the_grid():
+    """The default study's 200 QE values give the same interval with the grid as without (tables unchanged)."""
+    for values in (skewed_scores(11, 200), np.random.default_rng(12).random(5_000)):
+        assert bootstrap_mean_ci(values, 500, 3, grid=1e-5) == bootstrap_mean_ci(values, 500, 3)
+
+
+def test_gridded_mean_bootstrap_keeps_the_exact_mean_and_propagates_nan():
+    values = skewed_scores(13, 10_000)
+    mean, low, high = bootstrap_mean_ci(values, 1000, 4, grid=1e-5)
+    assert mean == values.mean() and low < mean < high
+    with_nan = np.append(values, np.nan)
+    # NaN takes the per-example path, as without the grid.
+    result = bootstrap_mean_ci(with_nan, 50, 4, grid=1e-5)
+    assert np.isnan(result[0]) and np.array_equal(result, bootstrap_mean_ci(with_nan, 50, 4), equal_nan=True)
