@@ -6,6 +6,8 @@ sentences/s and speed ratio are reported, with how many outputs the engines disa
     .venv/bin/python bench/decode_speed.py --model results/models/bible/en-es/seed1/teacher \\
         --pairs results/data/bible/en-es/study_train.tsv --threads 1 --rounds 3
 
+On a GPU: --device cuda, and --precision bf16 (decoding.precision's CUDA default) or fp32; both engines decode in it.
+
 Without a finished run, --train PRESET trains a model of config.yaml's PRESET on --pairs first (--epochs, the
 preset's training settings), e.g. the default teacher on a study's pairs.
 """
@@ -26,7 +28,7 @@ import yaml
 from memkd import ct2
 from memkd import train as memkd_train
 from memkd.data import encode
-from memkd.decode import Decoder, length_limit, score
+from memkd.decode import Decoder, length_limit
 from memkd.io import read_tsv
 from memkd.metrics.oscillation import is_oscillatory
 from memkd.model import build_model, count_parameters, save
@@ -62,6 +64,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-sentences", type=int, default=None)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="decoding.precision")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -71,7 +75,8 @@ def main():
         pairs = pairs.head(args.max_sentences)
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = train_model(args.train, pairs, args.spm, args.epochs, Path(tmp)) if args.train else args.model
-        engines = {name: Decoder(model_dir, name, threads=args.threads, device="cpu") for name in ("memkd", "ctranslate2")}
+        engines = {name: Decoder(model_dir, name, threads=args.threads, device=args.device, precision=args.precision)
+                   for name in ("memkd", "ctranslate2")}
         report(engines, pairs, decoding, args)
 
 
@@ -81,7 +86,8 @@ def report(engines: dict[str, Decoder], pairs, decoding: dict, args) -> None:
     limits = {"memorization": length_limit(decoding, "study_train", memkd.max_positions),
               "evaluation": length_limit(decoding, "test", memkd.max_positions)}
     print(f"\n{len(sources)} sources from `{args.pairs}`, model `{args.model or args.train}` "
-          f"({count_parameters(memkd.model):,} parameters), {args.threads} thread(s), {args.rounds} alternating "
+          f"({count_parameters(memkd.model):,} parameters), {args.device}, {args.precision}, {args.threads} thread(s), "
+          f"{args.rounds} alternating "
           f"rounds, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} at the start; {ct2.ENGINE}, torch {torch.__version__}\n")
     osc = config_oscillation()
@@ -134,8 +140,7 @@ def score_report(engines, sources, targets, decoding, rounds) -> None:
     memkd_speed, ct2_speed = [], []
     for _ in range(rounds):
         started = time.perf_counter()
-        expected = score(memkd.model, processor, sources, targets, max_tokens=decoding["max_tokens"],
-                         max_len=memkd.max_positions)
+        expected = memkd.score(sources, targets, max_tokens=decoding["max_tokens"])
         memkd_speed.append(len(sources) / (time.perf_counter() - started))
         started = time.perf_counter()
         got = translator.score_batch(src, tgt, max_batch_size=decoding["max_tokens"], batch_type="tokens",

@@ -24,7 +24,8 @@ def main():
     if len(hypotheses) != len(pairs):
         raise InputError(f"{inputs.hypotheses}: {len(hypotheses)} lines for {len(pairs)} pairs in {inputs.pairs}")
     qe = aligned(inputs.qe, read_tsv(inputs.qe, columns=["id", "qe", "qe_method"]), ids)
-    teacher = Decoder(inputs.teacher, snakemake.params.engine, threads=snakemake.threads, ct2_dir=inputs.get("ct2"))
+    teacher = Decoder(inputs.teacher, snakemake.params.engine, threads=snakemake.threads, ct2_dir=inputs.get("ct2"),
+                      precision=snakemake.params.precision)
     scorer = partial(teacher.score, max_tokens=snakemake.params.max_tokens)
     sources, references = pairs["src"].tolist(), pairs["tgt"].tolist()
     features = pairs[["id"]].assign(

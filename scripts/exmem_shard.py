@@ -37,7 +37,7 @@ def main():
     exact = exact_matches(outputs, references)
     exact_teacher = None if is_teacher else exact_matches(outputs, teacher_outputs)
     decoder = Decoder(snakemake.input.model, decoding["engine"], threads=snakemake.threads,
-                      ct2_dir=snakemake.input.get("ct2"))
+                      ct2_dir=snakemake.input.get("ct2"), precision=decoding["precision"])
     candidate, candidate_teacher, prefix = exmem_flags(decoder, sources, references, outputs, teacher_outputs, exact,
                                                        exact_teacher, w.src, w.tgt, settings["exmem"], decoding)
     write_tsv_atomic(snakemake.output[0], exmem_table(ids, candidate, candidate_teacher, prefix))

@@ -71,7 +71,7 @@ def main():
     exact = exact_matches(outputs, references)
     exact_teacher = [None] * n if is_teacher else exact_matches(outputs, teacher_outputs)
     decoder = Decoder(snakemake.input.model, decoding["engine"], threads=snakemake.threads,
-                      ct2_dir=snakemake.input.get("ct2"))
+                      ct2_dir=snakemake.input.get("ct2"), precision=decoding["precision"])
     if "exmem" in snakemake.input.keys():  # sharding on: candidates and prefixes from the exmem_shard jobs
         candidate, candidate_teacher, prefix = read_exmem(snakemake.input.exmem, pairs["id"].tolist(), is_teacher)
     else:

@@ -26,7 +26,8 @@ def main():
     src, tgt = snakemake.wildcards.src, snakemake.wildcards.tgt
     table = quality_table(pairs["id"].tolist(), pairs["src"].tolist(), study_texts(pairs), snakemake.params.settings,
                           qe_model_paths(snakemake.input), (f"{src}-{tgt}", f"{tgt}-{src}"),
-                          snakemake.params.max_tokens, snakemake.params.engine, snakemake.threads)
+                          snakemake.params.max_tokens, snakemake.params.engine, snakemake.threads,
+                          snakemake.params.precision)
     write_tsv_atomic(snakemake.output[0], table)
     logging.info("%s: mean QE %.4f over %d pairs", table["qe_method"].iloc[0], table["qe"].mean(), len(table))
 

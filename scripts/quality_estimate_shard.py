@@ -21,7 +21,8 @@ def main():
     src, tgt = snakemake.wildcards.src, snakemake.wildcards.tgt
     table = quality_table(ids, sources, texts, snakemake.params.settings,
                           qe_model_paths(snakemake.input), (f"{src}-{tgt}", f"{tgt}-{src}"),
-                          snakemake.params.max_tokens, snakemake.params.engine, snakemake.threads)
+                          snakemake.params.max_tokens, snakemake.params.engine, snakemake.threads,
+                          snakemake.params.precision)
     write_tsv_atomic(snakemake.output[0], table)
     logging.info("shard %d (rows %d-%d): mean QE %.4f over %d pairs", shard, start, stop - 1, table["qe"].mean(),
                  len(table))

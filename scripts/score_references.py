@@ -24,7 +24,8 @@ def scored_chunks(scorer):
 
 
 def score(model_dir, ct2_dir, output):
-    scorer = Decoder(model_dir, snakemake.params.engine, threads=snakemake.threads, ct2_dir=ct2_dir)
+    scorer = Decoder(model_dir, snakemake.params.engine, threads=snakemake.threads, ct2_dir=ct2_dir,
+                     precision=snakemake.params.precision)
     write_tsv_chunks_atomic(output, scored_chunks(scorer))
 
 

@@ -26,7 +26,7 @@ def study_pairs():
 def main():
     settings, k = snakemake.params.settings, int(snakemake.wildcards.k)
     decoder = Decoder(snakemake.input.teacher, settings["engine"], threads=snakemake.threads,
-                      ct2_dir=snakemake.input.get("ct2"))
+                      ct2_dir=snakemake.input.get("ct2"), precision=settings["precision"])
     pairs = study_pairs()
     # the training sources: the same length limit as the teacher's other translations of them
     max_len_a, max_len_b = length_limit(settings, "study_train", decoder.max_positions)

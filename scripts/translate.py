@@ -17,7 +17,7 @@ def as_list(files) -> list[str]:
 def main():
     settings = snakemake.params.settings
     decoder = Decoder(snakemake.input.model, settings["engine"], threads=snakemake.threads,
-                      ct2_dir=snakemake.input.get("ct2"))
+                      ct2_dir=snakemake.input.get("ct2"), precision=settings["precision"])
     pairs = {Path(path).stem: path for path in as_list(snakemake.input.pairs)}
     outputs = zip(snakemake.params.translations, as_list(snakemake.output.hypotheses), as_list(snakemake.output.timing),
                   strict=True)

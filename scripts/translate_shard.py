@@ -16,7 +16,7 @@ from memkd.shards import read_plan, read_rows, timing_record
 def main():
     settings, wildcards = snakemake.params.settings, snakemake.wildcards
     decoder = Decoder(snakemake.input.model, settings["engine"], threads=snakemake.threads,
-                      ct2_dir=snakemake.input.get("ct2"))
+                      ct2_dir=snakemake.input.get("ct2"), precision=settings["precision"])
     beam = parse_decoding(wildcards.decoding)
     max_len_a, max_len_b = length_limit(settings, wildcards.split, decoder.max_positions)
     shard = int(wildcards.shard)

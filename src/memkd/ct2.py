@@ -191,19 +191,31 @@ def convert(model_dir: str | Path, output_dir: str | Path) -> Path:
     return _write(_spec(load_file(model_dir / "model.safetensors"), config, processor), processor, output_dir)
 
 
-def load(ct2_dir: str | Path, threads: int = 1, device: str = "cpu") -> ctranslate2.Translator:
+# memkd.decode's precisions as CTranslate2 compute types
+COMPUTE_TYPES = {"fp32": "float32", "bf16": "bfloat16"}
+
+
+def load(ct2_dir: str | Path, threads: int = 1, device: str = "cpu", precision: str = "fp32") -> ctranslate2.Translator:
+    """The converted model in `precision` (fp32, as training and memkd's decoder, gives their outputs exactly;
+    bf16 is for GPUs)."""
     if not (Path(ct2_dir) / MODEL_FILE).exists():
         raise FileNotFoundError(f"{ct2_dir}: no CTranslate2 model ({MODEL_FILE}); convert the model folder first")
-    # fp32 as in training and memkd's decoder: other compute types change outputs
-    return ctranslate2.Translator(str(ct2_dir), device=device, compute_type="float32", inter_threads=1,
+    compute_type = COMPUTE_TYPES[precision]
+    supported = ctranslate2.get_supported_compute_types(device)
+    if compute_type not in supported:
+        raise ValueError(f"decoding.precision {precision}: CTranslate2 {ctranslate2.__version__} on {device} offers "
+                         f"{', '.join(sorted(supported))}, not {compute_type}; set decoding.precision to auto or fp32")
+    return ctranslate2.Translator(str(ct2_dir), device=device, compute_type=compute_type, inter_threads=1,
                                   intra_threads=threads)
 
 
-def converted(model_dir: str | Path, threads: int = 1, device: str = "cpu") -> ctranslate2.Translator:
+def converted(
+    model_dir: str | Path, threads: int = 1, device: str = "cpu", precision: str = "fp32"
+) -> ctranslate2.Translator:
     """A saved model folder as a CTranslate2 translator, converted (`convert`, no torch) into a temporary folder that
     is removed straight away: for a model without a folder of rule convert_model (score_cm_references' CM models)."""
     with tempfile.TemporaryDirectory(prefix="memkd-ct2-") as tmp:
-        return load(convert(model_dir, Path(tmp) / "model"), threads, device)
+        return load(convert(model_dir, Path(tmp) / "model"), threads, device, precision)
 
 
 def pick_device() -> str:

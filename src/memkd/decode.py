@@ -17,6 +17,9 @@ from memkd.model import EOS_ID, PAD_ID, TOKENIZER_FILE, load, pick_device, teach
 from memkd.tokenizer import load as load_tokenizer
 
 ENGINES = ("ctranslate2", "memkd")
+# decoding.precision: auto is bf16 on CUDA (tensor cores; the README's GPU check) and fp32 elsewhere, where it keeps
+# every output identical to the reference decoder and most CPUs have no fast bf16 (CTranslate2 offers none on them).
+PRECISIONS = ("auto", "fp32", "bf16")
 # Translations of training (and probe) sources are what the memorization metrics read: they get a fixed, generous
 # length limit (memorization_max_len) so that oscillations are not cut short; test-set decoding keeps a * src + b.
 MEMORIZATION_SPLITS = ("study_train", "train", "probe")
@@ -44,11 +47,39 @@ def engine_name(engine: str) -> str:
     raise ValueError(f"decoding engine {engine!r}: expected one of {', '.join(ENGINES)}")
 
 
-def decoding_signature(beam: int, n_best: int, max_len_a: float, max_len_b: int, engine: str) -> str:
-    """States every decoding setting behind a number, sacreBLEU-style; max_len_a 0 is a fixed limit of max_len_b."""
+def decoding_signature(beam: int, n_best: int, max_len_a: float, max_len_b: int, engine: str,
+                       precision: str = "fp32") -> str:
+    """States every decoding setting behind a number, sacreBLEU-style; max_len_a 0 is a fixed limit of max_len_b.
+    The precision is named when it is not fp32 (signatures without it are fp32)."""
     kind = "greedy" if beam == 1 else f"beam{beam}"
     limit = f"{max_len_b}" if max_len_a == 0 else f"{max_len_a:g}*src+{max_len_b}"
-    return f"decode:{kind}|nbest:{n_best}|maxlen:{limit}|lenpen:1.0|engine:{engine_name(engine)}"
+    signature = f"decode:{kind}|nbest:{n_best}|maxlen:{limit}|lenpen:1.0|engine:{engine_name(engine)}"
+    return signature if precision == "fp32" else f"{signature}|precision:{precision}"
+
+
+def resolve_precision(setting: str, device: str) -> str:
+    """fp32 or bf16, what decoding.precision `setting` means on `device` (PRECISIONS)."""
+    if setting not in PRECISIONS:
+        raise ValueError(f"decoding.precision {setting!r}: expected one of {', '.join(PRECISIONS)}")
+    if setting == "auto":
+        return "bf16" if str(device).startswith("cuda") else "fp32"
+    return setting
+
+
+def default_device(engine: str) -> str:
+    """The device `Decoder` picks for `engine` when given none: the GPU when the engine sees one, else the CPU."""
+    if engine == "ctranslate2":
+        from memkd import ct2
+
+        return ct2.pick_device()
+    return pick_device()
+
+
+def _autocast(device: str, precision: str):
+    """bf16 autocast for `precision` bf16 (matrix products in bf16, softmax and sums in fp32), else nothing."""
+    import torch
+
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def length_limit(settings: dict, split: str, max_positions: int) -> tuple[float, int]:
@@ -81,8 +112,9 @@ def translate(
     max_len_b: int = 10,
     max_source_len: int = 256,
     device: str = "cpu",
+    precision: str = "fp32",
 ) -> tuple[list[list[str]], float]:
-    """n_best hypotheses per source (best first) and the wall time in seconds."""
+    """n_best hypotheses per source (best first) and the wall time in seconds; `precision` fp32 or bf16."""
     import torch
     from transformers import GenerationConfig
 
@@ -113,7 +145,7 @@ def translate(
             decoder_start_token_id=PAD_ID,
             forced_eos_token_id=None,
         )
-        with torch.inference_mode():
+        with torch.inference_mode(), _autocast(device, precision):
             output = model.generate(**batch, generation_config=config)
         # one device-to-host copy per batch (per row, on a GPU, each would wait for its own transfer)
         texts = [processor.decode(strip_ids(row)) for row in output.cpu().tolist()]
@@ -129,10 +161,13 @@ class Decoder:
     ctranslate2: the model converted by rule convert_model (`ct2_dir`, memkd.ct2.convert) is loaded, and torch is
     imported only if a source is empty (CTranslate2 does not decode one; memkd's decoder translates it from the
     model folder); without `ct2_dir` the model folder is converted on loading (memkd.ct2.converted, without torch
-    either). memkd: Hugging Face generate and torch scoring, on `threads` torch threads."""
+    either). memkd: Hugging Face generate and torch scoring, on `threads` torch threads.
+
+    `precision` is decoding.precision (PRECISIONS), resolved for the device: CTranslate2's compute type float32 or
+    bfloat16, or bf16 autocast in memkd's decoder and scorer."""
 
     def __init__(self, model_dir: str | Path, engine: str, threads: int = 1, device: str | None = None,
-                 ct2_dir: str | Path | None = None):
+                 ct2_dir: str | Path | None = None, precision: str = "fp32"):
         engine_name(engine)  # an unknown engine fails here, before the model loads
         self.engine, self.model_dir = engine, Path(model_dir)
         self.processor = load_tokenizer(self.model_dir / TOKENIZER_FILE)
@@ -142,16 +177,18 @@ class Decoder:
         if engine == "ctranslate2":
             from memkd import ct2
 
-            self.device = device or ct2.pick_device()
+            self.device = device or default_device(engine)
+            self.precision = resolve_precision(precision, self.device)
             if ct2_dir is not None:
-                self.translator = ct2.load(ct2_dir, threads, self.device)
+                self.translator = ct2.load(ct2_dir, threads, self.device, self.precision)
             else:
-                self.translator = ct2.converted(self.model_dir, threads, self.device)
+                self.translator = ct2.converted(self.model_dir, threads, self.device, self.precision)
         else:
             import torch
 
             torch.set_num_threads(threads)
-            self.device = device or pick_device()
+            self.device = device or default_device(engine)
+            self.precision = resolve_precision(precision, self.device)
             self._model = load(self.model_dir, self.device)
 
     @property
@@ -172,7 +209,7 @@ class Decoder:
                                  translate_empty=self._translate_empty)
         return translate(self.model, self.processor, sources, beam=beam, n_best=n_best, max_tokens=max_tokens,
                          max_len_a=max_len_a, max_len_b=max_len_b, max_source_len=self.max_positions,
-                         device=self.device)
+                         device=self.device, precision=self.precision)
 
     def score(self, sources: list[str], targets: list[str], max_tokens: int = 4000) -> list[tuple[int, float]]:
         """(target token count incl. </s>, summed natural-log probability) per pair, teacher-forced, sequences
@@ -183,7 +220,7 @@ class Decoder:
             return ct2.score(self.translator, self.processor, sources, targets, max_tokens=max_tokens,
                              max_len=self.max_positions)
         return score(self.model, self.processor, sources, targets, max_tokens=max_tokens, max_len=self.max_positions,
-                     device=self.device)
+                     device=self.device, precision=self.precision)
 
     def _translate_empty(self, beam: int, n_best: int, max_len: int) -> list[str]:
         """An empty source's hypotheses from memkd's decoder (CTranslate2 does not decode one)."""
@@ -191,10 +228,11 @@ class Decoder:
                          max_source_len=self.max_positions, device="cpu")[0][0]
 
     def signature(self, beam: int, n_best: int, max_len_a: float, max_len_b: int) -> str:
-        return decoding_signature(beam, n_best, max_len_a, max_len_b, self.engine)
+        return decoding_signature(beam, n_best, max_len_a, max_len_b, self.engine, self.precision)
 
 
-def _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, per_position) -> list[tuple[int, float]]:
+def _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, per_position,
+                      precision: str = "fp32") -> list[tuple[int, float]]:
     """(target token count incl. </s>, sum of `per_position(batch)` over the target positions) per pair, teacher-forced
     on the reference prefix; `per_position` maps a batch to one value per (sentence, target position)."""
     import torch
@@ -204,8 +242,8 @@ def _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, 
     for indices in make_batches([len(s) for s in src], [len(t) for t in tgt], max_tokens):
         batch = {k: v.to(device) for k, v in collate([src[i] for i in indices], [tgt[i] for i in indices]).items()}
         mask = batch["labels"] != IGNORE_INDEX
-        with torch.inference_mode():
-            sums, counts = (per_position(batch) * mask).sum(1), mask.sum(1)
+        with torch.inference_mode(), _autocast(device, precision):
+            sums, counts = (per_position(batch).float() * mask).sum(1), mask.sum(1)
         # one device-to-host copy per batch, not one per sentence and value
         for i, count, total in zip(indices, counts.tolist(), sums.tolist(), strict=True):
             out[i] = (count, total)
@@ -220,8 +258,10 @@ def score(
     max_tokens: int = 4000,
     max_len: int = 256,
     device: str = "cpu",
+    precision: str = "fp32",
 ) -> list[tuple[int, float]]:
-    """(target token count incl. </s>, summed natural-log probability) per pair, teacher-forced."""
+    """(target token count incl. </s>, summed natural-log probability) per pair, teacher-forced; the logits in
+    `precision` (fp32 or bf16), the log-softmax and sums in fp32."""
     import torch
 
     model.eval().to(device)
@@ -230,7 +270,8 @@ def score(
         log_probs = torch.log_softmax(teacher_forced_logits(model, batch).float(), dim=-1)
         return log_probs.gather(-1, batch["labels"].clamp(min=0).unsqueeze(-1)).squeeze(-1)
 
-    return _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, log_prob_of_reference)
+    return _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, log_prob_of_reference,
+                             precision)
 
 
 def divergence(
@@ -242,9 +283,11 @@ def divergence(
     max_tokens: int = 4000,
     max_len: int = 256,
     device: str = "cpu",
+    precision: str = "fp32",
 ) -> list[tuple[int, float]]:
     """(target token count incl. </s>, summed KL(p || q) over the target positions) per pair: both models
-    teacher-forced on the reference prefix, KL between their next-token distributions (natural log)."""
+    teacher-forced on the reference prefix, KL between their next-token distributions (natural log); the logits
+    in `precision`, the rest in fp32."""
     import torch
 
     model_p.eval().to(device)
@@ -255,4 +298,4 @@ def divergence(
         log_q = torch.log_softmax(teacher_forced_logits(model_q, batch).float(), dim=-1)
         return (log_p.exp() * (log_p - log_q)).sum(-1)
 
-    return _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, kl)
+    return _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, kl, precision)

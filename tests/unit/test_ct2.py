@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ctranslate2
 import pytest
 import torch
 
@@ -280,3 +281,20 @@ print(sorted(m for m in ("torch", "transformers") if m in sys.modules))
     assert result.returncode == 0 and result.stdout.split("\n")[0] == "[]", (result.stdout, result.stderr[-2000:])
     for name in ("model.bin", "config.json", "shared_vocabulary.json", "spm.model"):
         assert (tmp_path / "ct2" / name).read_bytes() == (ct2_dir / name).read_bytes()
+
+
+def test_auto_precision_is_fp32_on_the_cpu_and_keeps_the_fp32_outputs(model_dir, ct2_dir, decoders):
+    """decoding.precision auto on a CPU decodes in fp32: the same outputs and signature as an explicit fp32."""
+    auto = Decoder(model_dir, "ctranslate2", threads=1, device="cpu", ct2_dir=ct2_dir, precision="auto")
+    _, fp32 = decoders
+    assert auto.precision == fp32.precision == "fp32"
+    sources = [s for s, _ in PAIRS] + UNSEEN
+    assert auto.translate(sources)[0] == fp32.translate(sources)[0]
+    assert auto.signature(1, 1, 1.5, 10) == fp32.signature(1, 1, 1.5, 10)
+
+
+@pytest.mark.skipif("bfloat16" in ctranslate2.get_supported_compute_types("cpu"),
+                    reason="this CPU build of CTranslate2 offers bfloat16")
+def test_bf16_where_ctranslate2_has_no_bf16_is_refused_naming_the_setting(ct2_dir):
+    with pytest.raises(ValueError, match=r"decoding.precision bf16: .* offers .*float32.*not bfloat16"):
+        ct2.load(ct2_dir, device="cpu", precision="bf16")

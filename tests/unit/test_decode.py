@@ -5,7 +5,7 @@ import sentencepiece as spm
 import torch
 
 from memkd import train as train_module
-from memkd.decode import decoding_signature, score, translate
+from memkd.decode import decoding_signature, resolve_precision, score, translate
 from memkd.model import build_model
 from memkd.tokenizer import train_sentencepiece
 
@@ -111,3 +111,30 @@ def test_parse_decoding_names_the_beam_size_and_rejects_other_names():
     for bad in ("beam", "beam0", "sampling", "Beam5"):
         with pytest.raises(ValueError, match="greedy"):
             parse_decoding(bad)
+
+
+def test_precision_auto_is_bf16_on_cuda_only_and_unknown_values_name_the_setting():
+    assert resolve_precision("auto", "cpu") == "fp32"
+    assert resolve_precision("auto", "cuda") == resolve_precision("auto", "cuda:1") == "bf16"
+    assert resolve_precision("fp32", "cuda") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
+    with pytest.raises(ValueError, match="decoding.precision 'fp16': expected one of auto, fp32, bf16"):
+        resolve_precision("fp16", "cuda")
+
+
+def test_signatures_name_bf16_and_leave_fp32_as_it_was():
+    fp32 = decoding_signature(1, 1, 1.5, 10, "memkd")
+    assert decoding_signature(1, 1, 1.5, 10, "memkd", "fp32") == fp32 and "precision" not in fp32
+    assert decoding_signature(1, 1, 1.5, 10, "memkd", "bf16") == f"{fp32}|precision:bf16"
+
+
+def test_bf16_scoring_and_decoding_run_under_autocast_close_to_fp32(trained):
+    """bf16 (the CUDA default) through autocast, here on the CPU: logits rounded, log-softmax and sums in fp32."""
+    model, processor, texts = trained
+    fp32 = score(model, processor, texts[:20], texts[:20])
+    bf16 = score(model, processor, texts[:20], texts[:20], precision="bf16")
+    assert [n for n, _ in bf16] == [n for n, _ in fp32]
+    assert any(a != b for (_, a), (_, b) in zip(fp32, bf16))  # bf16 did run
+    for (_, a), (_, b) in zip(fp32, bf16):
+        assert b == pytest.approx(a, rel=0.1, abs=0.05)
+    hyps, _ = translate(model, processor, texts[:20], precision="bf16")
+    assert sum(h[0] == s for h, s in zip(hyps, texts[:20])) >= 14

@@ -30,6 +30,7 @@ rule adaptive_selection:
         settings=config["adaptive_seqkd"],
         max_tokens=config["decoding"]["max_tokens"],
         engine=config["decoding"]["engine"],
+        precision=config["decoding"]["precision"],
         code=library_version(
             "adaptive.py", "decode.py", "ct2.py", "model.py", "data.py"
         ),

@@ -27,6 +27,7 @@ rule score_references:
     params:
         max_tokens=config["decoding"]["max_tokens"],
         engine=config["decoding"]["engine"],
+        precision=config["decoding"]["precision"],
         code=SCORE_CODE,
     script:
         "../../scripts/score_references.py"
@@ -58,6 +59,7 @@ rule score_cm_references:
     params:
         max_tokens=config["decoding"]["max_tokens"],
         engine=config["decoding"]["engine"],
+        precision=config["decoding"]["precision"],
         code=SCORE_CODE,
     script:
         "../../scripts/score_references.py"
@@ -83,6 +85,7 @@ rule quality_estimate:
         settings=config["quality_estimation"],
         max_tokens=config["decoding"]["max_tokens"],
         engine=config["decoding"]["engine"],
+        precision=config["decoding"]["precision"],
         code=QE_CODE,
     script:
         "../../scripts/quality_estimate.py"
@@ -123,6 +126,7 @@ if SHARD_SENTENCES:
         params:
             max_tokens=config["decoding"]["max_tokens"],
             engine=config["decoding"]["engine"],
+            precision=config["decoding"]["precision"],
             code=SCORE_CODE,
         script:
             "../../scripts/score_references.py"
@@ -161,6 +165,7 @@ if SHARD_SENTENCES:
         params:
             max_tokens=config["decoding"]["max_tokens"],
             engine=config["decoding"]["engine"],
+            precision=config["decoding"]["precision"],
             code=SCORE_CODE,
         script:
             "../../scripts/score_references.py"
@@ -213,6 +218,7 @@ if SHARD_SENTENCES:
             settings=config["quality_estimation"],
             max_tokens=config["decoding"]["max_tokens"],
             engine=config["decoding"]["engine"],
+            precision=config["decoding"]["precision"],
             code=QE_SHARD_CODE,
         script:
             "../../scripts/quality_estimate_shard.py"

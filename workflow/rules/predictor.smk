@@ -22,6 +22,7 @@ rule teacher_baseline_kl:
         gpu=config["gpus"]["decoding"],
     params:
         max_tokens=config["decoding"]["max_tokens"],
+        precision=config["decoding"]["precision"],
         code=KL_CODE,
     script:
         "../../scripts/teacher_baseline_kl.py"
@@ -57,6 +58,7 @@ if SHARD_SENTENCES:
             gpu=config["gpus"]["decoding"],
         params:
             max_tokens=config["decoding"]["max_tokens"],
+            precision=config["decoding"]["precision"],
             code=KL_CODE,
         script:
             "../../scripts/teacher_baseline_kl.py"

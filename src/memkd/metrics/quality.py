@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from memkd.decode import Decoder
+from memkd.decode import Decoder, default_device, resolve_precision
 from memkd.errors import InputError
 from memkd.preprocess import subsample
 
@@ -121,21 +121,23 @@ def roc_auc(scores, labels) -> float:
 
 
 def model_xent(model_dir: str, sources: list[str], targets: list[str], max_tokens: int, device: str | None,
-               engine: str = "memkd", ct2_dir: str | None = None, threads: int = 1) -> list[float]:
+               engine: str = "memkd", ct2_dir: str | None = None, threads: int = 1,
+               precision: str = "fp32") -> list[float]:
     """Per-token cross-entropy of every target given its source under a saved model (teacher-forced), scored with
-    `engine` (memkd.decode.Decoder; ctranslate2 from the converted folder `ct2_dir`)."""
-    scorer = Decoder(model_dir, engine, threads=threads, device=device, ct2_dir=ct2_dir)
+    `engine` in `precision` (memkd.decode.Decoder; ctranslate2 from the converted folder `ct2_dir`)."""
+    scorer = Decoder(model_dir, engine, threads=threads, device=device, ct2_dir=ct2_dir, precision=precision)
     scores = scorer.score(sources, targets, max_tokens=max_tokens)
     return [cross_entropy(log_prob, tokens) for tokens, log_prob in scores]
 
 
 def dual_xent_estimates(forward_dir: str, backward_dir: str, sources: list[str], texts: list[str], max_tokens: int,
                         device: str | None, engine: str = "memkd",
-                        ct2_dirs: tuple[str | None, str | None] = (None, None), threads: int = 1) -> pd.DataFrame:
+                        ct2_dirs: tuple[str | None, str | None] = (None, None), threads: int = 1,
+                        precision: str = "fp32") -> pd.DataFrame:
     """Columns forward_xent, backward_xent and qe per (source, text) pair: the forward model scores the text given
     the source, the backward model the source given the text (`ct2_dirs`: their CTranslate2 folders)."""
-    forward = model_xent(forward_dir, sources, texts, max_tokens, device, engine, ct2_dirs[0], threads)
-    backward = model_xent(backward_dir, texts, sources, max_tokens, device, engine, ct2_dirs[1], threads)
+    forward = model_xent(forward_dir, sources, texts, max_tokens, device, engine, ct2_dirs[0], threads, precision)
+    backward = model_xent(backward_dir, texts, sources, max_tokens, device, engine, ct2_dirs[1], threads, precision)
     return pd.DataFrame({
         "forward_xent": np.round(forward, 6),
         "backward_xent": np.round(backward, 6),
@@ -168,20 +170,25 @@ def qe_model_paths(inputs) -> dict:
 
 
 def quality_table(ids: list[str], sources: list[str], texts: list[str], settings: dict, models: dict,
-                  directions: tuple[str, str], max_tokens: int, engine: str, threads: int = 1) -> pd.DataFrame:
+                  directions: tuple[str, str], max_tokens: int, engine: str, threads: int = 1,
+                  precision: str = "fp32") -> pd.DataFrame:
     """The quality-estimate table of (source, text) pairs, one row per id: columns id, forward_xent, backward_xent
     and qe for dual_xent (CometKiwi: id and qe), and qe_method, the estimator's signature. `models`: forward and
     backward model folders and their CTranslate2 copies (forward_ct2, backward_ct2) for dual_xent. Each row depends
-    on its own pair only, so a shard's table is the matching rows of the whole one."""
+    on its own pair only, so a shard's table is the matching rows of the whole one. `precision`: decoding.precision
+    of the dual_xent scoring; the signature names bf16 where it was used."""
     if not len(ids) == len(sources) == len(texts):
         raise ValueError(f"{len(ids)} ids, {len(sources)} sources and {len(texts)} texts")
     table = pd.DataFrame({"id": ids})
     if settings["method"] == "dual_xent":
         estimates = dual_xent_estimates(models["forward"], models["backward"], sources, texts, max_tokens, None,
-                                        engine, (models.get("forward_ct2"), models.get("backward_ct2")), threads)
+                                        engine, (models.get("forward_ct2"), models.get("backward_ct2")), threads,
+                                        precision)
         table = pd.concat([table, estimates], axis=1)
         trained = json.loads((Path(models["forward"]) / "training_summary.json").read_text())
         name = method_label("dual_xent", settings["models"], trained["training_pairs"], directions)
+        if resolve_precision(precision, default_device(engine)) == "bf16":
+            name = f"{name[:-1]}, bf16)"
     else:
         table["qe"] = [round(q, 6) for q in cometkiwi_estimates(sources, texts, settings["cometkiwi_model"])]
         name = method_label("cometkiwi", "", cometkiwi_model=settings["cometkiwi_model"])
