@@ -31,7 +31,8 @@ RULES = {
     "score_cm_references_shard": {"mem_mb": (4000, 10), "runtime": (30, 1)},  # runtime per MiB: per model
     "quality_estimate": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     "quality_estimate_shard": {"mem_mb": (4000, 10), "runtime": (30, 2)},
-    "memorization_examples": {"mem_mb": (4000, 20), "runtime": (60, 5)},
+    # with sharding on (ExMem in exmem_shard) it joins the per-pair tables: 1.7 MB per MiB at 2M pairs, asked 4
+    "memorization_examples": {"mem_mb": (4000, 4), "runtime": (60, 5)},
     "exmem_shard": {"mem_mb": (4000, 20), "runtime": (60, 5)},
     # rule translate: translate_model's work for one split
     "translate": {"mem_mb": (4000, 10), "runtime": (60, 2)},
@@ -46,16 +47,16 @@ RULES = {
     # pairs and translations joined in pandas: memory grows with the tables (2.1 MB per MiB at 2M pairs), time hardly
     "seqkd_data": {"mem_mb": (1000, 3), "runtime": (5, 0.05)},
     # every model's examples and the pairs' buckets in pandas, BLEU/chrF statistics per sentence (pure Python)
-    # (rehearsal: ~2 GB summed PSS with 2 workers and ~600 MiB of inputs at 1M pairs, 10 min on 2 cores)
+    # (rehearsal: 3.6 GB summed PSS with 2 workers and 1,234 MiB of inputs at 2M pairs, 2.9 per MiB; 30 min on 2 cores)
     "subgroups_table": {"mem_mb": (2000, 4), "runtime": (10, 0.1)},
     "adaptive_seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
     # Whole-table jobs: the corpus, the study pairs or every pair's tables in pandas, so memory is a multiple of the
     # TSV MiB read. Peak MB per input MiB on the 2M-pair rehearsal (bench/rehearsal.py --check-resources):
     # split_corpus 6.6, counterfactual_memorization 5.4, plot_memorization_map 4.5, cm_design 4.3, extract_corpus 3.9,
-    # counterfactual_table 3.0, direction_view 2.0, study_subset 1.9, qe_training_pairs 1.2; asked with a quarter
-    # more. The others did not run at 2M pairs yet: 4 per MiB until they do (their 1M-pair peaks at an earlier
-    # commit, 0.4-1.5 GB, fit under it). Minutes: 20x their time there or more (they take
-    # seconds to a few minutes per 100 MiB).
+    # counterfactual_table 3.0, direction_view 2.0, study_subset 1.9, qe_training_pairs 1.2, study_summary 3.3,
+    # memorization_predictor 2.2, memorization_tables 1.5, quality_estimates_table 1.3; asked with a quarter more.
+    # variants_table and adaptive_seqkd_table (variants off there) did not run at 2M pairs: 4 per MiB until they do.
+    # Minutes: 20x their time there or more (they take seconds to a few minutes per 100 MiB).
     "extract_corpus": {"mem_mb": (4000, 5), "runtime": (30, 0.05)},
     "split_corpus": {"mem_mb": (4000, 9), "runtime": (20, 0.05)},
     "direction_view": {"mem_mb": (1000, 3), "runtime": (5, 0.05)},
@@ -63,10 +64,10 @@ RULES = {
     "cm_design": {"mem_mb": (1000, 6), "runtime": (5, 0.05)},
     "qe_training_pairs": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
     "counterfactual_memorization": {"mem_mb": (2000, 7), "runtime": (5, 0.05)},
-    "memorization_predictor": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
-    "memorization_tables": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
+    "memorization_predictor": {"mem_mb": (2000, 3), "runtime": (10, 0.05)},
+    "memorization_tables": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
     # its bootstrap of the mean QE is O(resamples x pairs): ~4 min at 2M pairs on a loaded 2-core machine
-    "quality_estimates_table": {"mem_mb": (2000, 4), "runtime": (10, 0.2)},
+    "quality_estimates_table": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
     "counterfactual_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
     "variants_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
     "adaptive_seqkd_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},

@@ -102,15 +102,20 @@ def test_every_sized_rule_uses_its_own_entry_and_every_entry_a_rule():
 # input MiB and peak MB of the 2M-pair rehearsal's jobs at 5638cfb (bench/rehearsal.py --check-resources)
 PEAKS_2M = {"qe_training_pairs": (883.3, 1074), "split_corpus": (444.2, 2923), "cm_design": (441.7, 1908),
             "direction_view": (441.7, 872), "study_subset": (441.7, 860), "extract_corpus": (440.4, 1736),
-            "train_model": (441.7, 1336), "quality_estimate_shard": (23.5, 522),
-            "score_references_shard": (23.5, 494), "teacher_baseline_kl_shard": (23.5, 857),
-            "translate_shard": (23.5, 346), "seqkd_data": (542.3, 1159), "counterfactual_table": (256.9, 761),
-            "plot_memorization_map": (245.8, 1112), "counterfactual_memorization": (126.4, 681)}
+            "train_model": (441.7, 1336), "quality_estimate_shard": (23.5, 536),
+            "score_references_shard": (23.5, 522), "teacher_baseline_kl_shard": (23.5, 922),
+            "translate_shard": (23.5, 348), "seqkd_data": (542.3, 1159), "counterfactual_table": (256.9, 761),
+            "plot_memorization_map": (245.8, 1112), "counterfactual_memorization": (126.4, 681),
+            "subgroups_table": (1234.1, 3568), "memorization_examples": (1226.2, 2113),
+            "memorization_predictor": (882.7, 1912), "quality_estimates_table": (617.5, 792),
+            "memorization_tables": (493.7, 754), "study_summary": (245.8, 814), "exmem_shard": (55.7, 548),
+            "score_cm_references": (441.7, 522)}
 # whole-table rules sized by those measurements (a few MB per MiB), not by the per-pair footprints
 WHOLE_TABLE = {"extract_corpus", "split_corpus", "direction_view", "study_subset", "cm_design", "qe_training_pairs",
                "counterfactual_memorization", "memorization_predictor", "memorization_tables",
                "quality_estimates_table", "counterfactual_table", "variants_table", "adaptive_seqkd_table",
-               "plot_memorization_map", "plot_predictor_roc", "study_summary", "train_model", "seqkd_data"}
+               "plot_memorization_map", "plot_predictor_roc", "study_summary", "train_model", "seqkd_data",
+               "subgroups_table", "memorization_examples"}
 
 
 def test_the_2m_pair_rehearsals_jobs_ask_for_a_quarter_more_than_they_used():
