@@ -96,5 +96,6 @@ def mean_bootstraps(sizes: list[int], r: int, grid: float = 1e-5):
                        else f"{'skipped (R x N)':>13}")
         print(f"{n:>10}  {distinct:>16}  {path:>14}  {grid_s:11.3f}  {per_example}")
 
+
 if __name__ == "__main__":
     main()

@@ -243,7 +243,7 @@ def _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, 
         batch = {k: v.to(device) for k, v in collate([src[i] for i in indices], [tgt[i] for i in indices]).items()}
         mask = batch["labels"] != IGNORE_INDEX
         with torch.inference_mode(), _autocast(device, precision):
-            sums, counts = (per_position(batch).float() * mask).sum(1), mask.sum(1)
+            sums, counts = (per_position(batch) * mask).sum(1), mask.sum(1)
         # one device-to-host copy per batch, not one per sentence and value
         for i, count, total in zip(indices, counts.tolist(), sums.tolist(), strict=True):
             out[i] = (count, total)

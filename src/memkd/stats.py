@@ -126,7 +126,7 @@ def _grid_counts(array: np.ndarray, grid: float) -> tuple[np.ndarray, np.ndarray
 def _bootstrap_means(array: np.ndarray, n_resamples: int, seed: int, grid: float | None = None) -> np.ndarray:
     """[n_resamples] means of resamples of `array` with replacement.
 
-    Without `grid`, by drawing indices: O(resamples x N). With `grid` > 0 and at most N / COUNT_PATH_SHARE
+    Without `grid`, by drawing indices: O(resamples x N). With `grid` > 0 and at most N / _COUNT_PATH_SHARE
     distinct multiples of it among the rounded values (so that it is cheaper), each resample is instead drawn as
     counts of the distinct rounded values from Multinomial(N, their frequencies): the same bootstrap of the
     values rounded to the grid (each value, so each mean, moves by at most grid / 2), O(resamples x K)."""
