@@ -421,7 +421,10 @@ def check_resources(workdir: Path) -> pd.DataFrame:
                 halves = [path for inputs in group["inputs"] for path in inputs if path.endswith(".tsv")]
                 asked_now = max(rule_resource("train_model", "mem_mb", job_data_mb([path])) for path in halves)
             else:
-                asked_now = rule_resource(rule, "mem_mb", size) if rule in RULES else None
+                # memorization_examples given ExMem's table (sharding on) only joins tables: its own entry
+                exmem_given = any(path.endswith("/exmem.tsv") for inputs in group["inputs"] for path in inputs)
+                entry = f"{rule}_sharded" if rule == "memorization_examples" and exmem_given else rule
+                asked_now = rule_resource(entry, "mem_mb", size) if entry in RULES else None
             peak = peaks.get(RULE_SCRIPT.get(rule, rule))
             rows.append({"rule": rule, "jobs": len(group), "input_mib": round(size, 1),
                          "given_mb": group["mem_mb"].max(), "asked_now_mb": asked_now,

@@ -31,8 +31,11 @@ RULES = {
     "score_cm_references_shard": {"mem_mb": (4000, 10), "runtime": (30, 1)},  # runtime per MiB: per model
     "quality_estimate": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     "quality_estimate_shard": {"mem_mb": (4000, 10), "runtime": (30, 2)},
-    # with sharding on (ExMem in exmem_shard) it joins the per-pair tables: 1.7 MB per MiB at 2M pairs, asked 4
-    "memorization_examples": {"mem_mb": (4000, 4), "runtime": (60, 5)},
+    # sharding off: it also decodes every exact match's prefixes (ExMem), ~4-8 KB a pair in memory
+    "memorization_examples": {"mem_mb": (4000, 20), "runtime": (60, 5)},
+    # sharding on (ExMem decoded in exmem_shard jobs): it only joins the per-pair tables, 1.7 MB per MiB and 258 s at
+    # 1,226 MiB on the 2M-pair rehearsal; asked 4 MB per MiB and 20x its time
+    "memorization_examples_sharded": {"mem_mb": (4000, 4), "runtime": (10, 0.07)},
     "exmem_shard": {"mem_mb": (4000, 20), "runtime": (60, 5)},
     # rule translate: translate_model's work for one split
     "translate": {"mem_mb": (4000, 10), "runtime": (60, 2)},
@@ -52,13 +55,14 @@ RULES = {
     "adaptive_seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
     # Whole-table jobs: the corpus, the study pairs or every pair's tables in pandas, so memory is a multiple of the
     # TSV MiB read. Peak MB per input MiB on the 2M-pair rehearsal (bench/rehearsal.py --check-resources):
-    # split_corpus 6.6, counterfactual_memorization 5.4, plot_memorization_map 4.5, cm_design 4.3, extract_corpus 3.9,
+    # split_corpus 6.6 (1.9 since it streams: plan_splits), counterfactual_memorization 5.4, plot_memorization_map 4.5, cm_design 4.3, extract_corpus 3.9,
     # counterfactual_table 3.0, direction_view 2.0, study_subset 1.9, qe_training_pairs 1.2, study_summary 3.3,
     # memorization_predictor 2.2, memorization_tables 1.5, quality_estimates_table 1.3; asked with a quarter more.
     # variants_table and adaptive_seqkd_table (variants off there) did not run at 2M pairs: 4 per MiB until they do.
     # Minutes: 20x their time there or more (they take seconds to a few minutes per 100 MiB).
     "extract_corpus": {"mem_mb": (4000, 5), "runtime": (30, 0.05)},
-    "split_corpus": {"mem_mb": (4000, 9), "runtime": (20, 0.05)},
+    # a chunk of texts and ~300 bytes of integer arrays a pair: 846 MB max RSS at 444 MiB (2M pairs), was 3.0 GB
+    "split_corpus": {"mem_mb": (4000, 2.5), "runtime": (20, 0.05)},
     "direction_view": {"mem_mb": (1000, 3), "runtime": (5, 0.05)},
     "study_subset": {"mem_mb": (2000, 3), "runtime": (10, 0.05)},
     "cm_design": {"mem_mb": (1000, 6), "runtime": (5, 0.05)},

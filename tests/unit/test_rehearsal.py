@@ -12,6 +12,7 @@ import pytest
 
 from memkd.corpora.usertsv import FIELDS
 from memkd.io import write_json_atomic
+from memkd.resources import rule_resource
 
 ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("rehearsal", ROOT / "bench" / "rehearsal.py")
@@ -185,12 +186,20 @@ rule translate_shard:
     jobid: 7
     wildcards: corpus=r, shard=1
     resources: tmpdir=/tmp, runtime=60, mem_mb=5000
+[Thu Dec  3 07:23:56 2026]
+rule memorization_examples:
+    input: pairs.tsv, results/memorization/r/exmem.tsv
+    jobid: 9
+    resources: tmpdir=/tmp, runtime=9000, mem_mb=6000
 """)
     (tmp_path / "peaks.json").write_text(json.dumps({"cm_design": 1500.0, "translate_shard": 300.0}))
     table = rehearsal.check_resources(tmp_path).set_index("rule")
     assert table.loc["cm_design", "input_mib"] == 100.0 and table.loc["translate_shard", "input_mib"] == 50.0
     assert table.loc["cm_design", "given_mb"] == 1000 and table.loc["cm_design", "peak_mb"] == 1500
     assert table.loc["cm_design", "asked_now_mb"] > 1500
+    # given ExMem's table (sharding on), memorization_examples is sized as the join it is
+    assert table.loc["memorization_examples", "asked_now_mb"] == rule_resource("memorization_examples_sharded",
+                                                                               "mem_mb", 100.0)
     rehearsal.print_resource_check(table.reset_index())
     printed = capsys.readouterr().out
     assert "| cm_design | 1 | 100.0 | 1,000 | 1,500 | 1.50 **over** |" in printed

@@ -57,7 +57,18 @@ FIXED = {
 }
 
 
-@pytest.mark.parametrize("rule", sorted(RULES))
+def test_every_entry_but_the_sharded_join_had_a_fixed_value():
+    # memorization_examples' former fixed 60 minutes were its ExMem decode's, which sharding moves to exmem_shard
+    assert set(FIXED) == set(RULES) - {"memorization_examples_sharded"}
+
+
+def test_the_sharded_join_asks_for_minutes_not_the_exmem_decodes_day():
+    at_2m = 1226.2  # MiB of memorization_examples' inputs on the 2M-pair rehearsal, where it took 258 s
+    assert 20 * 258 / 60 <= rule_resource("memorization_examples_sharded", "runtime", at_2m) <= 120
+    assert rule_resource("memorization_examples", "runtime", at_2m) == RUNTIME_CAP  # it would decode there
+
+
+@pytest.mark.parametrize("rule", sorted(FIXED))
 def test_the_default_study_asks_for_about_the_former_fixed_values(rule):
     default = 3 * 41_703 / MIB  # 200 training pairs with probe and test: the largest input of the default's jobs
     memory, minutes = FIXED[rule]
@@ -83,7 +94,10 @@ def sized_rules() -> dict[str, set[str]]:
     for path in sorted((Path(__file__).resolve().parents[2] / "workflow" / "rules").glob("*.smk")):
         for match in re.finditer(r"^\s*(?:rule|checkpoint) (\w+):\n(.*?)(?=^\s*(?:rule|checkpoint) \w+:|\Z)",
                                  path.read_text(), re.M | re.S):
-            names = set(re.findall(r'input_sized\(\s*"(\w+)"', match.group(2)))
+            # input_sized("entry", ...), and its entry "entry_sharded" too when called with sharded=
+            names = set()
+            for name, rest in re.findall(r'input_sized\(\s*"(\w+)"([^)]*)\)', match.group(2)):
+                names |= {name, f"{name}_sharded"} if "sharded=" in rest else {name}
             if names:
                 sized[match.group(1)] = names
     return sized
@@ -95,18 +109,21 @@ def test_every_sized_rule_uses_its_own_entry_and_every_entry_a_rule():
     assert {"translate", "seqkd_data", "seq_inter_data", "adaptive_selection", "adaptive_seqkd_data",
             "teacher_baseline_kl", "translate_model", "translate_shard", "train_model"} <= set(sized)
     for rule, names in sized.items():
-        assert names == {rule}, f"rule {rule}'s resources follow {names}"  # a typo would only fail when a job is ready
-    assert set(sized) == set(RULES)
+        # a typo would only fail when a job is ready
+        assert names <= {rule, f"{rule}_sharded"} and rule in names, f"rule {rule}'s resources follow {names}"
+    assert set().union(*sized.values()) == set(RULES)
+    assert sized["memorization_examples"] == {"memorization_examples", "memorization_examples_sharded"}
 
 
 # input MiB and peak MB of the 2M-pair rehearsal's jobs at 5638cfb (bench/rehearsal.py --check-resources)
-PEAKS_2M = {"qe_training_pairs": (883.3, 1074), "split_corpus": (444.2, 2923), "cm_design": (441.7, 1908),
+# (split_corpus: its script's max RSS on that run's corpus since it streams, /usr/bin/time; was 2,923 in memory)
+PEAKS_2M = {"qe_training_pairs": (883.3, 1074), "split_corpus": (444.2, 846), "cm_design": (441.7, 1908),
             "direction_view": (441.7, 872), "study_subset": (441.7, 860), "extract_corpus": (440.4, 1736),
             "train_model": (441.7, 1336), "quality_estimate_shard": (23.5, 536),
             "score_references_shard": (23.5, 522), "teacher_baseline_kl_shard": (23.5, 922),
             "translate_shard": (23.5, 348), "seqkd_data": (542.3, 1159), "counterfactual_table": (256.9, 761),
             "plot_memorization_map": (245.8, 1112), "counterfactual_memorization": (126.4, 681),
-            "subgroups_table": (1234.1, 3568), "memorization_examples": (1226.2, 2113),
+            "subgroups_table": (1234.1, 3568), "memorization_examples_sharded": (1226.2, 2113),
             "memorization_predictor": (882.7, 1912), "quality_estimates_table": (617.5, 792),
             "memorization_tables": (493.7, 754), "study_summary": (245.8, 814), "exmem_shard": (55.7, 548),
             "score_cm_references": (441.7, 522)}
@@ -115,7 +132,7 @@ WHOLE_TABLE = {"extract_corpus", "split_corpus", "direction_view", "study_subset
                "counterfactual_memorization", "memorization_predictor", "memorization_tables",
                "quality_estimates_table", "counterfactual_table", "variants_table", "adaptive_seqkd_table",
                "plot_memorization_map", "plot_predictor_roc", "study_summary", "train_model", "seqkd_data",
-               "subgroups_table", "memorization_examples"}
+               "subgroups_table", "memorization_examples_sharded"}
 
 
 def test_the_2m_pair_rehearsals_jobs_ask_for_a_quarter_more_than_they_used():

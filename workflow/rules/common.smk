@@ -567,15 +567,17 @@ def corpus_languages(wildcards):
     return config["corpora"][wildcards.corpus]["languages"]
 
 
-def input_sized(rule, resource, models=1):
+def input_sized(rule, resource, models=1, sharded=False):
     """A rule's `resource` (mem_mb or runtime) from the MiB of its data input (a shard job's: its shard's share) and
-    the attempt: a retry asks for more (memkd.resources)."""
+    the attempt: a retry asks for more (memkd.resources). `sharded`: the RULES entry `<rule>_sharded`, the rule's work
+    when sharding moved its decoding into shard jobs."""
+    entry = f"{rule}_sharded" if sharded else rule
 
     def value(wildcards, input, attempt):
         shard = int(wildcards.shard) if "shard" in wildcards.keys() else None
         # a shard job: its rows' share
         size = job_data_mb(input, input.get("plan"), shard)
-        return rule_resource(rule, resource, size, attempt, models)
+        return rule_resource(entry, resource, size, attempt, models)
 
     return value
 

@@ -333,8 +333,9 @@ rule memorization_examples:
         "../../envs/memkd.yaml"
     threads: 1
     resources:
-        mem_mb=input_sized("memorization_examples", "mem_mb"),
-        runtime=input_sized("memorization_examples", "runtime"),
+        # sharding on, it only joins tables (ExMem decoded in exmem_shard jobs)
+        mem_mb=input_sized("memorization_examples", "mem_mb", sharded=SHARD_SENTENCES),
+        runtime=input_sized("memorization_examples", "runtime", sharded=SHARD_SENTENCES),
         gpu=config["gpus"]["decoding"],
     params:
         settings=config["memorization"],
