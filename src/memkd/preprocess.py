@@ -136,8 +136,8 @@ def plan_splits(aligned: str | Path, lang1: str, lang2: str, settings: dict, scr
                 chunk_rows: int | None = None) -> SplitPlan:
     """Normalise, filter, count duplicates and split an aligned (id, lang1, lang2, flags[, split]) corpus, reading it
     `chunk_rows` rows at a time: the kept, normalised rows go to `scratch` (a table), and every later step works on
-    integer arrays (fingerprint codes of the texts and split keys), so memory grows by ~100 bytes a pair, not by the
-    pairs' texts. The raw corpus is never modified.
+    integer arrays (fingerprint codes of the texts and split keys), so memory grows by a few hundred bytes a pair
+    (846 MB at 2M pairs), not by the pairs' texts. The raw corpus is never modified.
 
     Filtering drops a pair for the first reason that applies (drop_reason). The split is per group of pairs linked by
     an equal split key on either side (groups_from_codes), drawn from the hash of the group's smallest lang1 key, so it
