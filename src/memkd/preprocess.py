@@ -64,11 +64,16 @@ def hash_bucket(key: str, salt: str, buckets: int = 1000) -> int:
     return int(hashlib.sha1((salt + key).encode("utf-8")).hexdigest()[:8], 16) % buckets
 
 
+def id_rank(pair_id: str, salt: str) -> str:
+    """The salted hash that orders pairs for subsampling (lowest first)."""
+    return hashlib.sha1((salt + pair_id).encode("utf-8")).hexdigest()
+
+
 def subsample(frame: pd.DataFrame, max_rows: int | None, salt: str) -> pd.DataFrame:
     """A deterministic subset of at most max_rows rows (lowest id hashes), kept in corpus order."""
     if max_rows is None or len(frame) <= max_rows:
         return frame
-    ranks = frame["id"].map(lambda i: hashlib.sha1((salt + i).encode("utf-8")).hexdigest())
+    ranks = frame["id"].map(lambda i: id_rank(i, salt))
     keep = ranks.sort_values(kind="stable").index[:max_rows]
     return frame.loc[sorted(keep)]
 
@@ -260,8 +265,7 @@ def _subsample_splits(scratch: Path, split: np.ndarray, limits: dict[int, int], 
     for chunk in iter_chunks(scratch, ["id"], chunk_rows):
         codes = split[start:start + len(chunk)]
         for code in limits:
-            digests[code] += [hashlib.sha1((salt + i).encode("utf-8")).hexdigest()
-                              for i in chunk["id"][codes == code]]
+            digests[code] += [id_rank(i, salt) for i in chunk["id"][codes == code]]
         start += len(chunk)
     for code, limit in limits.items():
         rows = np.flatnonzero(split == code)
