@@ -1,7 +1,6 @@
 """Rules train_model and train_cm_models: train a Transformer from scratch (or several, one after another) and save it
 with its tokenizer."""
 
-import hashlib
 import json
 import logging
 import math
@@ -13,12 +12,14 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
-from memkd.data import encode_table, lengths_of, make_batches
+from memkd.data import file_digest, lengths_of, make_batches, read_token_store
 from memkd.distributed import train_data_parallel
 from memkd.errors import InputError
+from memkd.io import read_columns
 from memkd.model import build_model, count_parameters, load as load_model, pick_device, save
 from memkd.prune import magnitude_prune, make_permanent, nonzero_parameters
 from memkd.rulerun import run
@@ -47,21 +48,26 @@ def main():
     role = snakemake.params.get("role") or snakemake.wildcards.role
     chain_seed = int(snakemake.params.get("seed") or snakemake.wildcards.seed)
     inputs = snakemake.input
-    train_and_save(role, chain_seed, inputs.pairs, inputs.spm, snakemake.output[0], snakemake.params.checkpoint,
-                   teacher=inputs.get("teacher"), initial=inputs.get("initial"),
+    train_and_save(role, chain_seed, inputs.pairs, inputs.tokens, inputs.spm, snakemake.output[0], snakemake.params.checkpoint,
+                   design=inputs.get("design"), teacher=inputs.get("teacher"), initial=inputs.get("initial"),
                    keep_optimizer=bool(snakemake.params.get("keep_optimizer")))
 
 
-def train_and_save(role: str, chain_seed: int, pairs_path: str, spm: str, output: str, checkpoint: str,
-                   teacher: str | None = None, initial: str | None = None, keep_optimizer: bool = False) -> dict:
-    """Train one model of the rule's preset and settings on `pairs_path` and save it as the folder `output` (built
-    under a temporary name, then renamed: it exists only when complete). Returns its training summary."""
+def train_and_save(role: str, chain_seed: int, pairs_path: str, tokens_path: str, spm: str, output: str,
+                   checkpoint: str, design: str | None = None, teacher: str | None = None,
+                   initial: str | None = None, keep_optimizer: bool = False) -> dict:
+    """Train one model of the rule's preset and settings on `pairs_path`, read from its token store `tokens_path`
+    (for a CM model, the study pairs' store and `design`, whose column `role` marks the rows of its half), and save
+    it as the folder `output` (built under a temporary name, then renamed: it exists only when complete). Returns
+    its training summary."""
     preset = dict(snakemake.params.preset)
     seed = model_seed(chain_seed, role)
     settings = {**snakemake.params.settings, "seed": seed}
     processor = load(spm)
-    # flat id arrays, encoded as the table is read: a corpus of millions of pairs is never held as texts or lists
-    sources, targets = encode_table(processor, pairs_path, preset["max_positions"])
+    # the table's token ids, memory-mapped from its store and truncated to the preset's length as they are read
+    sources, targets = read_token_store(tokens_path, preset["max_positions"], spm)
+    if design is not None:
+        sources, targets = half_of(sources, targets, design, role, pairs_path)
     device = pick_device()
     build = partial(build_model, preset, processor.vocab_size(), seed)
     started = time.perf_counter()
@@ -152,12 +158,18 @@ def train_and_save(role: str, chain_seed: int, pairs_path: str, spm: str, output
     return summary
 
 
-def file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def half_of(sources, targets, design: str, role: str, pairs_path: str):
+    """A CM model's half of the study pairs: the rows its design column marks IN, in study order (the pairs that
+    cm_design wrote to `pairs_path`)."""
+    table = read_columns(design, ["id", role])
+    if len(table) != len(sources):
+        raise InputError(f"{design} has {len(table)} rows but the study pairs' token store has {len(sources)}: "
+                         f"rerun cm_design and tokenize_pairs")
+    rows = np.flatnonzero(table[role].astype(int).to_numpy() == 1)
+    expected = read_columns(pairs_path, ["id"])["id"]
+    if not np.array_equal(table["id"].to_numpy()[rows], expected.to_numpy()):
+        raise InputError(f"{pairs_path} is not the half that {design} marks for {role}: rerun cm_design")
+    return sources.select(rows), targets.select(rows)
 
 
 def finished_key(role: str, chain_seed: int, pairs_path: str, spm: str) -> dict:
@@ -206,7 +218,8 @@ def train_models_in_turn(roles: list[str]) -> None:
                 continue
             record.unlink(missing_ok=True)
             logging.info("%s: training on %s (model %d of %d in this job)", role, pairs_path, len(kept), len(roles))
-            train_and_save(role, chain_seed, pairs_path, spm, str(folder), checkpoint)
+            train_and_save(role, chain_seed, pairs_path, snakemake.input.tokens, spm, str(folder), checkpoint,
+                           design=snakemake.input.design)
             record.write_text(json.dumps(key, indent=1) + "\n")
     for folder, record, output in kept:
         shutil.rmtree(output, ignore_errors=True)

@@ -57,9 +57,16 @@ FIXED = {
 }
 
 
-def test_every_entry_but_the_sharded_join_had_a_fixed_value():
-    # memorization_examples' former fixed 60 minutes were its ExMem decode's, which sharding moves to exmem_shard
-    assert set(FIXED) == set(RULES) - {"memorization_examples_sharded"}
+def test_every_entry_but_the_sharded_join_and_the_token_store_had_a_fixed_value():
+    # memorization_examples' former fixed 60 minutes were its ExMem decode's, which sharding moves to exmem_shard;
+    # tokenize_pairs is newer than the fixed values
+    assert set(FIXED) == set(RULES) - {"memorization_examples_sharded", "tokenize_pairs"}
+
+
+def test_tokenizing_holds_a_chunk_and_takes_seconds_per_hundred_mib():
+    at_40m = 40_000_000 * 190 / MIB  # ~190 bytes of TSV a pair
+    assert rule_resource("tokenize_pairs", "mem_mb", 0) == 1000
+    assert rule_resource("tokenize_pairs", "runtime", at_40m) >= 40_000_000 / 20_000 / 60  # 20k pairs/s
 
 
 def test_the_sharded_join_asks_for_minutes_not_the_exmem_decodes_day():

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from memkd import train as train_module
-from memkd.data import IGNORE_INDEX, TokenArrays, collate, encode, encode_arrays, epoch_order, make_batches, round_up
+from memkd.data import IGNORE_INDEX, TokenArrays, collate, encode, epoch_order, make_batches, round_up
 from memkd.losses import label_smoothed_loss
 from memkd.model import build_model, count_parameters
 
@@ -425,14 +425,8 @@ class _Processor:
     def encode(self, texts):
         return [[4 + ord(c) % 40 for c in text] for text in texts]
 
-
-def test_encode_arrays_in_chunks_equals_encode_at_once():
-    texts = ["".join(random.Random(i).choice("abcdefgh ") for _ in range(i % 17)) for i in range(50)]
-    once = encode(_Processor(), texts, max_len=10)
-    for chunk in (1, 7, 50, 64):
-        arrays = encode_arrays(_Processor(), texts, max_len=10, chunk=chunk)
-        assert [arrays[i].tolist() for i in range(len(arrays))] == once
-    assert len(encode_arrays(_Processor(), [], max_len=10)) == 0
+    def vocab_size(self):
+        return 44
 
 
 def test_training_on_token_arrays_is_identical_to_training_on_lists(tmp_path):
@@ -447,18 +441,3 @@ def test_training_on_token_arrays_is_identical_to_training_on_lists(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
 
 
-@pytest.mark.parametrize("rows", [0, 1, 3, 10])
-def test_encode_table_reads_in_chunks_and_equals_encoding_the_whole_columns(tmp_path, monkeypatch, rows):
-    import pandas as pd
-
-    import memkd.io
-    from memkd.data import encode_table
-    from memkd.io import write_tsv_atomic
-
-    sources = ["".join(random.Random(i).choice("abcdefgh ") for _ in range(1 + i % 17)) for i in range(rows)]
-    targets = [text[::-1] + "x" for text in sources]
-    write_tsv_atomic(tmp_path / "pairs.tsv", pd.DataFrame({"id": range(rows), "src": sources, "tgt": targets}))
-    monkeypatch.setattr(memkd.io, "CHUNK_ROWS", 3)  # chunks of 3 rows: none, one, and several
-    encoded_sources, encoded_targets = encode_table(_Processor(), tmp_path / "pairs.tsv", max_len=10)
-    assert [encoded_sources[i].tolist() for i in range(len(encoded_sources))] == encode(_Processor(), sources, 10)
-    assert [encoded_targets[i].tolist() for i in range(len(encoded_targets))] == encode(_Processor(), targets, 10)

@@ -77,6 +77,7 @@ CORPUS_CODE = library_version(
 PREPROCESS_CODE = library_version("preprocess.py", "groups.py")
 TOKENIZER_CODE = library_version("tokenizer.py")
 STUDY_CODE = library_version("study.py", "preprocess.py")
+TOKENS_CODE = library_version("data.py", "tokenizer.py")
 MODEL_CODE = library_version("model.py", "data.py", "train.py", "losses.py", "prune.py")
 DECODE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py")
 CONVERT_CODE = library_version("model.py", "ct2.py")
@@ -264,12 +265,33 @@ def teacher_outputs(wildcards):
     return f"results/translations/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/teacher/study_train.greedy.txt"
 
 
+def token_store(pairs):
+    """The token store (rule tokenize_pairs) of a table of pairs."""
+    return pairs.removesuffix(".tsv") + ".tokens"
+
+
+def cm_half_tokens(wildcards):
+    """A CM model's training tokens: the study pairs' token store and the design that says which of its rows are IN
+    for the model (its half, in study order): M halves of the study pairs need no token store each.
+    """
+    base = f"{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}"
+    return {
+        "tokens": token_store(f"results/data/{base}/study_train.tsv"),
+        "design": f"results/cm/{base}/seed{wildcards.seed}/design.tsv",
+    }
+
+
 def training_inputs(wildcards):
     """What a model learns from: its pairs and the tokenizer, and for a distilled variant the teacher."""
+    pairs = training_pairs(wildcards)
     inputs = {
-        "pairs": training_pairs(wildcards),
+        "pairs": pairs,
+        "tokens": token_store(pairs),
         "spm": f"results/data/{wildcards.corpus}/spm.model",
     }
+    # a CM model's half: its rows of the study pairs' store
+    if wildcards.role.startswith("cm"):
+        inputs.update(cm_half_tokens(wildcards))
     variant = VARIANTS.get(wildcards.role, {})
     start = variant.get("prune") or variant.get("finetune")
     if wildcards.role in ADAPTIVE_TEACHERS:
@@ -583,12 +605,15 @@ def input_sized(rule, resource, models=1, sharded=False):
 
 
 def cm_training_inputs(wildcards):
-    """train_cm_models' inputs: every CM model's half (pairs, in CM_ROLES order) and the tokenizer."""
+    """train_cm_models' inputs: every CM model's half (pairs, in CM_ROLES order; they size the job and key what it
+    keeps), the study pairs' token store with the design that selects each half's rows, and the tokenizer."""
+    pairs = [
+        f"results/cm/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/{role}/train.tsv"
+        for role in CM_ROLES
+    ]
     return {
-        "pairs": [
-            f"results/cm/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/{role}/train.tsv"
-            for role in CM_ROLES
-        ],
+        "pairs": pairs,
+        **cm_half_tokens(wildcards),
         "spm": f"results/data/{wildcards.corpus}/spm.model",
     }
 

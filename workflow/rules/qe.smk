@@ -51,6 +51,7 @@ rule qe_direction_view:
 rule train_qe_model:
     input:
         pairs="results/qe/{corpus}/{src}-{tgt}/train.tsv",
+        tokens="results/qe/{corpus}/{src}-{tgt}/train.tokens",
         spm="results/data/{corpus}/spm.model",
     output:
         directory("results/qe/{corpus}/{src}-{tgt}/model"),

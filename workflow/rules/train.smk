@@ -2,6 +2,33 @@
 # Checkpoints live outside results/ so that a killed job resumes on rerun instead of starting over.
 
 
+# Every table a model trains on (study pairs, CM halves, SeqKD, Seq-Inter and Adaptive-SeqKD data, QE pairs),
+# tokenized once into memory-mapped token-id arrays (memkd.data): the teacher, the baseline and every variant on the
+# study pairs share one copy, and a training job never holds or tokenizes its corpus itself.
+rule tokenize_pairs:
+    input:
+        pairs="results/{stage}/{corpus}/{table}.tsv",
+        spm="results/data/{corpus}/spm.model",
+    output:
+        directory("results/{stage}/{corpus}/{table}.tokens"),
+    log:
+        "logs/tokenize_pairs/{stage}/{corpus}/{table}.log",
+    benchmark:
+        "benchmarks/tokenize_pairs/{stage}/{corpus}/{table}.tsv"
+    wildcard_constraints:
+        stage="data|cm|seqkd|seqinter|adaptive|qe",
+        table=r"[A-Za-z0-9_./-]+",
+    conda:
+        "../../envs/memkd.yaml"
+    resources:
+        mem_mb=input_sized("tokenize_pairs", "mem_mb"),
+        runtime=input_sized("tokenize_pairs", "runtime"),
+    params:
+        code=TOKENS_CODE,
+    script:
+        "../../scripts/tokenize_pairs.py"
+
+
 rule train_model:
     input:
         unpack(training_inputs),
