@@ -12,7 +12,7 @@ import pandas as pd
 
 from memkd.io import read_columns, write_tsv_atomic
 from memkd.metrics.subgroups import (bucket_labels, random_bucket, repetition_buckets, resolve_edges,
-                                     sentence_statistics, subgroup_summary, top_bottom, value_buckets)
+                                     subgroup_summary, table_statistics, top_bottom, value_buckets)
 from memkd.rulerun import run
 from memkd.tables import aligned, flags, geometric_mean_probability
 
@@ -36,9 +36,10 @@ def qe_edges(settings: dict) -> list[float]:
 
 
 def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
-    """Per study pair, its bucket in every subgroup kind (None: in no bucket of that kind)."""
+    """Per study pair, its bucket in every subgroup kind (None: in no bucket of that kind). No texts: BLEU and chrF
+    come from table_statistics, which reads them a chunk at a time."""
     inputs = snakemake.input
-    pairs = read_columns(inputs[f"pairs{k}"], ["id", "tgt", "flags", "pair_count"])
+    pairs = read_columns(inputs[f"pairs{k}"], ["id", "flags", "pair_count"])
     ids = pairs["id"].tolist()
     qe = reference_qe(k)
     cm = aligned(inputs[f"cm{k}"], read_columns(inputs[f"cm{k}"], ["id", "cm", "repetitions"]), ids)
@@ -46,7 +47,7 @@ def buckets(k: int, settings: dict, seed: int) -> pd.DataFrame:
     # teacher confidence: geometric-mean probability of the reference under the teacher
     confidence = geometric_mean_probability(scores)
     return pd.DataFrame({
-        "id": pairs["id"], "tgt": pairs["tgt"],
+        "id": pairs["id"],
         "all": "all",
         "qe_bucket": value_buckets(qe["qe"].astype(float), settings["qe_edges"]),
         "cm_bucket": value_buckets(cm["cm"].astype(float), settings["cm_edges"]),
@@ -78,19 +79,18 @@ def main():
             path = snakemake.input[f"{role}{k}"]
             # results/memorization/<corpus>/<direction>/seed<seed>/<role>/examples.tsv
             corpus, direction, seed_dir = Path(path).parts[-5:-2]
-            examples = aligned(path, read_columns(path, ["id", "output", "exact_match", "exact_match_teacher", "output_qe"]), groups["id"].tolist())
+            examples = aligned(path, read_columns(path, ["id", "exact_match", "exact_match_teacher", "output_qe"]),
+                               groups["id"].tolist())
             frame = groups.assign(
-                output=examples["output"],
                 replication=flags(examples["exact_match"]),
                 replication_vs_teacher=flags(examples["exact_match_teacher"]),
                 output_qe=examples["output_qe"].astype(float),
             )
             # BLEU/chrF statistics once per model; every bucket of every grouping sums its rows of them
-            statistics = sentence_statistics(frame["output"].astype(str).tolist(), frame["tgt"].astype(str).tolist(),
-                                             processes=snakemake.threads)
+            statistics = table_statistics(path, "output", snakemake.input[f"pairs{k}"], "tgt", snakemake.threads)
             for group in GROUPS:
                 summary = subgroup_summary(frame, group, ["replication", "replication_vs_teacher"], ["output_qe", "cm"],
-                                           "output", "tgt", statistics, order.get(group))
+                                           statistics=statistics, order=order.get(group))
                 if role == "teacher":
                     summary["replication_vs_teacher_rate"] = np.nan
                 summary.insert(0, "role", role)

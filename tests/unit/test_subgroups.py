@@ -195,3 +195,40 @@ def test_sentence_statistics_in_chunks_equal_the_statistics_at_once(monkeypatch)
         for whole, parts in zip(at_once, chunked):
             assert whole.dtype == parts.dtype == np.int32
             assert np.array_equal(whole, parts) and whole.sum() > 0
+
+
+@pytest.mark.parametrize("rows", [0, 2, 7])
+def test_table_statistics_read_in_chunks_equal_the_whole_columns_and_summarise_without_texts(tmp_path, monkeypatch,
+                                                                                             rows):
+    import memkd.io
+    from memkd.io import write_tsv_atomic
+    from memkd.metrics.subgroups import table_statistics
+
+    references = [f"the {i} cat sat on the mat {i % 3}" for i in range(rows)]
+    outputs = [text if i % 2 else text.rsplit(" ", 2)[0] for i, text in enumerate(references)]
+    ids = [f"p{i}" for i in range(rows)]
+    write_tsv_atomic(tmp_path / "pairs.tsv", pd.DataFrame({"id": ids, "tgt": references}))
+    write_tsv_atomic(tmp_path / "examples.tsv", pd.DataFrame({"id": ids, "output": outputs}))
+    monkeypatch.setattr(memkd.io, "CHUNK_ROWS", 3)  # chunks of 3 rows: none, one, several
+    streamed = table_statistics(tmp_path / "examples.tsv", "output", tmp_path / "pairs.tsv", "tgt")
+    whole = sentence_statistics(outputs, references)
+    assert all(np.array_equal(a, b) for a, b in zip(streamed, whole))
+    if rows:
+        frame = pd.DataFrame({"g": "all", "m": [i % 2 for i in range(rows)]})
+        with_texts = subgroup_summary(frame.assign(hyp=outputs, ref=references), "g", ["m"], [], "hyp", "ref")
+        assert subgroup_summary(frame, "g", ["m"], [], statistics=streamed).equals(with_texts)
+
+
+def test_table_statistics_refuse_tables_of_other_pairs_naming_the_row(tmp_path, monkeypatch):
+    import memkd.io
+    from memkd.errors import InputError
+    from memkd.io import write_tsv_atomic
+    from memkd.metrics.subgroups import table_statistics
+
+    monkeypatch.setattr(memkd.io, "CHUNK_ROWS", 3)
+    write_tsv_atomic(tmp_path / "pairs.tsv", pd.DataFrame({"id": [f"p{i}" for i in range(7)], "tgt": ["a b"] * 7}))
+    for name, ids in {"swapped": ["p0", "p1", "p2", "p4", "p3", "p5", "p6"], "short": [f"p{i}" for i in range(6)],
+                      "long": [f"p{i}" for i in range(8)]}.items():
+        write_tsv_atomic(tmp_path / f"{name}.tsv", pd.DataFrame({"id": ids, "output": ["a b"] * len(ids)}))
+        with pytest.raises(InputError, match=f"{name}.tsv: its rows from row (4|7) on do not follow"):
+            table_statistics(tmp_path / f"{name}.tsv", "output", tmp_path / "pairs.tsv", "tgt")

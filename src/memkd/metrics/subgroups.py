@@ -157,6 +157,31 @@ def sentence_statistics(hypotheses: list[str], references: list[str],
     return out[0], out[1]
 
 
+def table_statistics(hypotheses_path, hypothesis_column: str, references_path, reference_column: str,
+                     processes: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """sentence_statistics of a column of one workflow table against a column of another, both read CHUNK_ROWS rows
+    at a time and checked id by id (the same pairs in the same order): the texts of millions of pairs are never in
+    memory at once, only their statistics (~100 bytes a pair)."""
+    from itertools import zip_longest
+
+    from memkd.errors import InputError
+    from memkd.io import iter_chunks
+
+    parts = [sentence_statistics([], [])]
+    chunks = zip_longest(iter_chunks(hypotheses_path, ["id", hypothesis_column]),
+                         iter_chunks(references_path, ["id", reference_column]))
+    rows = 0
+    for hypotheses, references in chunks:
+        if (hypotheses is None or references is None
+                or not np.array_equal(hypotheses["id"].to_numpy(), references["id"].to_numpy())):
+            raise InputError(f"{hypotheses_path}: its rows from row {rows + 1} on do not follow the pairs of "
+                             f"{references_path} id by id")
+        parts.append(sentence_statistics(hypotheses[hypothesis_column].astype(str).tolist(),
+                                         references[reference_column].astype(str).tolist(), processes))
+        rows += len(hypotheses)
+    return np.concatenate([bleu for bleu, _ in parts]), np.concatenate([chrf for _, chrf in parts])
+
+
 def _store(out: list[np.ndarray], start: int, rows: tuple[list, list]) -> None:
     for array, metric_rows in zip(out, rows):
         array[start:start + len(metric_rows)] = metric_rows
@@ -188,9 +213,10 @@ def subgroup_summary(
     `duplicate`) gives only its True bucket, labelled "yes". Buckets follow `order` (e.g. `bucket_labels(edges)`:
     low to high, as str() would not sort "<0.2" or "-1.3--0.5"); buckets not in it follow, sorted by str(value).
     BLEU/chrF come from `statistics` (`sentence_statistics` of the frame's rows, in order: pass them when
-    summarising one frame by several groupings) or else from the two text columns.
+    summarising one frame by several groupings; the frame then needs no text columns) or else from the two text
+    columns.
     """
-    with_text = hypothesis_column is not None and reference_column is not None
+    with_text = statistics is not None or (hypothesis_column is not None and reference_column is not None)
     if with_text and statistics is None:
         statistics = sentence_statistics(frame[hypothesis_column].astype(str).tolist(),
                                          frame[reference_column].astype(str).tolist())
