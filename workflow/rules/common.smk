@@ -606,7 +606,8 @@ def input_sized(rule, resource, models=1, sharded=False):
 
 def cm_training_inputs(wildcards):
     """train_cm_models' inputs: every CM model's half (pairs, in CM_ROLES order; they size the job and key what it
-    keeps), the study pairs' token store with the design that selects each half's rows, and the tokenizer."""
+    keeps), the study pairs' token store with the design that selects each half's rows, and the tokenizer.
+    """
     pairs = [
         f"results/cm/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/{role}/train.tsv"
         for role in CM_ROLES
