@@ -84,13 +84,19 @@ def run_step(step: str, table: str, spm: str, work: str) -> dict:
                                         np.concatenate([[0], np.cumsum(np.concatenate([p.lengths for p in parts]))]))
                             for parts in sides.values())
         tokens = epoch_of_arrays(sources, targets)
-    elif step == "store_write":
+    elif step == "store_write":  # (write_token_store replaces an earlier round's store)
         write_token_store(processor, table, f"{work}/pairs.tokens", spm)
         tokens = None
     elif step == "store_read":
         tokens = epoch_of_arrays(*read_token_store(f"{work}/pairs.tokens", MAX_LEN, spm))
     elif step == "datasets_write":
+        import shutil
+
         import datasets
+
+        # a fresh cache each round: datasets would otherwise reuse the last round's map (its fingerprint cache)
+        for folder in ("hf_cache", "hf_tokens"):
+            shutil.rmtree(f"{work}/{folder}", ignore_errors=True)
 
         datasets.disable_progress_bars()
         table_set = datasets.Dataset.from_csv(table, sep="\t", quoting=3, keep_default_na=False,
