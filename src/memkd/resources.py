@@ -23,8 +23,9 @@ from collections.abc import Iterable
 RULES = {
     # memory: 1.3 GB at 442 MiB of pairs on the 2M-pair rehearsal (token ids in flat arrays), 3.0 MB per MiB at most
     "train_model": {"mem_mb": (4000, 4), "runtime": (120, 5)},
-    # one chunk of texts at a time (memkd.data.write_token_store); SentencePiece encodes ~20k pairs (~4 MiB) a second
-    "tokenize_pairs": {"mem_mb": (1000, 0.5), "runtime": (10, 0.05)},
+    # one chunk of texts at a time (memkd.data.write_token_store): 427 MB max RSS and 10.3 s at 107 MiB (500k pairs,
+    # bench/results/token_store.md), the chunk's size whatever the table's; minutes per MiB with 30x room
+    "tokenize_pairs": {"mem_mb": (1000, 0.05), "runtime": (10, 0.05)},
     "translate_model": {"mem_mb": (4000, 10), "runtime": (60, 2)},
     "translate_shard": {"mem_mb": (4000, 10), "runtime": (60, 2)},
     "score_references": {"mem_mb": (4000, 10), "runtime": (30, 1)},

@@ -66,6 +66,7 @@ def test_every_entry_but_the_sharded_join_and_the_token_store_had_a_fixed_value(
 def test_tokenizing_holds_a_chunk_and_takes_seconds_per_hundred_mib():
     at_40m = 40_000_000 * 190 / MIB  # ~190 bytes of TSV a pair
     assert rule_resource("tokenize_pairs", "mem_mb", 0) == 1000
+    assert rule_resource("tokenize_pairs", "mem_mb", at_40m) <= 2000  # a chunk at a time: not the table's size
     assert rule_resource("tokenize_pairs", "runtime", at_40m) >= 40_000_000 / 20_000 / 60  # 20k pairs/s
 
 
