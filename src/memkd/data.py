@@ -116,19 +116,17 @@ def write_token_store(processor, table: str | os.PathLike, folder: str | os.Path
     staging = folder.with_name(f".{folder.name}.part")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    ends = dict.fromkeys(STORE_SIDES, 0)
     files = {(side, kind): open(staging / f"{side}.{kind}", "wb") for side in STORE_SIDES for kind in STORE_DTYPES}
     try:
-        _write_sides(processor, table, files, ends)
+        pairs, tokens = _write_sides(processor, table, files)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         for handle in files.values():
             handle.close()
-    pairs = {side: os.path.getsize(staging / f"{side}.offsets") // 8 - 1 for side in STORE_SIDES}
     description = {
-        "table": str(table), "pairs": pairs["source"], "tokens": ends, "dtypes": STORE_DTYPES,
+        "table": str(table), "pairs": pairs, "tokens": tokens, "dtypes": STORE_DTYPES,
         "tokenizer": str(tokenizer_path), "tokenizer_sha256": file_digest(tokenizer_path),
         "vocab_size": processor.vocab_size(), "truncated": False,
     }
@@ -138,12 +136,15 @@ def write_token_store(processor, table: str | os.PathLike, folder: str | os.Path
     return description
 
 
-def _write_sides(processor, table, files: dict, ends: dict) -> None:
+def _write_sides(processor, table, files: dict) -> tuple[int, dict[str, int]]:
+    """Both sides' ids and offsets into `files`, a chunk at a time; (pairs, tokens per side)."""
     from memkd.io import iter_chunks
 
+    pairs, ends = 0, dict.fromkeys(STORE_SIDES, 0)
     for side in STORE_SIDES:
         np.zeros(1, dtype=STORE_DTYPES["offsets"]).tofile(files[side, "offsets"])
     for chunk in iter_chunks(table, list(STORE_SIDES.values())):
+        pairs += len(chunk)
         for side, column in STORE_SIDES.items():
             sequences = encode(processor, chunk[column].astype(str).tolist(), None)
             lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
@@ -151,6 +152,7 @@ def _write_sides(processor, table, files: dict, ends: dict) -> None:
                         count=int(lengths.sum())).tofile(files[side, "ids"])
             (ends[side] + np.cumsum(lengths)).astype(STORE_DTYPES["offsets"]).tofile(files[side, "offsets"])
             ends[side] += int(lengths.sum())
+    return pairs, ends
 
 
 def _map(path: Path, dtype: str) -> np.ndarray:
