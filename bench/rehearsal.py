@@ -417,9 +417,9 @@ def check_resources(workdir: Path) -> pd.DataFrame:
                 shard = int(wildcards["shard"]) if "shard" in wildcards else None
                 sizes.append(job_data_mb(inputs, plan, shard))
             size = max(sizes)
-            if rule == "train_cm_models":  # its models train in turn: the memory of its largest half's training
-                halves = [path for inputs in group["inputs"] for path in inputs if path.endswith(".tsv")]
-                asked_now = max(rule_resource("train_model", "mem_mb", job_data_mb([path])) for path in halves)
+            if rule == "train_cm_models":  # its models train in turn: the memory of one on half of the study pairs
+                studies = [path for inputs in group["inputs"] for path in inputs if path.endswith("study_train.tsv")]
+                asked_now = max(rule_resource("train_model", "mem_mb", job_data_mb([path]) / 2) for path in studies)
             else:
                 # memorization_examples given ExMem's table (sharding on) only joins tables: its own entry
                 exmem_given = any(path.endswith("/exmem.tsv") for inputs in group["inputs"] for path in inputs)

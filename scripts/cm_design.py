@@ -1,5 +1,6 @@
-"""Rule cm_design: the balanced IN/OUT design of the counterfactual-memorization models over the study's pairs, and
-each model's training half (the study pairs that are IN for it; output halves, in the order of params.models).
+"""Rule cm_design: the balanced IN/OUT design of the counterfactual-memorization models over the study's pairs: a
+column per model (params.models) marking the pairs of its training half, which its training job selects from the
+study pairs' token store (no copy of the pairs per half).
 
 Identical pairs (and the preprocessing's duplicate groups) are one unit of the design: all copies IN or all OUT."""
 
@@ -29,9 +30,7 @@ def main():
             **{m: design[k].astype(int) for k, m in enumerate(models)},
         }
     )
-    write_tsv_atomic(snakemake.output.design, table)
-    for model, half in zip(models, snakemake.output.halves, strict=True):
-        write_tsv_atomic(half, pairs[table[model] == 1])
+    write_tsv_atomic(snakemake.output[0], table)
     sizes = design.sum(1).tolist()
     logging.info(
         "%d pairs in %d design groups (largest %d) x %d models; training halves of %s pairs",

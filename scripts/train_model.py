@@ -66,13 +66,13 @@ def train_and_save(role: str, chain_seed: int, pairs_path: str, tokens_path: str
     processor = load(spm)
     # the table's token ids, memory-mapped from its store and truncated to the preset's length as they are read
     sources, targets = read_token_store(tokens_path, preset["max_positions"], spm)
-    if design is not None:
+    if design is not None:  # a CM model: its half of the study pairs
         sources, targets = half_of(sources, targets, design, role, pairs_path)
     device = pick_device()
     build = partial(build_model, preset, processor.vocab_size(), seed)
     started = time.perf_counter()
-    # the checkpoint is resumed only by a run of the same preset on the same training file
-    run_key = json.dumps(preset, sort_keys=True) + pairs_path
+    # the checkpoint is resumed only by a run of the same preset on the same training file (and half)
+    run_key = json.dumps(preset, sort_keys=True) + pairs_path + (f"|{role}" if design is not None else "")
     gpus = int(snakemake.resources.get("gpu", 0) or 0)
     # a distilled variant learns from the teacher's token distributions as well
     teacher = load_model(teacher, device) if teacher else None
@@ -159,26 +159,26 @@ def train_and_save(role: str, chain_seed: int, pairs_path: str, tokens_path: str
 
 
 def half_of(sources, targets, design: str, role: str, pairs_path: str):
-    """A CM model's half of the study pairs: the rows its design column marks IN, in study order (the pairs that
-    cm_design wrote to `pairs_path`)."""
+    """A CM model's half of the study pairs `pairs_path` (token ids `sources`, `targets`): the rows its column of
+    `design` marks IN, in study order."""
     table = read_columns(design, ["id", role])
     if len(table) != len(sources):
         raise InputError(f"{design} has {len(table)} rows but the study pairs' token store has {len(sources)}: "
                          f"rerun cm_design and tokenize_pairs")
+    if not np.array_equal(table["id"].to_numpy(), read_columns(pairs_path, ["id"])["id"].to_numpy()):
+        raise InputError(f"{design} is not the design of {pairs_path} (its ids differ): rerun cm_design")
     rows = np.flatnonzero(table[role].astype(int).to_numpy() == 1)
-    expected = read_columns(pairs_path, ["id"])["id"]
-    if not np.array_equal(table["id"].to_numpy()[rows], expected.to_numpy()):
-        raise InputError(f"{pairs_path} is not the half that {design} marks for {role}: rerun cm_design")
     return sources.select(rows), targets.select(rows)
 
 
-def finished_key(role: str, chain_seed: int, pairs_path: str, spm: str) -> dict:
+def finished_key(role: str, chain_seed: int, pairs_path: str, design: str, spm: str) -> dict:
     """What a model kept from an interrupted train_cm_models job must match to be used instead of training it again:
-    its role and seed, the preset, settings and library code, and the contents of its pairs and tokenizer."""
+    its role and seed, the preset, settings and library code, and the contents of the study pairs, the design (its
+    half) and the tokenizer."""
     return {
         "role": role, "seed": model_seed(chain_seed, role), "preset": dict(snakemake.params.preset),
         "settings": dict(snakemake.params.settings), "code": snakemake.params.get("code"),
-        "pairs": file_digest(pairs_path), "spm": file_digest(spm),
+        "pairs": file_digest(pairs_path), "design": file_digest(design), "spm": file_digest(spm),
     }
 
 
@@ -196,30 +196,32 @@ def also_logged_to(path: str):
 
 
 def train_models_in_turn(roles: list[str]) -> None:
-    """Rule train_cm_models: train `roles` (same preset and settings, one pairs file each) one after another, each
-    exactly as train_model would (same seeds, data and settings; one model's training shares no state with the next).
+    """Rule train_cm_models: train `roles` (same preset and settings, each on its half of the study pairs) one after
+    another, each exactly as train_model would (same seeds, data and settings; one model's training shares no state
+    with the next).
 
     Resume: an interrupted job loses its outputs (Snakemake deletes a failed job's outputs), so each finished model
     is first kept outside results/, beside its checkpoint (checkpoints/.../<role>/finished, with finished.json naming
     what it was trained from). A rerun uses a kept model whose finished.json matches instead of training it again,
     resumes the interrupted one from its checkpoint, and moves every model into results/ once all are done."""
     chain_seed = int(snakemake.wildcards.seed)
-    spm = snakemake.input.spm
+    spm, pairs_path, design = snakemake.input.spm, snakemake.input.pairs, snakemake.input.design
     kept = []
-    for role, pairs_path, output, checkpoint, model_log in zip(roles, snakemake.input.pairs, snakemake.output,
-                                                                snakemake.params.checkpoints, snakemake.log.models):
+    for role, output, checkpoint, model_log in zip(roles, snakemake.output, snakemake.params.checkpoints,
+                                                   snakemake.log.models, strict=True):
         folder = Path(checkpoint).with_name("finished")
         record = folder.with_name("finished.json")
-        key = finished_key(role, chain_seed, pairs_path, spm)
+        key = finished_key(role, chain_seed, pairs_path, design, spm)
         kept.append((folder, record, Path(output)))
         with also_logged_to(model_log):
             if folder.is_dir() and record.exists() and json.loads(record.read_text()) == key:
                 logging.info("%s: trained by an earlier run of this job (%s), not trained again", role, folder)
                 continue
             record.unlink(missing_ok=True)
-            logging.info("%s: training on %s (model %d of %d in this job)", role, pairs_path, len(kept), len(roles))
+            logging.info("%s: training on its half of %s (model %d of %d in this job)", role, pairs_path, len(kept),
+                         len(roles))
             train_and_save(role, chain_seed, pairs_path, snakemake.input.tokens, spm, str(folder), checkpoint,
-                           design=snakemake.input.design)
+                           design=design)
             record.write_text(json.dumps(key, indent=1) + "\n")
     for folder, record, output in kept:
         shutil.rmtree(output, ignore_errors=True)

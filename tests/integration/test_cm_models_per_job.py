@@ -52,7 +52,7 @@ def test_cm_models_in_one_job_equal_one_job_each_and_resume(tmp_path):
     assert planned_one.get("train_model") == 4 and "train_cm_models" not in planned_one, planned_one
 
     # the merged job, SIGKILLed with the whole workflow once cm00 is finished and cm01 has a checkpoint
-    run_snakemake(merged, f"results/cm/{BASE}/design.tsv", configs=configs_all)  # data stage and halves first
+    run_snakemake(merged, f"results/cm/{BASE}/design.tsv", configs=configs_all)  # data stage and design first
     checkpoints = merged / "checkpoints" / BASE
     command = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(merged),
                "--configfile", str(ROOT / "config.yaml"), *map(str, configs_all), "--cores", "2", *TARGETS]

@@ -230,10 +230,9 @@ def evaluation_files(wildcards):
 
 
 def training_pairs(wildcards):
-    """Teacher and baseline learn the study's pairs; the SeqKD student learns the teacher's translations."""
+    """Teacher, baseline and CM models (each its half, cm_half) learn the study's pairs; the SeqKD student learns
+    the teacher's translations."""
     base = f"{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}"
-    if wildcards.role.startswith("cm"):
-        return f"results/cm/{base}/seed{wildcards.seed}/{wildcards.role}/train.tsv"
     variant = VARIANTS.get(wildcards.role, {})
     adaptive = f"results/adaptive/{base}/seed{wildcards.seed}"
     if wildcards.role in ADAPTIVE_TEACHERS:  # the selected pairs, or the random control
@@ -270,9 +269,9 @@ def token_store(pairs):
     return pairs.removesuffix(".tsv") + ".tokens"
 
 
-def cm_half_tokens(wildcards):
-    """A CM model's training tokens: the study pairs' token store and the design that says which of its rows are IN
-    for the model (its half, in study order): M halves of the study pairs need no token store each.
+def cm_half(wildcards):
+    """A CM model's training data: the study pairs' token store and the design whose column for the model marks the
+    rows of its half (in study order): M halves of the study pairs need no copy or token store each.
     """
     base = f"{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}"
     return {
@@ -291,7 +290,7 @@ def training_inputs(wildcards):
     }
     # a CM model's half: its rows of the study pairs' store
     if wildcards.role.startswith("cm"):
-        inputs.update(cm_half_tokens(wildcards))
+        inputs.update(cm_half(wildcards))
     variant = VARIANTS.get(wildcards.role, {})
     start = variant.get("prune") or variant.get("finetune")
     if wildcards.role in ADAPTIVE_TEACHERS:
@@ -589,13 +588,16 @@ def corpus_languages(wildcards):
     return config["corpora"][wildcards.corpus]["languages"]
 
 
-def input_sized(rule, resource, models=1, sharded=False):
+def input_sized(rule, resource, models=1, sharded=False, cm_half=False):
     """A rule's `resource` (mem_mb or runtime) from the MiB of its data input (a shard job's: its shard's share) and
     the attempt: a retry asks for more (memkd.resources). `sharded`: the RULES entry `<rule>_sharded`, the rule's work
-    when sharding moved its decoding into shard jobs."""
+    when sharding moved its decoding into shard jobs. `cm_half`: a CM model's job (input `design`) is sized by its
+    half of the study pairs."""
     entry = f"{rule}_sharded" if sharded else rule
 
     def value(wildcards, input, attempt):
+        if cm_half and "design" in input.keys():  # a CM model trains on the rows its design column marks
+            return rule_resource(entry, resource, cm_half_mb(input), attempt, models)
         shard = int(wildcards.shard) if "shard" in wildcards.keys() else None
         # a shard job: its rows' share
         size = job_data_mb(input, input.get("plan"), shard)
@@ -605,16 +607,12 @@ def input_sized(rule, resource, models=1, sharded=False):
 
 
 def cm_training_inputs(wildcards):
-    """train_cm_models' inputs: every CM model's half (pairs, in CM_ROLES order; they size the job and key what it
-    keeps), the study pairs' token store with the design that selects each half's rows, and the tokenizer.
+    """train_cm_models' inputs: the study pairs (they size the job and key what it keeps), their token store with
+    the design that selects each model's half, and the tokenizer.
     """
-    pairs = [
-        f"results/cm/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/seed{wildcards.seed}/{role}/train.tsv"
-        for role in CM_ROLES
-    ]
     return {
-        "pairs": pairs,
-        **cm_half_tokens(wildcards),
+        "pairs": f"results/data/{wildcards.corpus}/{wildcards.src}-{wildcards.tgt}/study_train.tsv",
+        **cm_half(wildcards),
         "spm": f"results/data/{wildcards.corpus}/spm.model",
     }
 
@@ -625,10 +623,13 @@ def cm_models_sized(resource):
     finished."""
 
     def value(wildcards, input, attempt):
-        each = [
-            rule_resource("train_model", resource, data_mb([pairs]), attempt)
-            for pairs in input.pairs
-        ]
-        return max(each) if resource == "mem_mb" else min(sum(each), RUNTIME_CAP)
+        each = rule_resource("train_model", resource, cm_half_mb(input), attempt)
+        return each if resource == "mem_mb" else min(len(CM_ROLES) * each, RUNTIME_CAP)
 
     return value
+
+
+def cm_half_mb(input):
+    """MiB of a CM model's training data: half of the study pairs (the design's halves are balanced)."""
+    return data_mb([input.pairs]) / 2
+

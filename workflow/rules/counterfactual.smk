@@ -1,4 +1,4 @@
-# Counterfactual memorization: a balanced design over the study's pairs and each model's training half (one job),
+# Counterfactual memorization: a balanced design over the study's pairs, a column per model marking its training half,
 # M models of the `cm` preset each trained on its half (roles cm00, cm01, ...: rule train_cm_models, all of a direction
 # and seed in one job, or train_model, a job each; counterfactual.models_per_job), their scores of every reference
 # (score_cm_references, memorize.smk), and CM per pair.
@@ -8,11 +8,7 @@ rule cm_design:
     input:
         "results/data/{corpus}/{src}-{tgt}/study_train.tsv",
     output:
-        design="results/cm/{corpus}/{src}-{tgt}/seed{seed}/design.tsv",
-        halves=expand(
-            "results/cm/{{corpus}}/{{src}}-{{tgt}}/seed{{seed}}/{role}/train.tsv",
-            role=CM_ROLES,
-        ),
+        "results/cm/{corpus}/{src}-{tgt}/seed{seed}/design.tsv",
     log:
         "logs/cm_design/{corpus}/{src}-{tgt}/seed{seed}.log",
     conda:

@@ -2,9 +2,10 @@
 # Checkpoints live outside results/ so that a killed job resumes on rerun instead of starting over.
 
 
-# Every table a model trains on (study pairs, CM halves, SeqKD, Seq-Inter and Adaptive-SeqKD data, QE pairs),
-# tokenized once into memory-mapped token-id arrays (memkd.data): the teacher, the baseline and every variant on the
-# study pairs share one copy, and a training job never holds or tokenizes its corpus itself.
+# Every table a model trains on (study pairs, SeqKD, Seq-Inter and Adaptive-SeqKD data, QE pairs),
+# tokenized once into memory-mapped token-id arrays (memkd.data): the teacher, the baseline, every variant on the
+# study pairs and the CM models (each its half's rows) share one copy, and a training job never holds or tokenizes
+# its corpus itself.
 rule tokenize_pairs:
     input:
         pairs="results/{stage}/{corpus}/{table}.tsv",
@@ -16,7 +17,7 @@ rule tokenize_pairs:
     benchmark:
         "benchmarks/tokenize_pairs/{stage}/{corpus}/{table}.tsv"
     wildcard_constraints:
-        stage="data|cm|seqkd|seqinter|adaptive|qe",
+        stage="data|seqkd|seqinter|adaptive|qe",
         table=r"[A-Za-z0-9_./-]+",
     conda:
         "../../envs/memkd.yaml"
@@ -45,8 +46,8 @@ rule train_model:
     # raise it with --set-threads train_model=N for larger presets
     threads: 1
     resources:
-        mem_mb=input_sized("train_model", "mem_mb"),
-        runtime=input_sized("train_model", "runtime"),
+        mem_mb=input_sized("train_model", "mem_mb", cm_half=True),
+        runtime=input_sized("train_model", "runtime", cm_half=True),
         gpu=training_gpus,
     params:
         preset=model_preset,
