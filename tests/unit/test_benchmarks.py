@@ -5,7 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from memkd.benchmarks import markdown, summarize
+import pandas as pd
+
+from memkd.benchmarks import compare, compare_markdown, markdown, summarize
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 DASHES = "\t".join(["-"] * 9)
@@ -61,3 +63,30 @@ def test_markdown_and_cli_print_the_same_table_as_before(tmp_path):
 def test_no_benchmark_files(tmp_path):
     assert summarize(tmp_path).empty
     assert markdown(summarize(tmp_path)) == "(no benchmark files)"
+
+
+def write_jobs(run: Path, seconds: dict[str, float]) -> Path:
+    for name, s in seconds.items():
+        path = run / "benchmarks" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(HEADER + record(s, 100))
+    return run
+
+
+def test_compare_matches_jobs_by_benchmark_file(tmp_path):
+    before = write_jobs(tmp_path / "old", {"train_model/t.tsv": 100.0, "train_model/s.tsv": 60.0,
+                                           "train_cm/m0.tsv": 30.0, "train_cm/m1.tsv": 30.0})
+    after = write_jobs(tmp_path / "new", {"train_model/t.tsv": 40.0, "train_model/s.tsv": 20.0,
+                                          "train_model/extra.tsv": 50.0, "train_cm_models/all.tsv": 25.0})
+    table = compare(before, after)
+    assert list(table.index) == ["train_model", "train_cm", "train_cm_models"]
+    assert table.loc["train_model"].tolist() == [2, 160.0, 3, 110.0, 2, 160.0, 60.0, 2.67]
+    assert table.loc["train_cm"].tolist()[:5] == [2, 60.0, 0, 0.0, 0]  # renamed rule: nothing matched
+    assert pd.isna(table.loc["train_cm", "ratio"]) and pd.isna(table.loc["train_cm_models", "ratio"])
+    text = compare_markdown(table)
+    assert "| train_model | 2 | 160 | 3 | 110 | 2 | 160 | 60 | 2.67 |" in text
+    assert text.splitlines()[-1] == "| all benchmarked jobs | 4 | 220 | 4 | 135 | 2 | 160 | 60 | 2.67 |"
+    script = Path(__file__).resolve().parents[2] / "bench" / "benchmark_compare.py"
+    printed = subprocess.run([sys.executable, str(script), str(before), str(after)], capture_output=True, text=True,
+                             check=True)
+    assert printed.stdout == text + "\n"
