@@ -19,7 +19,7 @@ def jobs(folder: Path) -> pd.DataFrame:
         job = path.relative_to(folder / "benchmarks")
         rows.append({"job": job.as_posix(), "rule": job.parts[0], "s": float(record["s"]),
                      "max_rss_mb": float(record["max_rss"]) if record["max_rss"] != "-" else float("nan")})
-    return pd.DataFrame(rows, columns=["job", "rule", "s", "max_rss_mb"])
+    return pd.DataFrame(rows, columns=["job", "rule", "s", "max_rss_mb"]).astype({"s": float, "max_rss_mb": float})
 
 
 def summarize(folder: Path) -> pd.DataFrame:
@@ -58,7 +58,7 @@ def compare(before: Path, after: Path) -> pd.DataFrame:
         "matched_s_before": matched.groupby("rule").s_before.sum(),
         "matched_s_after": matched.groupby("rule").s_after.sum(),
     }).fillna(0.0)
-    table["ratio"] = (table.matched_s_before / table.matched_s_after).where(table.matched_jobs > 0)
+    table["ratio"] = table.matched_s_before / table.matched_s_after.where(table.matched_jobs > 0)
     table.index.name = "rule"
     return table.sort_values(["total_s_before", "total_s_after"], ascending=False).round(2)
 

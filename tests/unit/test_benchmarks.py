@@ -90,3 +90,10 @@ def test_compare_matches_jobs_by_benchmark_file(tmp_path):
     printed = subprocess.run([sys.executable, str(script), str(before), str(after)], capture_output=True, text=True,
                              check=True)
     assert printed.stdout == text + "\n"
+
+
+def test_compare_with_a_run_without_benchmarks(tmp_path):
+    after = write_jobs(tmp_path / "new", {"train_model/t.tsv": 40.0})
+    table = compare(tmp_path / "empty", after)
+    assert table.loc["train_model"].tolist()[:5] == [0, 0.0, 1, 40.0, 0] and pd.isna(table.loc["train_model", "ratio"])
+    assert compare_markdown(table).splitlines()[-1] == "| all benchmarked jobs | 0 | 0 | 1 | 40 | 0 | 0 | 0 |  |"
