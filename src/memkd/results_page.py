@@ -75,6 +75,13 @@ def publish(run: Path, out: Path, corpus: str, about: str) -> Path:
     return out / "README.md"
 
 
+def run_commit(run: Path) -> str:
+    """The commit the run folder's checkout was at ("unknown" where it is not a git checkout): the run's, not the
+    one of the repository the page is published into, which may have moved on since."""
+    found = subprocess.run(["git", "-C", str(run), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else "unknown"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="the run folder (holds results/ and benchmarks/)")
@@ -85,8 +92,7 @@ def main():
     parser.add_argument("--machine", default="2-core CPU, no GPU")
     parser.add_argument("--readme", type=Path, help="regenerate this README's results block")
     args = parser.parse_args()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    about = (f"`{args.command}` from a fresh clone of commit {commit or 'unknown'}, {args.machine}: "
+    about = (f"`{args.command}` from a fresh clone of commit {run_commit(args.run)}, {args.machine}: "
              f"**{args.wall} wall time**.")
     page = publish(args.run, args.out, args.corpus, about)
     if args.readme:

@@ -51,3 +51,17 @@ def test_publish_copies_the_run_and_rewrites_figure_links(tmp_path):
     assert "![m](figures/m.png)" in text and (tmp_path / "page" / "figures" / "m.png").exists()
     assert (tmp_path / "page" / "tables" / "relative_change.tsv").exists()
     assert "made by a test" in text and "| train_model | 2 | 40 | 20.0 | 30.0 |" in text
+
+
+def test_the_commit_is_the_run_folders_own(tmp_path):
+    import subprocess
+
+    from memkd.results_page import run_commit
+
+    assert run_commit(tmp_path) == "unknown"  # not a checkout
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "run"], check=True)
+    made = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert run_commit(tmp_path) == made
