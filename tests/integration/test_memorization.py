@@ -103,8 +103,12 @@ def test_cm_is_estimated_for_every_study_pair_from_a_balanced_design(tiny_study)
     assert (cm.in_models == models // 2).all() and (cm.out_models == models // 2).all()
     assert (cm.cm - (cm.p_in - cm.p_out)).abs().max() < 1e-5
     design = pd.read_csv(tiny_study / "results" / "cm" / "bible" / "en-es" / "seed1" / "design.tsv", sep="\t")
-    half = pd.read_csv(tiny_study / "results" / "cm" / "bible" / "en-es" / "seed1" / "cm00" / "train.tsv", sep="\t")
-    assert half.id.tolist() == design.id[design.cm00 == 1].tolist()
+    assert design.id.tolist() == cm[cm.direction == "en-es"].id.tolist()
+    # a CM model trains on the study pairs its design column marks: no copy of the pairs per half
+    assert not (tiny_study / "results" / "cm" / "bible" / "en-es" / "seed1" / "cm00").exists()
+    for role in ("cm00", "cm01"):
+        summary = tiny_study / "results" / "models" / "bible" / "en-es" / "seed1" / role / "training_summary.json"
+        assert json.loads(summary.read_text())["training_pairs"] == int(design[role].sum())
 
 
 @pytest.fixture

@@ -596,7 +596,8 @@ def input_sized(rule, resource, models=1, sharded=False, cm_half=False):
     entry = f"{rule}_sharded" if sharded else rule
 
     def value(wildcards, input, attempt):
-        if cm_half and "design" in input.keys():  # a CM model trains on the rows its design column marks
+        # a CM model trains on the rows its design column marks
+        if cm_half and "design" in input.keys():
             return rule_resource(entry, resource, cm_half_mb(input), attempt, models)
         shard = int(wildcards.shard) if "shard" in wildcards.keys() else None
         # a shard job: its rows' share
@@ -632,4 +633,3 @@ def cm_models_sized(resource):
 def cm_half_mb(input):
     """MiB of a CM model's training data: half of the study pairs (the design's halves are balanced)."""
     return data_mb([input.pairs]) / 2
-
