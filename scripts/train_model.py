@@ -12,14 +12,12 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
-from memkd.data import file_digest, lengths_of, make_batches, read_token_store
+from memkd.data import design_half, file_digest, lengths_of, make_batches, read_token_store
 from memkd.distributed import train_data_parallel
 from memkd.errors import InputError
-from memkd.io import read_columns
 from memkd.model import build_model, count_parameters, load as load_model, pick_device, save
 from memkd.prune import magnitude_prune, make_permanent, nonzero_parameters
 from memkd.rulerun import run
@@ -67,7 +65,8 @@ def train_and_save(role: str, chain_seed: int, pairs_path: str, tokens_path: str
     # the table's token ids, memory-mapped from its store and truncated to the preset's length as they are read
     sources, targets = read_token_store(tokens_path, preset["max_positions"], spm)
     if design is not None:  # a CM model: its half of the study pairs
-        sources, targets = half_of(sources, targets, design, role, pairs_path)
+        rows = design_half(design, role, pairs_path, len(sources))
+        sources, targets = sources.select(rows), targets.select(rows)
     device = pick_device()
     build = partial(build_model, preset, processor.vocab_size(), seed)
     started = time.perf_counter()
@@ -156,19 +155,6 @@ def train_and_save(role: str, chain_seed: int, pairs_path: str, tokens_path: str
     Path(checkpoint).unlink(missing_ok=True)
     logging.info("saved %s (%d parameters)", output, summary["parameters"])
     return summary
-
-
-def half_of(sources, targets, design: str, role: str, pairs_path: str):
-    """A CM model's half of the study pairs `pairs_path` (token ids `sources`, `targets`): the rows its column of
-    `design` marks IN, in study order."""
-    table = read_columns(design, ["id", role])
-    if len(table) != len(sources):
-        raise InputError(f"{design} has {len(table)} rows but the study pairs' token store has {len(sources)}: "
-                         f"rerun cm_design and tokenize_pairs")
-    if not np.array_equal(table["id"].to_numpy(), read_columns(pairs_path, ["id"])["id"].to_numpy()):
-        raise InputError(f"{design} is not the design of {pairs_path} (its ids differ): rerun cm_design")
-    rows = np.flatnonzero(table[role].astype(int).to_numpy() == 1)
-    return sources.select(rows), targets.select(rows)
 
 
 def finished_key(role: str, chain_seed: int, pairs_path: str, design: str, spm: str) -> dict:

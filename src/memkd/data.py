@@ -195,6 +195,20 @@ def read_token_store(folder: str | os.PathLike, max_len: int | None = None,
     return sources, targets
 
 
+def design_half(design: str | os.PathLike, role: str, pairs: str | os.PathLike, rows: int) -> np.ndarray:
+    """The row numbers of a CM model's half of the study pairs `pairs` (`rows` of them in its token store): those its
+    column `role` of the CM design marks IN, in study order. The design must list exactly the pairs' ids."""
+    from memkd.io import read_columns
+
+    table = read_columns(design, ["id", role])
+    if len(table) != rows:
+        raise InputError(f"{design} has {len(table)} rows but the study pairs' token store has {rows}: "
+                         f"rerun cm_design and tokenize_pairs")
+    if not np.array_equal(table["id"].to_numpy(), read_columns(pairs, ["id"])["id"].to_numpy()):
+        raise InputError(f"{design} is not the design of {pairs} (its ids differ): rerun cm_design")
+    return np.flatnonzero(table[role].astype(int).to_numpy() == 1)
+
+
 def lengths_of(sequences) -> np.ndarray:
     """Lengths of token-id sequences (lists or TokenArrays)."""
     if isinstance(sequences, TokenArrays):

@@ -10,7 +10,7 @@ import torch
 
 import memkd.io
 from memkd import train as train_module
-from memkd.data import TokenArrays, encode, read_token_store, write_token_store
+from memkd.data import TokenArrays, design_half, encode, read_token_store, write_token_store
 from memkd.errors import InputError
 from memkd.io import write_tsv_atomic
 from memkd.model import EOS_ID, build_model
@@ -130,3 +130,17 @@ def test_training_on_a_store_equals_training_on_the_encoded_lists(tmp_path):
         runs.append(([r["loss"] for r in records], [p.detach().clone() for p in model.parameters()]))
     assert runs[0][0] == runs[1][0] and len(runs[0][0]) > 2
     assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
+def test_a_cm_models_half_is_its_design_column_and_a_foreign_design_is_refused(tmp_path):
+    pairs = tmp_path / "study_train.tsv"
+    write_tsv_atomic(pairs, pd.DataFrame({"id": ["a", "b", "c", "d"], "src": list("wxyz"), "tgt": list("WXYZ")}))
+    design = tmp_path / "design.tsv"
+    write_tsv_atomic(design, pd.DataFrame({"id": ["a", "b", "c", "d"], "cm00": [1, 0, 0, 1], "cm01": [0, 1, 1, 0]}))
+    assert design_half(design, "cm00", pairs, 4).tolist() == [0, 3]
+    assert design_half(design, "cm01", pairs, 4).tolist() == [1, 2]
+    with pytest.raises(InputError, match="has 4 rows but the study pairs' token store has 5"):
+        design_half(design, "cm00", pairs, 5)
+    write_tsv_atomic(design, pd.DataFrame({"id": ["a", "b", "d", "c"], "cm00": [1, 0, 0, 1]}))
+    with pytest.raises(InputError, match="is not the design of .*study_train.tsv .its ids differ.: rerun cm_design"):
+        design_half(design, "cm00", pairs, 4)
