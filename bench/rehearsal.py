@@ -403,7 +403,7 @@ def check_resources(workdir: Path) -> pd.DataFrame:
     """Per rule of a rehearsal folder: the largest data input of its jobs (MiB; a shard job's share), the memory its
     jobs were given in that run, the memory this checkout's rules ask for those inputs (memkd.resources; "fixed" where
     a rule keeps a literal) and the job's peak from peaks.json. A cluster kills a job whose peak passes what it asked."""
-    from memkd.resources import RULES, job_data_mb, rule_resource
+    from memkd.resources import RULES, cm_half_mb, job_data_mb, rule_resource
 
     logs = sorted(workdir.glob("snakemake*.out"))
     jobs = pd.concat([job_requests(path.read_text()) for path in logs], ignore_index=True)
@@ -419,7 +419,7 @@ def check_resources(workdir: Path) -> pd.DataFrame:
             size = max(sizes)
             if rule == "train_cm_models":  # its models train in turn: the memory of one on half of the study pairs
                 studies = [path for inputs in group["inputs"] for path in inputs if path.endswith("study_train.tsv")]
-                asked_now = max(rule_resource("train_model", "mem_mb", job_data_mb([path]) / 2) for path in studies)
+                asked_now = max(rule_resource("train_model", "mem_mb", cm_half_mb(path)) for path in studies)
             else:
                 # memorization_examples given ExMem's table (sharding on) only joins tables: its own entry
                 exmem_given = any(path.endswith("/exmem.tsv") for inputs in group["inputs"] for path in inputs)

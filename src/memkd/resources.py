@@ -100,6 +100,11 @@ def data_mb(paths: Iterable[str | os.PathLike], suffixes: tuple[str, ...] = DATA
     return total / MIB
 
 
+def cm_half_mb(study_pairs: str | os.PathLike) -> float:
+    """MiB of a CM model's training data: half of the study pairs (the CM design's halves are balanced)."""
+    return data_mb([study_pairs]) / 2
+
+
 def job_data_mb(paths: Iterable[str | os.PathLike], plan: str | os.PathLike | None = None,
                 shard: int | None = None) -> float:
     """data_mb of a job's inputs; a shard job's (its shard plan and shard number given) only its shard's part: the

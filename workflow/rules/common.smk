@@ -9,7 +9,7 @@ from memkd.config import (
     variant_seeds,
     wmt20_download_url,
 )
-from memkd.resources import RUNTIME_CAP, data_mb, job_data_mb, rule_resource
+from memkd.resources import RUNTIME_CAP, cm_half_mb, job_data_mb, rule_resource
 from memkd.shards import read_plan
 
 # Validate first: a bad config stops the run before any job, with a message naming the key.
@@ -598,7 +598,9 @@ def input_sized(rule, resource, models=1, sharded=False, cm_half=False):
     def value(wildcards, input, attempt):
         # a CM model trains on the rows its design column marks
         if cm_half and "design" in input.keys():
-            return rule_resource(entry, resource, cm_half_mb(input), attempt, models)
+            return rule_resource(
+                entry, resource, cm_half_mb(input.pairs), attempt, models
+            )
         shard = int(wildcards.shard) if "shard" in wildcards.keys() else None
         # a shard job: its rows' share
         size = job_data_mb(input, input.get("plan"), shard)
@@ -624,12 +626,7 @@ def cm_models_sized(resource):
     finished."""
 
     def value(wildcards, input, attempt):
-        each = rule_resource("train_model", resource, cm_half_mb(input), attempt)
+        each = rule_resource("train_model", resource, cm_half_mb(input.pairs), attempt)
         return each if resource == "mem_mb" else min(len(CM_ROLES) * each, RUNTIME_CAP)
 
     return value
-
-
-def cm_half_mb(input):
-    """MiB of a CM model's training data: half of the study pairs (the design's halves are balanced)."""
-    return data_mb([input.pairs]) / 2
