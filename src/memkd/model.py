@@ -55,17 +55,111 @@ def teacher_forced_logits(model: torch.nn.Module, batch: dict) -> torch.Tensor:
     """Next-token logits at every target position, the decoder reading the reference prefix (labels shifted right
     behind the start id). The same logits as model(**batch), without the loss that Hugging Face computes whenever it
     is given labels: a softmax over the vocabulary at every position that no caller uses."""
-    from transformers.models.marian.modeling_marian import shift_tokens_right
+    hidden = decoder_hidden(model, batch["input_ids"], batch["attention_mask"], batch["labels"])
+    return _output_logits(model, hidden, has_output_bias(model))
 
-    decoder_input_ids = shift_tokens_right(batch["labels"], PAD_ID, PAD_ID)
-    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                 decoder_input_ids=decoder_input_ids).logits
+
+def dropout(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Training-mode dropout: keep with probability 1 - p, scale by 1 / (1 - p). On CPUs the keep mask is a
+    uniform draw compared with p, twice as fast as F.dropout's Bernoulli sampler (5-7% of a student step,
+    bench/results/train_peers_xeon.md), from the same global generator. The draw is fp32 whatever x's dtype, so
+    that p is not rounded to bf16's 8 bits."""
+    import torch
+    import torch.nn.functional as F
+
+    if p == 0.0:
+        return x
+    if x.is_cuda:  # one fused kernel there
+        return F.dropout(x, p, True)
+    keep = torch.rand(x.shape, device=x.device).ge_(p)
+    return x * keep.to(x.dtype).mul_(1.0 / (1.0 - p))
+
+
+def _attention(attn: torch.nn.Module, x: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor | None,
+               causal: bool, training: bool) -> torch.Tensor:
+    """Multi-head attention of a Marian attention module (self-attention when memory is x). The projections are
+    called as modules so that forward hooks (torch's pruning re-parametrisation) apply."""
+    import torch
+    import torch.nn.functional as F
+
+    batch, length, width = x.shape
+    heads, head_dim = attn.num_heads, attn.head_dim
+    q = attn.q_proj(x).view(batch, length, heads, head_dim).transpose(1, 2)
+    k, v = (proj(memory).view(batch, memory.size(1), heads, head_dim).transpose(1, 2)
+            for proj in (attn.k_proj, attn.v_proj))
+    dropout_p = attn.dropout if training else 0.0
+    if training and q.dtype == torch.bfloat16 and not q.is_cuda:
+        # torch's CPU flash-attention backward is 3-5x slower in bf16 than in fp32 (38% of a teacher step under
+        # bf16 autocast, bench/results/train_peers_xeon.md): attend in fp32, outside autocast, which would cast
+        # back; out_proj casts the result to bf16 again
+        with torch.autocast("cpu", enabled=False):
+            out = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask,
+                                                 dropout_p=dropout_p, is_causal=causal, scale=attn.scaling)
+    else:
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=causal,
+                                             scale=attn.scaling)
+    return attn.out_proj(out.transpose(1, 2).reshape(batch, length, width))
+
+
+def _feed_forward(layer: torch.nn.Module, x: torch.Tensor, training: bool) -> torch.Tensor:
+    hidden = layer.activation_fn(layer.fc1(x))
+    if training:
+        hidden = dropout(hidden, layer.activation_dropout)
+    hidden = layer.fc2(hidden)
+    return dropout(hidden, layer.dropout) if training else hidden
+
+
+def _embed(stack: torch.nn.Module, ids: torch.Tensor, training: bool) -> torch.Tensor:
+    x = stack.embed_tokens(ids) * stack.embed_scale + stack.embed_positions.weight[: ids.size(1)]
+    return dropout(x, stack.dropout) if training else x
+
+
+def decoder_hidden(model: MarianMTModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                   labels: torch.Tensor) -> torch.Tensor:
+    """The decoder's last hidden states, teacher-forced on `labels` (padded with IGNORE_INDEX): the computation of
+    Hugging Face's MarianModel.forward (post-norm layers, scaled embeddings plus sinusoidal positions, the decoder
+    reading the labels shifted right behind the pad id), written out. Equal to it in eval mode
+    (tests/unit/test_model.py). Written out for training speed (bench/results/train_peers_xeon.md): dropout
+    masks drawn by `dropout` above, no mask tensors built, attention in fp32 under CPU bf16 autocast. Layerdrop
+    is not implemented: build_model never sets it, and TargetLogits refuses a model that does."""
+    import torch
+
+    training = model.training
+    encoder, decoder = model.model.encoder, model.model.decoder
+    key_mask = attention_mask.bool()[:, None, None, :]  # (batch, 1, 1, source): the source's padding
+    x = _embed(encoder, input_ids, training)
+    for layer in encoder.layers:
+        attended = _attention(layer.self_attn, x, x, key_mask, False, training)
+        x = layer.self_attn_layer_norm(x + (dropout(attended, layer.dropout) if training else attended))
+        x = layer.final_layer_norm(x + _feed_forward(layer, x, training))
+    memory = x
+    decoder_input_ids = torch.cat([labels.new_full((labels.size(0), 1), PAD_ID), labels[:, :-1]], dim=1)
+    y = _embed(decoder, decoder_input_ids.masked_fill_(decoder_input_ids == IGNORE_INDEX, PAD_ID), training)
+    for layer in decoder.layers:
+        attended = _attention(layer.self_attn, y, y, None, True, training)
+        y = layer.self_attn_layer_norm(y + (dropout(attended, layer.dropout) if training else attended))
+        attended = _attention(layer.encoder_attn, y, memory, key_mask, False, training)
+        y = layer.encoder_attn_layer_norm(y + (dropout(attended, layer.dropout) if training else attended))
+        y = layer.final_layer_norm(y + _feed_forward(layer, y, training))
+    return y
+
+
+def has_output_bias(model: MarianMTModel) -> bool:
+    """Whether Marian's final_logits_bias is non-zero: a buffer that training never moves, zero in every model
+    build_model makes (Opus-MT checkpoints have one)."""
+    return bool(model.final_logits_bias.any())
+
+
+def _output_logits(model: MarianMTModel, hidden: torch.Tensor, output_bias: bool) -> torch.Tensor:
+    """The output projection, plus the bias only where the model has one: adding zeros is a pass over the whole
+    (tokens, vocab) matrix."""
+    logits = model.lm_head(hidden)
+    return logits + model.final_logits_bias if output_bias else logits
 
 
 @cache
 def _target_logits_class() -> type:
     import torch
-    from transformers.models.marian.modeling_marian import shift_tokens_right
 
     class TargetLogits(torch.nn.Module):
         """Training's forward pass: the teacher-forced next-token logits at the target positions only, as one
@@ -76,13 +170,16 @@ def _target_logits_class() -> type:
 
         def __init__(self, model: MarianMTModel):
             super().__init__()
-            self.model = model
+            config = model.config
+            if config.encoder_layerdrop or config.decoder_layerdrop:
+                raise ValueError("memkd.model.decoder_hidden does not implement layerdrop; this model's config "
+                                 f"sets encoder_layerdrop={config.encoder_layerdrop}, "
+                                 f"decoder_layerdrop={config.decoder_layerdrop}")
+            self.model, self.output_bias = model, has_output_bias(model)
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-            decoder_input_ids = shift_tokens_right(labels, PAD_ID, PAD_ID)
-            hidden = self.model.model(input_ids=input_ids, attention_mask=attention_mask,
-                                      decoder_input_ids=decoder_input_ids).last_hidden_state
-            return self.model.lm_head(hidden[labels != IGNORE_INDEX]) + self.model.final_logits_bias
+            hidden = decoder_hidden(self.model, input_ids, attention_mask, labels)
+            return _output_logits(self.model, hidden[labels != IGNORE_INDEX], self.output_bias)
 
     TargetLogits.__module__, TargetLogits.__qualname__ = __name__, "TargetLogits"  # picklable as memkd.model's
     return TargetLogits

@@ -104,9 +104,17 @@ def precision_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "memkd"
 
 
+def training_code_digest() -> str:
+    """The source of the modules a training step runs (the forward pass, the losses, this loop): a measured
+    precision choice is only as current as the code it timed."""
+    package = Path(__file__).parent
+    blob = b"".join((package / name).read_bytes() for name in ("model.py", "losses.py", "train.py"))
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
 def machine_and_preset_key(model: torch.nn.Module, settings: dict, device: str) -> dict:
-    """What decides which precision is faster: the CPU, torch, the thread count, the model's shape and the
-    batch size."""
+    """What decides which precision is faster: the CPU, torch, the thread count, the model's shape, the
+    batch size and the training code."""
     cpu = platform.processor() or platform.machine()
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -119,7 +127,7 @@ def machine_and_preset_key(model: torch.nn.Module, settings: dict, device: str) 
         "threads": torch.get_num_threads(), "device": device,
         "model": [config.d_model, config.encoder_layers, config.decoder_layers, config.encoder_attention_heads,
                   config.encoder_ffn_dim, config.vocab_size],
-        "max_tokens": settings["max_tokens"],
+        "max_tokens": settings["max_tokens"], "code": training_code_digest(),
     }
 
 

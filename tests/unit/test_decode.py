@@ -128,13 +128,18 @@ def test_signatures_name_bf16_and_leave_fp32_as_it_was():
 
 
 def test_bf16_scoring_and_decoding_run_under_autocast_close_to_fp32(trained):
-    """bf16 (the CUDA default) through autocast, here on the CPU: logits rounded, log-softmax and sums in fp32."""
+    """bf16 (the CUDA default) through autocast, here on the CPU: logits rounded, log-softmax and sums in fp32.
+    Rounding logits to bf16's 8 bits moves a pair's score by up to a few tenths of a nat where the model is
+    unsure of a token (one pair in 20 here), and by under 1% elsewhere."""
+    import statistics
+
     model, processor, texts = trained
     fp32 = score(model, processor, texts[:20], texts[:20])
     bf16 = score(model, processor, texts[:20], texts[:20], precision="bf16")
     assert [n for n, _ in bf16] == [n for n, _ in fp32]
     assert any(a != b for (_, a), (_, b) in zip(fp32, bf16))  # bf16 did run
     for (_, a), (_, b) in zip(fp32, bf16):
-        assert b == pytest.approx(a, rel=0.1, abs=0.05)
+        assert b == pytest.approx(a, rel=0.25, abs=0.05)
+    assert statistics.median(abs(b - a) / abs(a) for (_, a), (_, b) in zip(fp32, bf16)) < 0.02
     hyps, _ = translate(model, processor, texts[:20], precision="bf16")
     assert sum(h[0] == s for h, s in zip(hyps, texts[:20])) >= 14
