@@ -33,9 +33,12 @@ LOADS = {
     "translate": "model", "translate_model": "model", "score_references": "model",
     "memorization_examples": "model", "quality_estimate": "qe",
 }
-# what a job imports lazily, once, before its work (code run after the imports); none since score_cm_references
-# converts its CM models without torch and transformers (memkd.ct2.converted)
-LAZY_IMPORTS: dict[str, str] = {}
+# what a job imports lazily, once, before its work (code run after the imports): the jobs that build or load a
+# Hugging Face Marian model import transformers there (memkd.model.build_model, memkd.model.load), not at import
+# time. score_cm_references converts its CM models without torch and transformers (memkd.ct2.converted).
+_MARIAN = "from transformers import MarianConfig, MarianMTModel"
+LAZY_IMPORTS: dict[str, str] = {rule: _MARIAN for rule in
+                                ("train_model", "train_cm_models", "train_qe_model", "teacher_baseline_kl")}
 
 PROBE = r"""
 import json, runpy, sys, time, types
