@@ -278,6 +278,21 @@ def test_auto_precision_is_timed_once_per_machine_and_preset_then_read_from_the_
     other = {**settings, "max_tokens": 128}  # another batch size is another measurement
     with pytest.raises(AssertionError, match="timed again"):
         train_module.measured_precision(model, sources, targets, batches, other, "cpu")
+    # so is other training code: a choice timed on an older forward pass or loss is not reused
+    monkeypatch.setattr(train_module, "training_code_digest", lambda: "edited")
+    with pytest.raises(AssertionError, match="timed again"):
+        train_module.measured_precision(model, sources, targets, batches, settings, "cpu")
+
+
+def test_the_training_code_digest_follows_the_modules_a_step_runs(tmp_path, monkeypatch):
+    package = tmp_path / "memkd"
+    package.mkdir()
+    for name in ("model.py", "losses.py", "train.py"):
+        (package / name).write_text(f"# {name}\n")
+    monkeypatch.setattr(train_module, "__file__", str(package / "train.py"))
+    first = train_module.training_code_digest()
+    (package / "model.py").write_text("# model.py, edited\n")
+    assert train_module.training_code_digest() != first
 
 
 def test_auto_precision_trains_exactly_like_the_precision_it_chose_and_names_it(tmp_path, monkeypatch):
