@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 
 def groups_from_codes(*sides: np.ndarray) -> np.ndarray:
     """Connected components over pairs: two pairs share a group when they have equal codes in one of `sides`
     (one code array per coding, e.g. the split keys of each side). Returns a group id per pair: the index of the
     group's first pair."""
+    # scipy is imported here: memkd.preprocess imports this module, and the QE and scoring jobs that import
+    # memkd.preprocess for other functions would pay scipy's 0.16 s at start-up (bench/fixed_cost.py)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     n = len(sides[0])
     rows = np.arange(n)
     edges = []
