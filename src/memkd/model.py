@@ -101,17 +101,13 @@ def _attention(attn: torch.nn.Module, x: torch.Tensor, memory: torch.Tensor, mas
     return attn.out_proj(out.transpose(1, 2).reshape(batch, length, width))
 
 
-def _feed_forward(layer: torch.nn.Module, x: torch.Tensor, training: bool) -> torch.Tensor:
-    hidden = layer.activation_fn(layer.fc1(x))
-    if training:
-        hidden = dropout(hidden, layer.activation_dropout)
-    hidden = layer.fc2(hidden)
-    return dropout(hidden, layer.dropout) if training else hidden
+def _feed_forward(layer: torch.nn.Module, x: torch.Tensor, drop) -> torch.Tensor:
+    return drop(layer.fc2(drop(layer.activation_fn(layer.fc1(x)), layer.activation_dropout)), layer.dropout)
 
 
-def _embed(stack: torch.nn.Module, ids: torch.Tensor, training: bool) -> torch.Tensor:
-    x = stack.embed_tokens(ids) * stack.embed_scale + stack.embed_positions.weight[: ids.size(1)]
-    return dropout(x, stack.dropout) if training else x
+def _embed(stack: torch.nn.Module, ids: torch.Tensor, drop) -> torch.Tensor:
+    return drop(stack.embed_tokens(ids) * stack.embed_scale + stack.embed_positions.weight[: ids.size(1)],
+                stack.dropout)
 
 
 def decoder_hidden(model: MarianMTModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -125,22 +121,23 @@ def decoder_hidden(model: MarianMTModel, input_ids: torch.Tensor, attention_mask
     import torch
 
     training = model.training
+    drop = dropout if training else (lambda x, p: x)
     encoder, decoder = model.model.encoder, model.model.decoder
     key_mask = attention_mask.bool()[:, None, None, :]  # (batch, 1, 1, source): the source's padding
-    x = _embed(encoder, input_ids, training)
+    x = _embed(encoder, input_ids, drop)
     for layer in encoder.layers:
-        attended = _attention(layer.self_attn, x, x, key_mask, False, training)
-        x = layer.self_attn_layer_norm(x + (dropout(attended, layer.dropout) if training else attended))
-        x = layer.final_layer_norm(x + _feed_forward(layer, x, training))
+        x = layer.self_attn_layer_norm(x + drop(_attention(layer.self_attn, x, x, key_mask, False, training),
+                                                layer.dropout))
+        x = layer.final_layer_norm(x + _feed_forward(layer, x, drop))
     memory = x
     decoder_input_ids = torch.cat([labels.new_full((labels.size(0), 1), PAD_ID), labels[:, :-1]], dim=1)
-    y = _embed(decoder, decoder_input_ids.masked_fill_(decoder_input_ids == IGNORE_INDEX, PAD_ID), training)
+    y = _embed(decoder, decoder_input_ids.masked_fill_(decoder_input_ids == IGNORE_INDEX, PAD_ID), drop)
     for layer in decoder.layers:
-        attended = _attention(layer.self_attn, y, y, None, True, training)
-        y = layer.self_attn_layer_norm(y + (dropout(attended, layer.dropout) if training else attended))
-        attended = _attention(layer.encoder_attn, y, memory, key_mask, False, training)
-        y = layer.encoder_attn_layer_norm(y + (dropout(attended, layer.dropout) if training else attended))
-        y = layer.final_layer_norm(y + _feed_forward(layer, y, training))
+        y = layer.self_attn_layer_norm(y + drop(_attention(layer.self_attn, y, y, None, True, training),
+                                                layer.dropout))
+        y = layer.encoder_attn_layer_norm(y + drop(_attention(layer.encoder_attn, y, memory, key_mask, False,
+                                                              training), layer.dropout))
+        y = layer.final_layer_norm(y + _feed_forward(layer, y, drop))
     return y
 
 
