@@ -34,9 +34,10 @@ LOADS = {
     "memorization_examples": "model", "quality_estimate": "qe",
 }
 # what a job imports lazily, once, before its work (code run after the imports): the jobs that build or load a
-# Hugging Face Marian model import transformers there (memkd.model.build_model, memkd.model.load), not at import
-# time. score_cm_references converts its CM models without torch and transformers (memkd.ct2.converted).
-_MARIAN = "from transformers import MarianConfig, MarianMTModel"
+# model import memkd.marian (torch modules in Hugging Face's layout) and safetensors there (memkd.model.build_model,
+# memkd.model.load), not at import time; none imports transformers (tests/unit/test_marian.py). score_cm_references
+# converts its CM models without torch (memkd.ct2.converted).
+_MARIAN = "from memkd import marian; import safetensors.torch"
 LAZY_IMPORTS: dict[str, str] = {rule: _MARIAN for rule in
                                 ("train_model", "train_cm_models", "train_qe_model", "teacher_baseline_kl")}
 

@@ -111,9 +111,12 @@ def hf_collate(features: list[dict]) -> dict:
 
 
 def hf_run(model, sources, targets, settings: dict, batch_size: int, bf16: bool, workdir: str) -> float:
-    """Seconds of one epoch of Seq2SeqTrainer."""
+    """Seconds of one epoch of Seq2SeqTrainer, on the model as Hugging Face's MarianMTModel (the same weights)."""
     from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
 
+    from memkd.marian import to_hugging_face
+
+    model = to_hugging_face(model)
     args = Seq2SeqTrainingArguments(
         output_dir=workdir, per_device_train_batch_size=batch_size, num_train_epochs=1,
         learning_rate=settings["lr"], warmup_steps=settings["warmup_steps"], lr_scheduler_type="inverse_sqrt",

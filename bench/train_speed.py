@@ -35,8 +35,10 @@ PRESETS = {
 
 
 def plain_loop(model, sources, targets, batch_size: int, seed: int) -> tuple[int, float]:
-    """(real tokens, seconds) of one pass with shuffled fixed-size fp32 batches."""
-    model.train()
+    """(real tokens, seconds) of one pass with shuffled fixed-size fp32 batches, through Hugging Face's forward."""
+    from memkd.marian import to_hugging_face
+
+    model = to_hugging_face(model).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-4, betas=(0.9, 0.98))
     order = list(range(len(sources)))
     random.Random(seed).shuffle(order)

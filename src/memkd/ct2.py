@@ -28,7 +28,7 @@ import numpy as np
 
 from memkd.data import encode, make_batches
 from memkd.decode import strip_ids
-from memkd.model import BOS_ID, EOS_ID, PAD_ID, TOKENIZER_FILE, UNK_ID
+from memkd.model import BOS_ID, EOS_ID, PAD_ID, TOKENIZER_FILE, UNK_ID, sinusoidal_positions
 
 ENGINE = f"ctranslate2-{ctranslate2.__version__}"
 MODEL_FILE = "model.bin"
@@ -37,18 +37,6 @@ MODEL_FILE = "model.bin"
 # Hugging Face's activation names, as CTranslate2's Transformers converter maps them
 _ACTIVATIONS = {"relu": "RELU", "gelu": "GELU", "gelu_python": "GELU", "gelu_new": "GELUTanh",
                 "gelu_fast": "GELUTanh", "gelu_pytorch_tanh": "GELUTanh", "silu": "SWISH", "swish": "SWISH"}
-
-
-def sinusoidal_positions(n_pos: int, dim: int) -> np.ndarray:
-    """Marian's fixed position table, computed as Hugging Face's MarianSinusoidalPositionalEmbedding.create_weight
-    computes it (float64, then float32; sines in the first half, cosines in the second). save_pretrained does not
-    store it: from_pretrained computes it."""
-    position_enc = np.array([[pos / np.power(10000, 2 * (j // 2) / dim) for j in range(dim)] for pos in range(n_pos)])
-    out = np.empty((n_pos, dim), dtype=np.float32)
-    sentinel = dim // 2 if dim % 2 == 0 else (dim // 2) + 1
-    out[:, 0:sentinel] = np.sin(position_enc[:, 0::2]).astype(np.float32)
-    out[:, sentinel:] = np.cos(position_enc[:, 1::2]).astype(np.float32)
-    return out
 
 
 def _specs():

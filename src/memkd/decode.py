@@ -114,12 +114,17 @@ def translate(
     device: str = "cpu",
     precision: str = "fp32",
 ) -> tuple[list[list[str]], float]:
-    """n_best hypotheses per source (best first) and the wall time in seconds; `precision` fp32 or bf16."""
+    """n_best hypotheses per source (best first) and the wall time in seconds; `precision` fp32 or bf16. `model` is
+    memkd's (memkd.model.load) or Hugging Face's MarianMTModel: decoding is the latter's generate()."""
     import torch
     from transformers import GenerationConfig
 
     if n_best > beam:
         raise ValueError(f"n_best ({n_best}) cannot exceed the beam size ({beam})")
+    if not hasattr(model, "generate"):
+        from memkd.marian import to_hugging_face
+
+        model = to_hugging_face(model)
     model.eval().to(device)
     # generate() fills every option left unset from the model's own generation_config, whose forced_eos_token_id
     # (MarianConfig's) would force </s> at the length limit; a hypothesis that reaches the limit stays truncated
@@ -173,7 +178,7 @@ class Decoder:
         self.processor = load_tokenizer(self.model_dir / TOKENIZER_FILE)
         # the positions the model was built with (memkd.model.build_model's max_positions), read without transformers
         self.max_positions = json.loads((self.model_dir / "config.json").read_text())["max_position_embeddings"]
-        self._model, self.translator = None, None
+        self._model, self._generator, self.translator = None, None, None
         if engine == "ctranslate2":
             from memkd import ct2
 
@@ -193,10 +198,19 @@ class Decoder:
 
     @property
     def model(self):
-        """The Hugging Face model, loaded on first use (on the CPU with ctranslate2)."""
+        """The torch model (memkd.model.load), loaded on first use (on the CPU with ctranslate2)."""
         if self._model is None:
             self._model = load(self.model_dir, "cpu")
         return self._model
+
+    @property
+    def generator(self):
+        """The model as Hugging Face's MarianMTModel, for its generate() (memkd's reference decoder)."""
+        if self._generator is None:
+            from memkd.marian import to_hugging_face
+
+            self._generator = to_hugging_face(self.model)
+        return self._generator
 
     def translate(self, sources: list[str], beam: int = 1, n_best: int = 1, max_tokens: int = 4000,
                   max_len_a: float = 1.5, max_len_b: int = 10) -> tuple[list[list[str]], float]:
@@ -207,7 +221,7 @@ class Decoder:
                                  max_tokens=max_tokens, max_len_a=max_len_a, max_len_b=max_len_b,
                                  max_source_len=self.max_positions, max_positions=self.max_positions,
                                  translate_empty=self._translate_empty)
-        return translate(self.model, self.processor, sources, beam=beam, n_best=n_best, max_tokens=max_tokens,
+        return translate(self.generator, self.processor, sources, beam=beam, n_best=n_best, max_tokens=max_tokens,
                          max_len_a=max_len_a, max_len_b=max_len_b, max_source_len=self.max_positions,
                          device=self.device, precision=self.precision)
 
@@ -224,7 +238,7 @@ class Decoder:
 
     def _translate_empty(self, beam: int, n_best: int, max_len: int) -> list[str]:
         """An empty source's hypotheses from memkd's decoder (CTranslate2 does not decode one)."""
-        return translate(self.model, self.processor, [""], beam=beam, n_best=n_best, max_len_a=0, max_len_b=max_len,
+        return translate(self.generator, self.processor, [""], beam=beam, n_best=n_best, max_len_a=0, max_len_b=max_len,
                          max_source_len=self.max_positions, device="cpu")[0][0]
 
     def signature(self, beam: int, n_best: int, max_len_a: float, max_len_b: int) -> str:

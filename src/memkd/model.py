@@ -1,7 +1,9 @@
-"""Encoder-decoder Transformers (Hugging Face Marian architecture) built from scratch from a config preset.
+"""Encoder-decoder Transformers (Hugging Face Marian architecture) built from scratch from a config preset, and
+training's forward pass over them.
 
 Token ids follow our SentencePiece models: pad 0, unk 1, bos 2, eos 3. As in Marian, the decoder
-starts from the pad id.
+starts from the pad id. The modules are memkd.marian's (Hugging Face's parameters and files, without importing
+transformers, which only the reference decoder memkd.decode.translate uses).
 """
 
 from __future__ import annotations
@@ -10,45 +12,41 @@ import shutil
 from functools import cache
 from pathlib import Path
 
-# torch and transformers are imported where they are used: CTranslate2 jobs read the token ids from here and
-# load no torch model (importing both costs ~5 s per job)
+# torch is imported where it is used: CTranslate2 jobs read the token ids from here and load no torch model
+# (importing torch and transformers cost ~5 s per job)
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 IGNORE_INDEX = -100  # label padding: no loss there (the cross-entropy's ignore_index)
 TOKENIZER_FILE = "spm.model"
 
 
-def build_model(preset: dict, vocab_size: int, seed: int) -> MarianMTModel:
-    """A freshly initialised model; `preset` holds d_model, layers, heads, ffn_dim, dropout, max_positions."""
-    import torch
-    from transformers import MarianConfig, MarianMTModel
+def build_model(preset: dict, vocab_size: int, seed: int) -> Marian:
+    """A freshly initialised model; `preset` holds d_model, layers, heads, ffn_dim, dropout, max_positions.
+    memkd.marian's modules: Hugging Face's MarianMTModel's parameters, initial draws and saved files, without
+    importing transformers."""
+    from memkd import marian
 
-    config = MarianConfig(
-        vocab_size=vocab_size,
-        decoder_vocab_size=vocab_size,
-        d_model=preset["d_model"],
-        encoder_layers=preset["encoder_layers"],
-        decoder_layers=preset["decoder_layers"],
-        encoder_attention_heads=preset["heads"],
-        decoder_attention_heads=preset["heads"],
-        encoder_ffn_dim=preset["ffn_dim"],
-        decoder_ffn_dim=preset["ffn_dim"],
-        dropout=preset["dropout"],
+    config = marian.make_config(
+        vocab_size=vocab_size, d_model=preset["d_model"], encoder_layers=preset["encoder_layers"],
+        decoder_layers=preset["decoder_layers"], heads=preset["heads"], ffn_dim=preset["ffn_dim"],
+        dropout=preset["dropout"], max_positions=preset["max_positions"],
         attention_dropout=preset.get("attention_dropout", 0.0),
-        activation_dropout=preset.get("activation_dropout", 0.0),
-        activation_function="relu",
-        max_position_embeddings=preset["max_positions"],
-        scale_embedding=True,
-        share_encoder_decoder_embeddings=True,
-        tie_word_embeddings=True,
-        pad_token_id=PAD_ID,
-        eos_token_id=EOS_ID,
-        bos_token_id=BOS_ID,
-        forced_eos_token_id=EOS_ID,
-        decoder_start_token_id=PAD_ID,
-    )
-    torch.manual_seed(seed)
-    return MarianMTModel(config)
+        activation_dropout=preset.get("activation_dropout", 0.0), pad_id=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID)
+    return marian.build(config, seed)
+
+
+def sinusoidal_positions(n_pos: int, dim: int) -> np.ndarray:
+    """Marian's fixed position table, computed as Hugging Face's MarianSinusoidalPositionalEmbedding.create_weight
+    computes it (float64, then float32; sines in the first half, cosines in the second). save_pretrained does not
+    store it: from_pretrained computes it. Numpy only (CTranslate2 conversion reads it without torch)."""
+    import numpy as np
+
+    position_enc = np.array([[pos / np.power(10000, 2 * (j // 2) / dim) for j in range(dim)] for pos in range(n_pos)])
+    out = np.empty((n_pos, dim), dtype=np.float32)
+    sentinel = dim // 2 if dim % 2 == 0 else (dim // 2) + 1
+    out[:, 0:sentinel] = np.sin(position_enc[:, 0::2]).astype(np.float32)
+    out[:, sentinel:] = np.cos(position_enc[:, 1::2]).astype(np.float32)
+    return out
 
 
 def teacher_forced_logits(model: torch.nn.Module, batch: dict) -> torch.Tensor:
@@ -110,7 +108,7 @@ def _embed(stack: torch.nn.Module, ids: torch.Tensor, drop) -> torch.Tensor:
                 stack.dropout)
 
 
-def decoder_hidden(model: MarianMTModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+def decoder_hidden(model: Marian, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                    labels: torch.Tensor) -> torch.Tensor:
     """The decoder's last hidden states, teacher-forced on `labels` (padded with IGNORE_INDEX): the computation of
     Hugging Face's MarianModel.forward (post-norm layers, scaled embeddings plus sinusoidal positions, the decoder
@@ -141,13 +139,13 @@ def decoder_hidden(model: MarianMTModel, input_ids: torch.Tensor, attention_mask
     return y
 
 
-def has_output_bias(model: MarianMTModel) -> bool:
+def has_output_bias(model: Marian) -> bool:
     """Whether Marian's final_logits_bias is non-zero: a buffer that training never moves, zero in every model
     build_model makes (Opus-MT checkpoints have one)."""
     return bool(model.final_logits_bias.any())
 
 
-def _output_logits(model: MarianMTModel, hidden: torch.Tensor, output_bias: bool) -> torch.Tensor:
+def _output_logits(model: Marian, hidden: torch.Tensor, output_bias: bool) -> torch.Tensor:
     """The output projection, plus the bias only where the model has one: adding zeros is a pass over the whole
     (tokens, vocab) matrix."""
     logits = model.lm_head(hidden)
@@ -165,7 +163,7 @@ def _target_logits_class() -> type:
         much as the rest of the model. A module rather than a function so that DistributedDataParallel can wrap
         it."""
 
-        def __init__(self, model: MarianMTModel):
+        def __init__(self, model: Marian):
             super().__init__()
             config = model.config
             if config.encoder_layerdrop or config.decoder_layerdrop:
@@ -195,24 +193,21 @@ def count_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in {id(p): p for p in model.parameters() if p.requires_grad}.values())
 
 
-def save(model: MarianMTModel, directory: str | Path, tokenizer_path: str | Path) -> None:
-    """save_pretrained (safetensors) plus the SentencePiece model, so the folder is self-contained."""
+def save(model: Marian, directory: str | Path, tokenizer_path: str | Path) -> None:
+    """The files save_pretrained writes (config.json, generation_config.json, model.safetensors) plus the
+    SentencePiece model, so the folder is self-contained and loads with Hugging Face's from_pretrained too."""
+    from memkd import marian
+
     directory = Path(directory)
-    model.save_pretrained(directory, safe_serialization=True)
+    marian.save(model, directory)
     shutil.copyfile(tokenizer_path, directory / TOKENIZER_FILE)
 
 
-def load(directory: str | Path, device: str = "cpu") -> MarianMTModel:
-    from transformers import MarianMTModel
-    from transformers.models.marian.modeling_marian import MarianSinusoidalPositionalEmbedding
+def load(directory: str | Path, device: str = "cpu") -> Marian:
+    """A saved model folder, in eval mode on `device`; its position tables stay fixed if it is trained further."""
+    from memkd import marian
 
-    model = MarianMTModel.from_pretrained(Path(directory))
-    # from_pretrained makes the fixed sinusoidal position tables trainable again; a model trained further from a
-    # loaded one (pruned, fine-tuned) must keep them fixed, as a freshly built model does
-    for module in model.modules():
-        if isinstance(module, MarianSinusoidalPositionalEmbedding):
-            module.weight.requires_grad_(False)
-    return model.to(device).eval()
+    return marian.load(directory).to(device).eval()
 
 
 def pick_device() -> str:

@@ -6,6 +6,7 @@ import torch
 
 from memkd import train as train_module
 from memkd.decode import decoding_signature, resolve_precision, score, translate
+from memkd.marian import to_hugging_face
 from memkd.model import build_model
 from memkd.tokenizer import train_sentencepiece
 
@@ -63,7 +64,7 @@ def test_score_matches_a_hand_computation(trained):
     src = torch.tensor([processor.encode(texts[0]) + [3]])
     tgt = torch.tensor([processor.encode(texts[0]) + [3]])
     with torch.no_grad():
-        logits = model(input_ids=src, labels=tgt).logits
+        logits = to_hugging_face(model)(input_ids=src, labels=tgt).logits  # Hugging Face's forward
     expected = torch.log_softmax(logits, -1)[0].gather(-1, tgt[0].unsqueeze(-1)).sum().item()
     assert n == tgt.shape[1] and math.isclose(logp, expected, rel_tol=1e-4)
 

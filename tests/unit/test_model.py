@@ -1,5 +1,5 @@
 """memkd.model's written-out forward pass (decoder_hidden, TargetLogits, teacher_forced_logits) against Hugging Face's
-MarianMTModel.forward on the same parameters, and its dropout."""
+MarianMTModel.forward on the same parameters (memkd.marian.to_hugging_face), and its dropout."""
 
 import random
 
@@ -8,6 +8,7 @@ import torch
 from transformers.models.marian.modeling_marian import shift_tokens_right
 
 from memkd.data import IGNORE_INDEX, collate
+from memkd.marian import to_hugging_face
 from memkd.model import PAD_ID, TargetLogits, build_model, dropout, teacher_forced_logits
 from memkd.prune import magnitude_prune
 
@@ -26,6 +27,9 @@ def _batch(n=7, seed=0):
 
 
 def _hf_logits(model, batch):
+    """Hugging Face's logits; `model` is its MarianMTModel or memkd's, converted (with its parameters)."""
+    if not hasattr(model, "generate"):
+        model = to_hugging_face(model)
     decoder_input_ids = shift_tokens_right(batch["labels"], PAD_ID, PAD_ID)
     return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                  decoder_input_ids=decoder_input_ids).logits
@@ -51,7 +55,8 @@ def test_training_forward_and_gradients_equal_hugging_face_without_dropout():
     batch = _batch()
     mask = batch["labels"] != IGNORE_INDEX
     ours = build_model(_no_dropout(attention_dropout=0.0, activation_dropout=0.0), VOCAB, seed=1).train()
-    theirs = build_model(_no_dropout(attention_dropout=0.0, activation_dropout=0.0), VOCAB, seed=1).train()
+    theirs = to_hugging_face(build_model(_no_dropout(attention_dropout=0.0, activation_dropout=0.0), VOCAB, seed=1))
+    assert theirs.training and type(theirs).__name__ == "MarianMTModel"
     TargetLogits(ours)(**batch).logsumexp(-1).sum().backward()
     _hf_logits(theirs, batch)[mask].logsumexp(-1).sum().backward()
     for (name, a), (_, b) in zip(ours.named_parameters(), theirs.named_parameters()):
@@ -62,17 +67,19 @@ def test_a_pruned_model_computes_with_its_masked_weights():
     """The projections are called as modules, so torch's pruning hook (weight = weight_orig * mask) applies."""
     batch = _batch()
     model = build_model(PRESET, VOCAB, seed=1).eval()
-    assert magnitude_prune(model, 0.5) > 0
+    reference = to_hugging_face(model)
+    assert magnitude_prune(model, 0.5) > 0 and magnitude_prune(reference, 0.5) > 0
     with torch.no_grad():
-        assert torch.equal(teacher_forced_logits(model, batch), _hf_logits(model, batch))
+        assert torch.equal(teacher_forced_logits(model, batch), _hf_logits(reference, batch))
 
 
 def test_bf16_training_attends_in_fp32_and_stays_close_to_hugging_face():
     batch = _batch()
     mask = batch["labels"] != IGNORE_INDEX
     model = build_model(_no_dropout(), VOCAB, seed=1).train()
+    reference = to_hugging_face(model)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        ours, theirs = TargetLogits(model)(**batch), _hf_logits(model, batch)[mask]
+        ours, theirs = TargetLogits(model)(**batch), _hf_logits(reference, batch)[mask]
     assert ours.dtype == torch.bfloat16
     torch.testing.assert_close(ours.float(), theirs.float(), rtol=0.05, atol=0.05)
     ours.float().sum().backward()

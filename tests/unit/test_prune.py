@@ -13,12 +13,12 @@ def prunable_weights(model):
 
 def test_pruning_zeroes_the_smallest_share_of_linear_weights_only():
     model = build_model(PRESET, vocab_size=50, seed=0)
-    embeddings = model.get_input_embeddings().weight.detach().clone()
+    embeddings = model.model.shared.weight.detach().clone()
     before = nonzero_parameters(model)
     pruned = magnitude_prune(model, 0.5)
     assert pruned == prunable_weights(model) // 2
     assert nonzero_parameters(model) == before - pruned
-    assert torch.equal(model.get_input_embeddings().weight, embeddings)
+    assert torch.equal(model.model.shared.weight, embeddings)
     # what survived is larger in magnitude than anything pruned (global magnitude pruning)
     kept = torch.cat([m.weight[m.weight_mask == 1].abs().flatten() for m, _ in prunable(model)])
     dropped = torch.cat([m.weight_orig[m.weight_mask == 0].abs().flatten() for m, _ in prunable(model)])

@@ -213,13 +213,15 @@ def test_the_teacher_cache_budget_does_not_change_the_checkpoint_identity():
 
 
 def test_teacher_forced_logits_equal_those_of_a_call_with_labels():
+    """Hugging Face's MarianMTModel called with labels (it shifts them right itself) on the same parameters."""
+    from memkd.marian import to_hugging_face
     from memkd.model import teacher_forced_logits
 
     sources, targets = _data(n=6)
     model = build_model(PRESET, vocab_size=50, seed=0).eval()
     batch = collate(sources, targets)
     with torch.no_grad():
-        assert torch.equal(teacher_forced_logits(model, batch), model(**batch).logits)
+        assert torch.equal(teacher_forced_logits(model, batch), to_hugging_face(model)(**batch).logits)
 
 
 def test_target_logits_are_the_full_logits_at_the_non_padding_positions():

@@ -78,23 +78,34 @@ PREPROCESS_CODE = library_version("preprocess.py", "groups.py")
 TOKENIZER_CODE = library_version("tokenizer.py")
 STUDY_CODE = library_version("study.py", "preprocess.py")
 TOKENS_CODE = library_version("data.py", "tokenizer.py")
-MODEL_CODE = library_version("model.py", "data.py", "train.py", "losses.py", "prune.py")
-DECODE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py")
-CONVERT_CODE = library_version("model.py", "ct2.py")
+MODEL_CODE = library_version(
+    "model.py", "marian.py", "data.py", "train.py", "losses.py", "prune.py"
+)
+DECODE_CODE = library_version("model.py", "marian.py", "data.py", "decode.py", "ct2.py")
+CONVERT_CODE = library_version("model.py", "marian.py", "ct2.py")
 EVALUATE_CODE = library_version("evaluate.py")
-SCORE_CODE = library_version("model.py", "data.py", "decode.py", "ct2.py", "shards.py")
+SCORE_CODE = library_version(
+    "model.py", "marian.py", "data.py", "decode.py", "ct2.py", "shards.py"
+)
 KL_CODE = library_version(
-    "model.py", "data.py", "decode.py", "shards.py", "tokenizer.py"
+    "model.py", "marian.py", "data.py", "decode.py", "shards.py", "tokenizer.py"
 )
 QE_CODE = library_version(
-    "model.py", "data.py", "decode.py", "ct2.py", "metrics/quality.py"
+    "model.py", "marian.py", "data.py", "decode.py", "ct2.py", "metrics/quality.py"
 )
 QE_SHARD_CODE = library_version(
-    "model.py", "data.py", "decode.py", "ct2.py", "metrics/quality.py", "shards.py"
+    "model.py",
+    "marian.py",
+    "data.py",
+    "decode.py",
+    "ct2.py",
+    "metrics/quality.py",
+    "shards.py",
 )
 QE_DATA_CODE = library_version("metrics/quality.py", "preprocess.py")
 MEMORIZATION_CODE = library_version(
     "model.py",
+    "marian.py",
     "data.py",
     "decode.py",
     "ct2.py",
@@ -107,6 +118,7 @@ MEMORIZATION_CODE = library_version(
 )
 EXMEM_SHARD_CODE = library_version(
     "model.py",
+    "marian.py",
     "data.py",
     "decode.py",
     "ct2.py",
