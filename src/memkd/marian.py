@@ -267,14 +267,9 @@ def to_hugging_face(model: Marian):
     from transformers import MarianConfig as HFMarianConfig
     from transformers import MarianMTModel
 
-    from transformers.models.marian.modeling_marian import MarianSinusoidalPositionalEmbedding
-
     config = {key: value for key, value in model.config.to_dict().items()
               if key not in ("architectures", "transformers_version", "model_type")}
     with torch.random.fork_rng(devices=[]):  # its throwaway initialisation leaves the caller's draws alone
         hf_model = MarianMTModel(HFMarianConfig(**config))
-    hf_model.load_state_dict(model.state_dict())
-    for module in hf_model.modules():  # as from_pretrained leaves them: the position tables fixed
-        if isinstance(module, MarianSinusoidalPositionalEmbedding):
-            module.weight.requires_grad_(False)
+    hf_model.load_state_dict(model.state_dict())  # its position tables stay fixed, as built
     return hf_model.to(next(model.parameters()).device).train(model.training)

@@ -146,3 +146,15 @@ print(sorted(m for m in sys.modules if m.split(".")[0] == "transformers"))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_to_hugging_face_is_the_same_model_and_draws_nothing():
+    model = build_model(PRESETS[1], VOCAB, seed=3).eval()
+    state = torch.random.get_rng_state()
+    theirs = marian.to_hugging_face(model)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert type(theirs).__name__ == "MarianMTModel" and not theirs.training
+    expected = model.state_dict()
+    assert all(torch.equal(theirs.state_dict()[name], expected[name]) for name in expected)
+    assert {n for n, p in theirs.named_parameters() if not p.requires_grad} == {
+        "model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight"}
