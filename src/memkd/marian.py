@@ -26,9 +26,9 @@ from memkd.model import sinusoidal_positions
 INIT_STD = 0.02  # MarianConfig's init_std
 # activations as Hugging Face's ACT2FN names them, for checkpoints made elsewhere (Opus-MT uses swish)
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "swish": nn.SiLU, "silu": nn.SiLU}
-# what save_pretrained leaves out: tied copies of model.shared.weight and the fixed position tables
-_NOT_SAVED = ("lm_head.weight", "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight",
-              "model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight")
+# what save_pretrained leaves out: the tied copies of model.shared.weight and the fixed position tables
+_TIED = ("lm_head.weight", "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight")
+_NOT_SAVED = _TIED + ("model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight")
 WEIGHTS_FILE, CONFIG_FILE, GENERATION_CONFIG_FILE = "model.safetensors", "config.json", "generation_config.json"
 
 
@@ -44,7 +44,7 @@ class MarianConfig:
 
 def make_config(vocab_size: int, d_model: int, encoder_layers: int, decoder_layers: int, heads: int, ffn_dim: int,
                 dropout: float, max_positions: int, attention_dropout: float = 0.0, activation_dropout: float = 0.0,
-                pad_id: int = 0, bos_id: int = 2, eos_id: int = 3) -> MarianConfig:
+                *, pad_id: int, bos_id: int, eos_id: int) -> MarianConfig:
     """config.json's fields as MarianConfig(...) with these settings writes them (save_pretrained)."""
     fields = {
         "activation_dropout": activation_dropout, "activation_function": "relu", "architectures": ["MarianMTModel"],
@@ -252,7 +252,7 @@ def load(directory: str | Path) -> Marian:
         raise ValueError(f"{directory / WEIGHTS_FILE}: not this config's Marian model: "
                          f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}")
     # a checkpoint that stores the tied copies too (some converters do) must store the same matrix
-    for name in set(weights) & set(_NOT_SAVED[:3]):
+    for name in set(weights) & set(_TIED):
         if not torch.equal(weights.pop(name), weights["model.shared.weight"]):
             raise ValueError(f"{directory / WEIGHTS_FILE}: {name} differs from model.shared.weight; these "
                              "modules tie them")
