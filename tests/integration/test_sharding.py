@@ -1,5 +1,5 @@
 """Sharded translation (config sharding.sentences): the same files as the unsharded job, byte for byte; off, the DAG
-is today's; through profiles/slurm every shard is a SLURM job, and after one is killed the rerun redoes only it.
+is today's; through profiles/slurm the shards are SLURM array tasks, and after one is killed the rerun redoes only it.
 
 One module fixture runs the tiny config's data stage, trains one baseline (en-es) and translates its four splits the
 usual way (translate_model); each test works in its own copy of that folder.
@@ -19,7 +19,7 @@ import yaml
 from memkd.shards import shard_ranges
 
 from .conftest import ROOT, run_snakemake, write_config
-from .test_slurm import local_slurm, slurm_command  # noqa: F401 (the module fixture that starts a local SLURM)
+from .test_slurm import local_slurm, minutes, printed_jobs, slurm_command  # noqa: F401 (local_slurm: the module fixture)
 
 pytestmark = pytest.mark.integration
 TINY = ROOT / "tests" / "config" / "tiny.yaml"
@@ -153,10 +153,12 @@ def test_sharded_quality_estimates_equal_the_unsharded_ones(unsharded, tmp_path)
     assert not any((workdir / "results/quality").rglob("shards/*/*.tsv")), "the shard tables are temporary"
 
 
-def test_a_killed_shard_job_reruns_alone_through_slurm(local_slurm, unsharded, tmp_path, capsys):  # noqa: F811
-    """The training source's shards go to SLURM through profiles/slurm, one sbatch job each (not an array: see the
-    profile); one running shard job is scancelled while the run goes on; the run fails with exactly that shard
-    missing, and the rerun submits that shard alone and gathers the same file as the unsharded job."""
+def test_a_killed_array_task_reruns_alone_through_slurm(local_slurm, unsharded, tmp_path, capsys):  # noqa: F811
+    """The training source's shards go to SLURM through profiles/slurm as job arrays (executor memkd-slurm): one
+    sbatch call per request, each task with its own job's resources. The FIRST task of an array is scancelled while it
+    runs (with the stock plugin every task checks the first task's outputs, upstream #447, so all would fail): the run
+    fails with exactly that shard missing, the other tasks' shards are kept, and the rerun submits that shard alone
+    and gathers the same file as the unsharded job."""
     workdir = copy_of(unsharded, tmp_path)
     target = targets(["study_train.greedy"])
     expected = (workdir / target[0]).read_bytes()
@@ -167,35 +169,52 @@ def test_a_killed_shard_job_reruns_alone_through_slurm(local_slurm, unsharded, t
     # first run: no retry, keep going, --notemp so that the shards stay for the mtimes below
     first_out = tmp_path / "first.out"
     command = slurm_command(workdir, layered, "--retries", "0", "--keep-going", "--notemp", *target)
+    granted = {}  # SLURM task id -> (time limit in minutes, memory), read while the tasks are queued or running
     with open(first_out, "w") as out:
         process = subprocess.Popen(command, env=local_slurm, stdout=out, stderr=subprocess.STDOUT)
         try:
             cancelled = None
             deadline = time.time() + 600
             while cancelled is None and time.time() < deadline and process.poll() is None:
-                queue = subprocess.run(["squeue", "-r", "-h", "-o", "%i %T %k"], env=local_slurm,
+                queue = subprocess.run(["squeue", "-r", "-h", "-o", "%i|%T|%l|%m"], env=local_slurm,
                                        capture_output=True, text=True).stdout.splitlines()
-                running = [line.split() for line in queue if line.split()[1:2] == ["RUNNING"]]
-                if running:
-                    cancelled, comment = running[0][0], " ".join(running[0][2:])
-                    subprocess.run(["scancel", cancelled], env=local_slurm, check=True)
+                for line in queue:
+                    task, state, limit, memory = line.strip().split("|")
+                    granted[task] = (minutes(limit), memory)
+                    if state == "RUNNING" and task.endswith("_1"):
+                        cancelled = task
+                        subprocess.run(["scancel", cancelled], env=local_slurm, check=True)
                 time.sleep(0.1)
-            assert cancelled, "no shard job was seen running:\n" + first_out.read_text()[-4000:]
+            assert cancelled, "no first array task was seen running:\n" + first_out.read_text()[-4000:]
             process.wait(timeout=900)
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
     first = first_out.read_text()
-    submitted = re.findall(r"submitted with SLURM jobid (\d+)", first)
     assert process.returncode != 0, "the run with a cancelled shard must fail:\n" + first[-4000:]
     plan = json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())
-    assert len(jobs_of(first, "translate_shard")) == len(plan["shards"]) >= 3
-    assert len(submitted) == len(plan["shards"]), "every shard is a SLURM job of its own:\n" + first[-4000:]
+    jobs = {job_id: job for job_id, job in printed_jobs(first).items() if job["rule"] == "translate_shard"}
+    assert len(jobs) == len(plan["shards"]) >= 3
+    tasks = dict(re.findall(r"Job (\d+) has been submitted as SLURM array task (\d+_\d+)", first))
+    alone = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", first))
+    assert set(tasks) | set(alone) == set(jobs), "every shard is a SLURM job or array task:\n" + first[-4000:]
+    arrays = {}
+    for job_id, task in tasks.items():
+        arrays.setdefault(task.split("_")[0], []).append(job_id)
+    assert arrays and max(map(len, arrays.values())) >= 2, f"no array of two or more shards: {tasks}"
+    request = lambda job_id: (int(jobs[job_id]["resources"]["runtime"]), f"{jobs[job_id]['resources']['mem_mb']}M")
+    for members in arrays.values():  # an array holds one request; jobs alone ask for one nobody else does
+        assert len({request(job_id) for job_id in members}) == 1, {job_id: request(job_id) for job_id in members}
+    assert not {request(job_id) for job_id in alone} & {request(members[0]) for members in arrays.values()}
+    for job_id, task in tasks.items():  # SLURM gave each task its own job's time and memory
+        if task in granted:
+            assert granted[task] == request(job_id), (task, granted[task], jobs[job_id])
+    assert cancelled in tasks.values() and cancelled in granted
+    missing = jobs[next(job_id for job_id, task in tasks.items() if task == cancelled)]["wildcards"]["shard"]
     done = sorted(int(path.stem) for path in shards.glob("*.txt"))
-    assert len(done) == len(plan["shards"]) - 1, f"exactly the cancelled shard must be missing: {done}\n" + first[-4000:]
-    missing = str(next(i for i in range(len(plan["shards"])) if i not in done))
-    assert comment.endswith(f"_greedy_{missing}"), f"the job cancelled ({comment}) is not shard {missing}'s"
+    assert done == sorted(int(shard) for shard in range(len(plan["shards"])) if str(shard) != missing), (
+        f"exactly the cancelled task's shard ({missing}) must be missing: {done}\n" + first[-4000:])
     mtimes = {path.name: path.stat().st_mtime_ns for path in shards.iterdir()}
     assert not (workdir / target[0]).exists()
 
@@ -206,7 +225,7 @@ def test_a_killed_shard_job_reruns_alone_through_slurm(local_slurm, unsharded, t
     assert rerun.returncode == 0, second[-6000:]
     rerun_shards = jobs_of(second, "translate_shard")
     with capsys.disabled():
-        print(f"\nSLURM jobs {' '.join(submitted)}; scancelled {cancelled} ({comment}: shard {missing}); rerun shards "
+        print(f"\nSLURM array tasks {tasks}, alone {alone}; scancelled {cancelled} (shard {missing}); rerun shards "
               f"{[job['shard'] for job in rerun_shards]}")
     assert [job["shard"] for job in rerun_shards] == [missing], second[-4000:]
     assert len(jobs_of(second, "gather_translation")) == 1

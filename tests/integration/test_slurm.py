@@ -59,8 +59,8 @@ def slurm_command(workdir: Path, configs: list[Path], *targets: str) -> list[str
         "--profile", str(ROOT / "profiles" / "slurm"),
         "--jobs", "10", "--latency-wait", "10",
         # this test cluster has no slurmdbd (no sacct): poll squeue instead
-        "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "10",
-        "--slurm-keep-successful-logs", "--slurm-logdir", str(workdir / "slurm-logs"),
+        "--memkd-slurm-status-command", "squeue", "--memkd-slurm-init-seconds-before-status-checks", "10",
+        "--memkd-slurm-keep-successful-logs", "--memkd-slurm-logdir", str(workdir / "slurm-logs"),
         *targets,
     ]
 
@@ -133,13 +133,12 @@ def test_tiny_study_through_sbatch(local_slurm, slurm_workdir, tmp_path, capsys)
     assert (workdir / "results/cm/bible/en-es/seed1/examples.tsv").exists()
     submitted_rules = set(re.findall(r"rule (\w+):", output)) - {"all"}
     assert {"fetch_debian_package", "train_model", "translate_model", "evaluate"} <= submitted_rules
-    # no job arrays (profiles/slurm: plugin 2.8.0's array tasks check the first task's outputs, plugin issue #447):
-    # every job is its own sbatch call
-    assert "Submitted array job" not in output
+    # unsharded, no rule of this study is sent as a job array (profiles/slurm arrays the shard rules only)
+    assert "SLURM array task" not in output
     jobs = printed_jobs(output)
     assert set(single) == set(jobs) and len(jobs) > 10, "every job must go through sbatch"
     # the teacher and the baseline, ready together, are two SLURM jobs, each with the time limit and memory that
-    # Snakemake computed for it (an array gives every task the first job's)
+    # Snakemake computed for it
     trainings = {
         job["wildcards"]["role"]: snakemake_id for snakemake_id, job in jobs.items()
         if job["rule"] == "train_model" and job["wildcards"].get("seed") == "1"
