@@ -12,12 +12,17 @@ Everything is the stock plugin's (its settings too, under the prefix `memkd-slur
   The stock plugin gives every task the first job's request; with resources that follow the input, a shorter last
   shard or a 2-GPU teacher next to a 1-GPU model would get the wrong one. A job whose request nobody shares is
   submitted alone, as without arrays.
+- Every job Snakemake hands over is submitted at once. The stock plugin holds back an array-selected rule's jobs
+  until they are at least as many as that rule's other ready jobs; but Snakemake has already counted the handed-over
+  jobs as running, so whenever it hands over a part (a `jobs:` limit below the number of ready shards), those jobs
+  are never submitted and the run waits forever.
 - Status through sacct reads JobID (`<array>_<task>`, what each task is registered as), not JobIDRaw (each task's own
   number, which the stock lookup cannot match and so falls back to the array's id, the record of one other task).
 
 Drop this package for the stock plugin once upstream fixes #447 and groups arrays by request.
 """
 
+import asyncio
 import re
 import subprocess
 from typing import List
@@ -59,6 +64,25 @@ def sacct_status_by_task_id(runid) -> str:
 
 
 class Executor(stock.Executor):
+    def run_jobs(self, jobs: List[JobExecutorInterface]):
+        """Submit every job now: the array-selected ones in arrays per rule (and request), the others alone."""
+        if self._main_event_loop is None:
+            try:
+                self._main_event_loop = asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+        arrayed = {}
+        for job in jobs:
+            if not job.is_group() and ("all" in self.array_jobs or job.rule.name in self.array_jobs):
+                arrayed.setdefault(job.rule.name, []).append(job)
+            else:
+                self._submit_job(job)
+        for same_rule in arrayed.values():
+            if len(same_rule) == 1:
+                self._submit_job(same_rule[0])
+            else:
+                self._submit_array_jobs(same_rule)
+
     def run_array_jobs(self, jobs: List[JobExecutorInterface]):
         """Arrays of the jobs that ask for the same thing; a job alone in its request is a plain sbatch job."""
         try:

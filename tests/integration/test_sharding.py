@@ -234,6 +234,33 @@ def test_a_killed_array_task_reruns_alone_through_slurm(local_slurm, unsharded, 
     assert (workdir / target[0]).read_bytes() == expected
 
 
+def test_array_shards_beyond_the_job_limit_all_run_through_slurm(local_slurm, unsharded, tmp_path):  # noqa: F811
+    """With `--jobs 2` Snakemake hands the executor two of the five ready shards at a time; each pair is submitted
+    as an array at once (the stock plugin holds a part back for the rule's other ready jobs, so it is never submitted
+    and the run waits forever), and the gathered file is the unsharded job's."""
+    workdir = copy_of(unsharded, tmp_path)
+    target = targets(["study_train.greedy"])
+    expected = (workdir / target[0]).read_bytes()
+    shutil.rmtree(workdir / TRANSLATIONS)
+    layered = configs(workdir, PER_SHARD)[1:]
+    # a hang (the stock plugin's) ends after 10 minutes: timeout passes SIGINT on to Snakemake, which stops its jobs
+    done = subprocess.run(["timeout", "-s", "INT", "-k", "30", "600",
+                           *slurm_command(workdir, layered, "--jobs", "2", *target)],
+                          env=local_slurm, capture_output=True, text=True)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, ("timed out: " if done.returncode == 124 else "") + output[-6000:]
+    plan = json.loads((workdir / "results/shards/bible/en-es/study_train.json").read_text())
+    tasks = dict(re.findall(r"Job (\d+) has been submitted as SLURM array task (\d+_\d+)", output))
+    alone = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", output))
+    shard_jobs = {job_id for job_id, job in printed_jobs(output).items() if job["rule"] == "translate_shard"}
+    assert len(shard_jobs) == len(plan["shards"]) >= 3 and shard_jobs <= set(tasks) | set(alone)
+    arrays = {}
+    for job_id, task in tasks.items():
+        arrays.setdefault(task.split("_")[0], []).append(task)
+    assert len(arrays) >= 2 and all(len(members) <= 2 for members in arrays.values()), arrays
+    assert (workdir / target[0]).read_bytes() == expected
+
+
 def test_sharded_scores_and_kl_equal_the_unsharded_ones(unsharded, tmp_path):
     """The baseline's reference scores and KL(teacher || baseline) from score_references_shard / gather_scores and
     teacher_baseline_kl_shard / gather_kl: the unsharded jobs' tables (same ids and token counts; sums within the

@@ -76,6 +76,16 @@ def test_the_sharded_join_asks_for_minutes_not_the_exmem_decodes_day():
     assert rule_resource("memorization_examples", "runtime", at_2m) == RUNTIME_CAP  # it would decode there
 
 
+def test_the_streamed_examples_join_asks_for_its_measured_slope_not_the_tables_size():
+    """memorization_examples reads its tables a chunk at a time (memkd.examples): 435 / 570 MB at 110 / 1,157 MiB
+    of inputs (bench/results/examples_memory.md); at 20x the 2M pairs' inputs it asks for the measured line with a
+    quarter more, not for the whole tables' 1.2 KB a pair (about 48 GB at 40M pairs)."""
+    slope = (570 - 435) / (1157 - 110)
+    at_40m = 20 * 1157
+    asked = rule_resource("memorization_examples_sharded", "mem_mb", at_40m)
+    assert 1.25 * (570 + slope * (at_40m - 1157)) <= asked <= 10_000
+
+
 @pytest.mark.parametrize("rule", sorted(FIXED))
 def test_the_default_study_asks_for_about_the_former_fixed_values(rule):
     default = 3 * 41_703 / MIB  # 200 training pairs with probe and test: the largest input of the default's jobs
@@ -124,14 +134,15 @@ def test_every_sized_rule_uses_its_own_entry_and_every_entry_a_rule():
 
 
 # input MiB and peak MB of the 2M-pair rehearsal's jobs at 5638cfb (bench/rehearsal.py --check-resources)
-# (split_corpus: its script's max RSS on that run's corpus since it streams, /usr/bin/time; was 2,923 in memory)
+# (split_corpus: its script's max RSS on that run's corpus since it streams, /usr/bin/time; was 2,923 in memory;
+# memorization_examples_sharded: bench/examples_memory.py at 2M pairs since it streams, was 2,113 in memory)
 PEAKS_2M = {"qe_training_pairs": (883.3, 1074), "split_corpus": (444.2, 846), "cm_design": (441.7, 1908),
             "direction_view": (441.7, 872), "study_subset": (441.7, 860), "extract_corpus": (440.4, 1736),
             "train_model": (441.7, 1336), "quality_estimate_shard": (23.5, 536),
             "score_references_shard": (23.5, 522), "teacher_baseline_kl_shard": (23.5, 922),
             "translate_shard": (23.5, 348), "seqkd_data": (542.3, 1159), "counterfactual_table": (256.9, 761),
             "plot_memorization_map": (245.8, 1112), "counterfactual_memorization": (126.4, 681),
-            "subgroups_table": (1234.1, 3568), "memorization_examples_sharded": (1226.2, 2113),
+            "subgroups_table": (1234.1, 3568), "memorization_examples_sharded": (1157.0, 570),
             "memorization_predictor": (882.7, 1912), "quality_estimates_table": (617.5, 792),
             "memorization_tables": (493.7, 754), "study_summary": (245.8, 814), "exmem_shard": (55.7, 548),
             "score_cm_references": (441.7, 522)}
@@ -140,7 +151,7 @@ WHOLE_TABLE = {"extract_corpus", "split_corpus", "direction_view", "study_subset
                "counterfactual_memorization", "memorization_predictor", "memorization_tables",
                "quality_estimates_table", "counterfactual_table", "variants_table", "adaptive_seqkd_table",
                "plot_memorization_map", "plot_predictor_roc", "study_summary", "train_model", "seqkd_data",
-               "subgroups_table", "memorization_examples_sharded"}
+               "subgroups_table"}
 
 
 def test_the_2m_pair_rehearsals_jobs_ask_for_a_quarter_more_than_they_used():

@@ -115,6 +115,7 @@ MEMORIZATION_CODE = library_version(
     "metrics/extractive.py",
     "metrics/oscillation.py",
     "metrics/natural.py",
+    "examples.py",
 )
 EXMEM_SHARD_CODE = library_version(
     "model.py",

@@ -1,30 +1,61 @@
-"""Natural hallucinations: one output produced for many distinct sources, with low estimated quality."""
+"""Natural hallucinations: one output produced for many distinct sources, with low estimated quality.
+
+The counts run on integer codes (equal code: equal text after stripping), so that a study of millions of pairs
+never holds a set of strings: `text_keys` turns texts into fixed-size digests a chunk at a time, `codes` numbers
+the digests of the whole study, and the flags below work on those arrays. The list functions take texts."""
 
 from __future__ import annotations
 
+from hashlib import blake2b
+
 import numpy as np
-import pandas as pd
+
+KEY_BYTES = 16  # 128-bit digests: a collision among 10^8 texts has probability about 10^-23
 
 
-def _stripped_codes(texts: list[str]) -> np.ndarray:
-    """An integer code per text: equal after stripping, equal code (codes, not sets of strings, at millions of pairs)."""
-    return pd.factorize(pd.Series([text.strip() for text in texts], dtype=object))[0]
+def text_keys(texts) -> np.ndarray:
+    """One KEY_BYTES digest per text after stripping (numpy void array): equal texts, equal keys."""
+    digests = b"".join(blake2b(text.strip().encode("utf-8"), digest_size=KEY_BYTES).digest() for text in texts)
+    return np.frombuffer(digests, dtype=f"V{KEY_BYTES}")
 
 
-def _pair_codes(sources: list[str], outputs: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
-    """(output code, (source, output) pair code, number of source codes) per example, texts stripped."""
-    source_codes, output_codes = _stripped_codes(sources), _stripped_codes(outputs)
+def codes(keys: np.ndarray) -> np.ndarray:
+    """Dense int64 codes 0..k-1 for the keys: equal key, equal code."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(keys, return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+
+def _pair_codes(source_codes: np.ndarray, output_codes: np.ndarray) -> tuple[np.ndarray, int]:
+    """A code per (source, output) pair, and the number of source codes."""
     n_sources = int(source_codes.max(initial=-1)) + 1
-    return output_codes, output_codes.astype(np.int64) * n_sources + source_codes, n_sources
+    return output_codes.astype(np.int64) * n_sources + source_codes, n_sources
+
+
+def shared_output_flags(source_codes: np.ndarray, output_codes: np.ndarray, min_sources: int = 5) -> np.ndarray:
+    """Per example: its output was produced for at least `min_sources` distinct sources (the NatHal candidates)."""
+    if not len(output_codes):
+        return np.zeros(0, dtype=bool)
+    pair_codes, n_sources = _pair_codes(source_codes, output_codes)
+    sources_per_output = np.bincount(np.unique(pair_codes) // n_sources, minlength=int(output_codes.max()) + 1)
+    return sources_per_output[output_codes] >= min_sources
+
+
+def first_pair_flags(source_codes: np.ndarray, output_codes: np.ndarray) -> np.ndarray:
+    """Per example: True at the first occurrence of its (source, output) pair."""
+    first = np.zeros(len(output_codes), dtype=bool)
+    if len(output_codes):
+        first[np.unique(_pair_codes(source_codes, output_codes)[0], return_index=True)[1]] = True
+    return first
+
+
+def _text_codes(sources: list[str], outputs: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    return codes(text_keys(sources)), codes(text_keys(outputs))
 
 
 def shared_outputs(sources: list[str], outputs: list[str], min_sources: int = 5) -> list[bool]:
     """Per example: its output was produced for at least `min_sources` distinct sources (the NatHal candidates)."""
-    if not outputs:
-        return []
-    output_codes, pair_codes, n_sources = _pair_codes(sources, outputs)
-    sources_per_output = np.bincount(np.unique(pair_codes) // n_sources, minlength=int(output_codes.max()) + 1)
-    return (sources_per_output[output_codes] >= min_sources).tolist()
+    return shared_output_flags(*_text_codes(sources, outputs), min_sources).tolist()
 
 
 def natural_hallucinations(
@@ -41,9 +72,5 @@ def unique_pair_units(sources: list[str], outputs: list[str]) -> list[bool]:
     """Per example: True at the first occurrence of each distinct non-empty (source, output) pair. NatHal's rate
     is counted over these units, as in the paper's code: hallucinated unique pairs / unique non-empty pairs, so a
     source repeated in the corpus with the same output counts once."""
-    if not outputs:
-        return []
-    _, pair_codes, _ = _pair_codes(sources, outputs)
-    units = np.zeros(len(outputs), dtype=bool)
-    units[np.unique(pair_codes, return_index=True)[1]] = True
-    return (units & np.array([bool(output.strip()) for output in outputs])).tolist()
+    first = first_pair_flags(*_text_codes(sources, outputs))
+    return (first & np.array([bool(output.strip()) for output in outputs], dtype=bool)).tolist()

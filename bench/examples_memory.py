@@ -1,0 +1,152 @@
+"""Benchmark: peak memory and time of memorization_examples' script on generated inputs of N study pairs, without
+running the workflow before it. Prints a Markdown row per script; asserts nothing.
+
+The inputs are what one `memorization_examples` job reads with sharding on (ExMem's candidates and prefixes from
+the gathered exmem_shard table, so nothing is decoded): the study pairs (Bible pairs of --base with the row's number
+in words appended, as bench/rehearsal.py's corpus), the model's outputs (the reference for a third of the pairs, a
+shared output for one in fifty, the reference without its last word otherwise), the teacher's SeqKD table, the
+outputs' quality estimates and a probe set of 1,000 pairs. The model (for the decoding signature) comes from a
+finished run. Each script runs in a fresh process with Snakemake's `snakemake` object built by hand; peak RSS is the
+process's own (VmHWM). To compare with the script before streaming:
+
+    git show 87cb52b:scripts/memorization_examples.py > /tmp/examples_whole.py
+    .venv/bin/python bench/examples_memory.py --base RUN/results/data/bible/en-es/train.tsv --run RUN \\
+        --pairs 1000000 --script /tmp/examples_whole.py scripts/memorization_examples.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import runpy
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = 1000
+
+
+def write(path: Path, header: list[str], rows) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("\t".join(header) + "\n")
+        for row in rows:
+            out.write("\t".join(map(str, row)) + "\n")
+
+
+def generate(folder: Path, base: list[tuple[str, str]], n: int) -> dict[str, str]:
+    """memorization_examples' data inputs for n study pairs (rule keys -> paths)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from rehearsal import number_words
+
+    rng = np.random.default_rng(1)
+    ids = [f"r{i}" for i in range(n)]
+    sources = [f"{base[i % len(base)][0]} {number_words(i)}" for i in range(n)]
+    targets = [f"{base[i % len(base)][1]} {number_words(i)}" for i in range(n)]
+    kind = rng.choice(3, size=n, p=[1 / 3, 0.02, 1 - 1 / 3 - 0.02])
+    outputs = [t if k == 0 else "Y dijo Dios: Sea la luz." if k == 1 else t.rsplit(" ", 1)[0]
+               for t, k in zip(targets, kind)]
+    paths = {key: folder / name for key, name in [
+        ("pairs", "study_train.tsv"), ("hypotheses", "study_train.greedy.txt"), ("teacher_hypotheses", "seqkd.tsv"),
+        ("probe", "probe.tsv"), ("probe_hypotheses", "probe.greedy.txt"), ("output_quality", "quality.tsv"),
+        ("exmem", "exmem.tsv")]}
+    write(paths["pairs"], ["id", "src", "tgt"], zip(ids, sources, targets))
+    paths["hypotheses"].write_text("".join(o + "\n" for o in outputs), encoding="utf-8")
+    teacher = (t if rng.random() < 0.5 else o for t, o in zip(targets, outputs))
+    write(paths["teacher_hypotheses"], ["id", "src", "tgt"], zip(ids, sources, teacher))
+    write(paths["probe"], ["id", "src", "tgt"], zip(ids[:PROBE], sources[:PROBE], targets[:PROBE]))
+    paths["probe_hypotheses"].write_text("".join(o + "\n" for o in outputs[:PROBE]), encoding="utf-8")
+    write(paths["output_quality"], ["id", "qe", "qe_method"],
+          zip(ids, np.round(rng.random(n) * 0.02, 6), ["dual_xent"] * n))
+    candidate = (kind == 0) & (rng.random(n) < 0.5)
+    prefix = np.where(candidate & (rng.random(n) < 0.5), rng.integers(1, 9, size=n), -1)
+    write(paths["exmem"], ["id", "exmem_candidate", "exmem_teacher_candidate", "exmem_prefix_tokens"],
+          zip(ids, candidate.astype(int), (rng.random(n) < 0.2).astype(int), ["" if p < 0 else p for p in prefix]))
+    return {key: str(path) for key, path in paths.items()}
+
+
+def run_script(script: str, inputs: dict, output: str, log: str) -> dict:
+    """The rule script in this process with a hand-built `snakemake` object; its seconds and peak RSS."""
+    import yaml
+    from snakemake.iocontainers import Namedlist
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    snakemake = type("Snakemake", (), {})()
+    snakemake.input = Namedlist(fromdict=inputs)
+    snakemake.output = Namedlist(fromdict={"examples": f"{output}.tsv", "summary": f"{output}.json"})
+    snakemake.log = Namedlist([log])
+    snakemake.wildcards = Namedlist(fromdict={"corpus": "bible", "src": "en", "tgt": "es", "seed": "1",
+                                              "role": "student"})
+    snakemake.params = Namedlist(fromdict={"settings": config["memorization"], "decoding": config["decoding"],
+                                           "qe_method": config["quality_estimation"]["method"]})
+    snakemake.threads = 1
+    started = time.perf_counter()
+    runpy.run_path(script, init_globals={"snakemake": snakemake})
+    return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since its exec (VmHWM): getrusage's ru_maxrss also counts what the
+    parent held when it forked, here the generated inputs."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", type=Path, required=True)
+    parser.add_argument("--run", type=Path, required=True, help="a finished run: its en-es seed-1 student model")
+    parser.add_argument("--pairs", type=int, default=1_000_000)
+    parser.add_argument("--script", nargs="+", default=[str(ROOT / "scripts/memorization_examples.py")])
+    parser.add_argument("--keep", type=Path, help="generate the inputs here (reused if present) instead of a temp dir")
+    parser.add_argument("--call", help=argparse.SUPPRESS)  # internal: JSON arguments of run_script
+    args = parser.parse_args()
+    if args.call:
+        print(json.dumps(run_script(**json.loads(args.call))))
+        return
+    sys.path.insert(0, str(ROOT / "bench"))
+    from rehearsal import base_pairs
+
+    with tempfile.TemporaryDirectory(prefix="examples_memory_") as scratch:
+        folder = (args.keep or Path(scratch)) / f"pairs{args.pairs}"
+        folder.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        inputs_file = folder / "inputs.json"
+        if inputs_file.exists():
+            inputs = json.loads(inputs_file.read_text())
+        else:
+            inputs = generate(folder, base_pairs(args.base), args.pairs)
+            inputs_file.write_text(json.dumps(inputs))
+        mib = sum(Path(path).stat().st_size for path in inputs.values()) / 2**20
+        model = args.run / "results/models/bible/en-es/seed1/student"
+        inputs = {**inputs, "model": str(model), "ct2": str(args.run / "results/ct2/models/bible/en-es/seed1/student")}
+        print(f"# memorization_examples on {args.pairs:,} study pairs ({mib:,.0f} MiB of inputs, made in "
+              f"{time.perf_counter() - started:.0f} s), ExMem from the exmem table\n")
+        print("| script | seconds | peak RSS MB | MB per input MiB | output |")
+        print("|---|---:|---:|---:|---|")
+        for k, script in enumerate(args.script):
+            output = folder / f"examples.{k}"
+            call = {"script": script, "inputs": inputs, "output": str(output), "log": str(folder / f"examples.{k}.log")}
+            done = subprocess.run([sys.executable, __file__, "--base", str(args.base), "--run", str(args.run),
+                                   "--call", json.dumps(call)], capture_output=True, text=True)
+            if done.returncode:
+                raise SystemExit(f"{script} failed:\n{done.stderr[-3000:]}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            same = "" if k == 0 else (
+                "same table and summary as the first" if all(
+                    Path(f"{output}.{ext}").read_bytes() == Path(f"{folder}/examples.0.{ext}").read_bytes()
+                    for ext in ("tsv", "json")) else "**differs from the first**")
+            print(f"| {script} | {result['seconds']:.1f} | {result['self_mb']:,.0f} | {result['self_mb'] / mib:.2f} | "
+                  f"{same} |")
+
+
+if __name__ == "__main__":
+    main()
