@@ -3,7 +3,7 @@ teacher), ExMem, oscillatory and natural hallucination flags, read, computed and
 a time, so that a study of millions of pairs never sits in memory as strings.
 
 Two passes over the inputs. The first reads sources and outputs only, checks the row counts, and turns the texts
-into 16-byte digests (memkd.metrics.natural.text_keys): the natural-hallucination flags need every output's
+into 16-byte digests (memkd.digests): the natural-hallucination flags need every output's
 distinct sources, which the digests give as integer codes (about 50 bytes a pair at their peak). The second reads
 every input a chunk at a time and yields the examples table's rows, summing the summary's counts as it goes.
 """
@@ -20,7 +20,8 @@ import pandas as pd
 from memkd.errors import InputError
 from memkd.exmem import EXMEM_COLUMNS, exmem_flags
 from memkd.io import CHUNK_ROWS, iter_chunks, iter_lines
-from memkd.metrics.natural import codes, first_pair_flags, shared_output_flags, text_keys
+from memkd.digests import codes, text_keys
+from memkd.metrics.natural import first_pair_flags, shared_output_flags
 from memkd.metrics.oscillation import is_oscillatory
 from memkd.metrics.replication import exact_matches
 
@@ -75,8 +76,8 @@ def natural_structure(inputs: Inputs, min_sources: int, teacher_lines: bool, chu
     n = lines = 0
     for chunk in iter_chunks(inputs.pairs, ["src"], chunk_rows):
         chunk_lines = list(islice(outputs, len(chunk)))
-        source_keys.append(text_keys(chunk["src"]))
-        output_keys.append(text_keys(chunk_lines))
+        source_keys.append(text_keys(chunk["src"], strip=True))
+        output_keys.append(text_keys(chunk_lines, strip=True))
         n, lines = n + len(chunk), lines + len(chunk_lines)
     lines += sum(1 for _ in outputs)
     if lines != n:

@@ -37,7 +37,7 @@ RULES = {
     # sharding off: it also decodes every exact match's prefixes (ExMem), ~4-8 KB a pair in memory
     "memorization_examples": {"mem_mb": (4000, 20), "runtime": (60, 5)},
     # sharding on (ExMem decoded in exmem_shard jobs): it only joins the per-pair tables, a chunk of rows at a time
-    # (memkd.examples): 435 / 497 / 570 MB at 110 / 565 / 1,157 MiB of inputs (bench/results/examples_memory.md),
+    # (memkd.examples): 437 / 498 / 575 MB at 112 / 573 / 1,173 MiB of inputs (bench/results/job_memory.md),
     # 0.13 MB per MiB, asked 0.2; 258 s at 1,226 MiB on the 2M-pair rehearsal, asked 20x its time
     "memorization_examples_sharded": {"mem_mb": (4000, 0.2), "runtime": (10, 0.07)},
     "exmem_shard": {"mem_mb": (4000, 20), "runtime": (60, 5)},
@@ -67,9 +67,13 @@ RULES = {
     "extract_corpus": {"mem_mb": (4000, 5), "runtime": (30, 0.05)},
     # a chunk of texts and ~300 bytes of integer arrays a pair: 846 MB max RSS at 444 MiB (2M pairs), was 3.0 GB
     "split_corpus": {"mem_mb": (4000, 2.5), "runtime": (20, 0.05)},
-    "direction_view": {"mem_mb": (1000, 3), "runtime": (5, 0.05)},
-    "study_subset": {"mem_mb": (2000, 3), "runtime": (10, 0.05)},
-    "cm_design": {"mem_mb": (1000, 6), "runtime": (5, 0.05)},
+    # both read and write a chunk of rows at a time: 236 / 268 MB and 374 / 421 MB at 45 / 470 MiB
+    # (bench/results/job_memory.md; 872 and 860 MB at 442 MiB on the 2M-pair rehearsal when they held the table)
+    "direction_view": {"mem_mb": (1000, 0.1), "runtime": (5, 0.05)},
+    "study_subset": {"mem_mb": (2000, 0.2), "runtime": (10, 0.05)},
+    # pairs read a chunk at a time as digests: 259 / 404 / 621 MB at 43 / 223 / 456 MiB (bench/results/job_memory.md;
+    # 1,908 MB at 442 MiB when it held the texts), 0.88 MB per MiB, asked 1.2
+    "cm_design": {"mem_mb": (1000, 1.2), "runtime": (5, 0.05)},
     "qe_training_pairs": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
     "counterfactual_memorization": {"mem_mb": (2000, 7), "runtime": (5, 0.05)},
     "memorization_predictor": {"mem_mb": (2000, 3), "runtime": (10, 0.05)},

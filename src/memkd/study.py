@@ -6,23 +6,41 @@ short pairs (STUDY.md section 7); larger presets keep everything (max_pairs: nul
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+
+import numpy as np
 import pandas as pd
 
 from memkd.errors import InputError
-from memkd.preprocess import subsample
 
 
-def select_study_pairs(
-    train: pd.DataFrame, lang1: str, lang2: str, processor, max_subwords: int | None, max_pairs: int | None, salt: str
-) -> pd.DataFrame:
-    """Pairs whose sides both have at most `max_subwords` pieces, then a deterministic subset."""
-    if max_subwords is not None:
-        short = [
-            len(a) <= max_subwords and len(b) <= max_subwords
-            for a, b in zip(processor.encode(train[lang1].tolist()), processor.encode(train[lang2].tolist()))
-        ]
-        train = train[short]
-    return subsample(train, max_pairs, salt).reset_index(drop=True)
+def study_rows(chunks: Iterable[pd.DataFrame], lang1: str, lang2: str, processor, max_subwords: int | None,
+               max_pairs: int | None, salt: str) -> tuple[np.ndarray, int]:
+    """(ascending row positions of the study pairs, training pairs read) from the training split's chunks (columns
+    id, lang1, lang2): pairs whose sides both have at most `max_subwords` pieces, then at most `max_pairs` of them,
+    those with the lowest salted id hashes (memkd.preprocess.id_rank), in corpus order. Holds 20 bytes of hash and
+    8 of position per kept pair, never the texts."""
+    positions, hashes, start = [], [], 0
+    for chunk in chunks:
+        keep = np.ones(len(chunk), dtype=bool)
+        if max_subwords is not None:
+            keep = np.array([len(a) <= max_subwords and len(b) <= max_subwords for a, b in
+                             zip(processor.encode(chunk[lang1].tolist()), processor.encode(chunk[lang2].tolist()))],
+                            dtype=bool)
+        kept = np.flatnonzero(keep)
+        positions.append(kept + start)
+        if max_pairs is not None:
+            ids = chunk["id"].to_numpy()[kept]
+            hashes.append(np.frombuffer(b"".join(hashlib.sha1((salt + i).encode("utf-8")).digest() for i in ids),
+                                        dtype="V20"))
+        start += len(chunk)
+    rows = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+    if max_pairs is None or len(rows) <= max_pairs:
+        return rows, start
+    # the lowest hashes (bytes order = id_rank's hex order), ties in corpus order
+    lowest = np.argsort(np.concatenate(hashes), kind="stable")[:max_pairs]
+    return np.sort(rows[lowest]), start
 
 
 def check_study_size(chosen: int, training_pairs: int, settings: dict) -> None:

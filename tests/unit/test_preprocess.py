@@ -228,3 +228,32 @@ def test_too_few_study_pairs_name_the_filter():
     check_study_size(20, 400, {"min_pairs": 20, "max_subwords": 30})
     with pytest.raises(InputError, match=r"keeps 3 of 400 training pairs.*study.max_subwords = 30"):
         check_study_size(3, 400, {"min_pairs": 20, "max_subwords": 30})
+
+
+class _Words:
+    """A stand-in for SentencePiece: one piece per whitespace word."""
+
+    @staticmethod
+    def encode(texts):
+        return [text.split() for text in texts]
+
+
+@pytest.mark.parametrize("max_subwords, max_pairs", [(3, 7), (3, None), (None, 7), (None, None), (3, 1000)])
+def test_study_rows_read_in_chunks_are_the_short_pairs_lowest_hashes_in_corpus_order(max_subwords, max_pairs):
+    from memkd.preprocess import id_rank
+    from memkd.study import study_rows
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"id": [f"v{i}" for i in range(40)],
+                          "en": [" ".join(["w"] * int(rng.integers(1, 6))) for _ in range(40)],
+                          "es": [" ".join(["p"] * int(rng.integers(1, 6))) for _ in range(40)]})
+    # the definition: short on both sides, then the max_pairs lowest id_rank, kept in corpus order
+    short = [i for i in range(40) if max_subwords is None or
+             (len(frame.en[i].split()) <= max_subwords and len(frame.es[i].split()) <= max_subwords)]
+    if max_pairs is not None and len(short) > max_pairs:
+        short = sorted(sorted(short, key=lambda i: id_rank(frame.id[i], "salt"))[:max_pairs])
+    for rows in (1, 6, 40):
+        chunks = (frame.iloc[k:k + rows].reset_index(drop=True) for k in range(0, 40, rows))
+        chosen, total = study_rows(chunks, "en", "es", _Words, max_subwords, max_pairs, "salt")
+        assert chosen.tolist() == short and total == 40
+    assert 0 < len(short) < 40 or max_subwords is None

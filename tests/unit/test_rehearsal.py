@@ -176,7 +176,7 @@ def test_the_resource_check_compares_each_rules_memory_with_its_peak(tmp_path, c
     (tmp_path / "results/shards/plan.json").write_text(json.dumps(
         {"sentences": 10, "sentences_per_shard": 5, "shards": [[0, 5], [5, 10]]}))
     (tmp_path / "snakemake.1.out").write_text("""[Thu Dec  3 07:23:54 2026]
-rule cm_design:
+rule study_subset:
     input: pairs.tsv
     jobid: 3
     resources: tmpdir=/tmp, runtime=5, mem_mb=1000, mem=1.0 GB
@@ -192,15 +192,15 @@ rule memorization_examples:
     jobid: 9
     resources: tmpdir=/tmp, runtime=9000, mem_mb=6000
 """)
-    (tmp_path / "peaks.json").write_text(json.dumps({"cm_design": 1500.0, "translate_shard": 300.0}))
+    (tmp_path / "peaks.json").write_text(json.dumps({"study_subset": 1500.0, "translate_shard": 300.0}))
     table = rehearsal.check_resources(tmp_path).set_index("rule")
-    assert table.loc["cm_design", "input_mib"] == 100.0 and table.loc["translate_shard", "input_mib"] == 50.0
-    assert table.loc["cm_design", "given_mb"] == 1000 and table.loc["cm_design", "peak_mb"] == 1500
-    assert table.loc["cm_design", "asked_now_mb"] > 1500
+    assert table.loc["study_subset", "input_mib"] == 100.0 and table.loc["translate_shard", "input_mib"] == 50.0
+    assert table.loc["study_subset", "given_mb"] == 1000 and table.loc["study_subset", "peak_mb"] == 1500
+    assert table.loc["study_subset", "asked_now_mb"] > 1500
     # given ExMem's table (sharding on), memorization_examples is sized as the join it is
     assert table.loc["memorization_examples", "asked_now_mb"] == rule_resource("memorization_examples_sharded",
                                                                                "mem_mb", 100.0)
     rehearsal.print_resource_check(table.reset_index())
     printed = capsys.readouterr().out
-    assert "| cm_design | 1 | 100.0 | 1,000 | 1,500 | 1.50 **over** |" in printed
+    assert "| study_subset | 1 | 100.0 | 1,000 | 1,500 | 1.50 **over** |" in printed
     assert "| translate_shard | 1 | 50.0 | 5,000 | 300 | 0.06 |" in printed

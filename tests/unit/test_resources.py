@@ -77,13 +77,26 @@ def test_the_sharded_join_asks_for_minutes_not_the_exmem_decodes_day():
 
 
 def test_the_streamed_examples_join_asks_for_its_measured_slope_not_the_tables_size():
-    """memorization_examples reads its tables a chunk at a time (memkd.examples): 435 / 570 MB at 110 / 1,157 MiB
-    of inputs (bench/results/examples_memory.md); at 20x the 2M pairs' inputs it asks for the measured line with a
+    """memorization_examples reads its tables a chunk at a time (memkd.examples): 437 / 575 MB at 112 / 1,173 MiB
+    of inputs (bench/results/job_memory.md); at 20x the 2M pairs' inputs it asks for the measured line with a
     quarter more, not for the whole tables' 1.2 KB a pair (about 48 GB at 40M pairs)."""
-    slope = (570 - 435) / (1157 - 110)
-    at_40m = 20 * 1157
+    slope = (575 - 437) / (1173 - 112)
+    at_40m = 20 * 1173
     asked = rule_resource("memorization_examples_sharded", "mem_mb", at_40m)
-    assert 1.25 * (570 + slope * (at_40m - 1157)) <= asked <= 10_000
+    assert 1.25 * (575 + slope * (at_40m - 1173)) <= asked <= 10_000
+
+
+def test_the_streamed_table_jobs_ask_for_their_measured_slope():
+    """cm_design keeps 16-byte digests and integer arrays per pair, study_subset a hash and a position per kept pair,
+    direction_view one chunk (bench/results/job_memory.md, peaks at 200k and 2M pairs): at 20x the 2M pairs each
+    asks for its measured line with a quarter more, a fraction of what holding the table took."""
+    for rule, (low_mib, low_mb), (high_mib, high_mb), held in [
+        ("cm_design", (43, 259), (456, 621), 1908), ("study_subset", (45, 374), (470, 421), 860),
+        ("direction_view", (45, 236), (470, 268), 872),
+    ]:
+        slope = (high_mb - low_mb) / (high_mib - low_mib)
+        asked = rule_resource(rule, "mem_mb", 20 * high_mib)
+        assert 1.25 * (high_mb + slope * 19 * high_mib) <= asked <= 20 * held, rule
 
 
 @pytest.mark.parametrize("rule", sorted(FIXED))
@@ -135,23 +148,26 @@ def test_every_sized_rule_uses_its_own_entry_and_every_entry_a_rule():
 
 # input MiB and peak MB of the 2M-pair rehearsal's jobs at 5638cfb (bench/rehearsal.py --check-resources)
 # (split_corpus: its script's max RSS on that run's corpus since it streams, /usr/bin/time; was 2,923 in memory;
-# memorization_examples_sharded: bench/examples_memory.py at 2M pairs since it streams, was 2,113 in memory)
-PEAKS_2M = {"qe_training_pairs": (883.3, 1074), "split_corpus": (444.2, 846), "cm_design": (441.7, 1908),
-            "direction_view": (441.7, 872), "study_subset": (441.7, 860), "extract_corpus": (440.4, 1736),
+# memorization_examples_sharded, cm_design, direction_view and study_subset: bench/job_memory.py at 2M pairs since
+# they stream; were 2,113, 1,908, 872 and 860 on the rehearsal)
+PEAKS_2M = {"qe_training_pairs": (883.3, 1074), "split_corpus": (444.2, 846), "cm_design": (456.0, 621),
+            "direction_view": (470.0, 268), "study_subset": (470.0, 421), "extract_corpus": (440.4, 1736),
             "train_model": (441.7, 1336), "quality_estimate_shard": (23.5, 536),
             "score_references_shard": (23.5, 522), "teacher_baseline_kl_shard": (23.5, 922),
             "translate_shard": (23.5, 348), "seqkd_data": (542.3, 1159), "counterfactual_table": (256.9, 761),
             "plot_memorization_map": (245.8, 1112), "counterfactual_memorization": (126.4, 681),
-            "subgroups_table": (1234.1, 3568), "memorization_examples_sharded": (1157.0, 570),
+            "subgroups_table": (1234.1, 3568), "memorization_examples_sharded": (1173.0, 575),
             "memorization_predictor": (882.7, 1912), "quality_estimates_table": (617.5, 792),
             "memorization_tables": (493.7, 754), "study_summary": (245.8, 814), "exmem_shard": (55.7, 548),
             "score_cm_references": (441.7, 522)}
 # whole-table rules sized by those measurements (a few MB per MiB), not by the per-pair footprints
-WHOLE_TABLE = {"extract_corpus", "split_corpus", "direction_view", "study_subset", "cm_design", "qe_training_pairs",
+WHOLE_TABLE = {"extract_corpus", "split_corpus", "qe_training_pairs",
                "counterfactual_memorization", "memorization_predictor", "memorization_tables",
                "quality_estimates_table", "counterfactual_table", "variants_table", "adaptive_seqkd_table",
                "plot_memorization_map", "plot_predictor_roc", "study_summary", "train_model", "seqkd_data",
                "subgroups_table"}
+# rules that read their tables a chunk at a time: sized by the measured line, a fraction of a MB per MiB
+STREAMED = {"cm_design", "memorization_examples_sharded", "direction_view", "study_subset"}
 
 
 def test_the_2m_pair_rehearsals_jobs_ask_for_a_quarter_more_than_they_used():
@@ -171,7 +187,7 @@ def test_a_million_pairs_ask_for_more_than_the_former_fixed_values():
             assert rule_resource(rule, "mem_mb", 600) >= memory + 1800, rule
             continue
         assert rule_resource(rule, "runtime", million) > minutes, rule
-        if rule not in WHOLE_TABLE:
+        if rule not in WHOLE_TABLE | STREAMED:
             assert rule_resource(rule, "mem_mb", million) >= memory + 1800, rule
     assert rule_resource("seqkd_data", "mem_mb", million) == 1544  # ceil(1000 + 3 x 181.198)
     assert rule_resource("seq_inter_data", "runtime", million) == RUNTIME_CAP  # 120 + 10 x 181 min: past a day

@@ -116,6 +116,7 @@ MEMORIZATION_CODE = library_version(
     "metrics/oscillation.py",
     "metrics/natural.py",
     "examples.py",
+    "digests.py",
 )
 EXMEM_SHARD_CODE = library_version(
     "model.py",
@@ -129,7 +130,7 @@ EXMEM_SHARD_CODE = library_version(
     "metrics/extractive.py",
     "shards.py",
 )
-CM_CODE = library_version("metrics/counterfactual.py", "groups.py")
+CM_CODE = library_version("metrics/counterfactual.py", "groups.py", "digests.py")
 PREDICTOR_CODE = library_version("predictor.py", "metrics/inheritance.py")
 TABLES_CODE = library_version(
     "stats.py",

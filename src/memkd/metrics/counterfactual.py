@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from memkd.digests import codes, pair_keys, text_keys
 from memkd.groups import groups_from_codes
 
 
@@ -55,13 +56,18 @@ def duplicate_groups(sources, targets, groups=None) -> np.ndarray:
     """A group label per example for the CM design: identical (source, target) pairs share one, and so do
     pairs the preprocessing put in one group (`groups`, pairs sharing a text on either side). Without `groups`,
     labels count the distinct pairs in order of appearance; with them, a label is the index of its group's first pair."""
-    source_codes = pd.factorize(pd.Series(sources))[0]  # a table's column as it is: no Python string per pair
-    target_codes = pd.factorize(pd.Series(targets))[0]
-    pair_label = pd.factorize(source_codes * (int(target_codes.max(initial=-1)) + 1) + target_codes)[0]
-    if groups is None:
-        return pair_label
+    return duplicate_groups_of_keys(pair_keys(sources, targets),
+                                    None if groups is None else text_keys(map(str, groups)))
+
+
+def duplicate_groups_of_keys(pair_key_array: np.ndarray, group_key_array: np.ndarray | None = None) -> np.ndarray:
+    """duplicate_groups from digests (memkd.digests) of the pairs and of their preprocessing groups, which a job
+    over millions of pairs computes a chunk at a time."""
+    pair_codes = codes(pair_key_array)
+    if group_key_array is None:
+        return pd.factorize(pair_codes)[0]
     # union of the two partitions: connected components of "same pair" or "same preprocessing group"
-    return groups_from_codes(pair_label, np.asarray(groups))
+    return groups_from_codes(pair_codes, codes(group_key_array))
 
 
 def geometric_mean_probability(sum_log_prob: float, n_tokens: int, base: float = math.e) -> float:

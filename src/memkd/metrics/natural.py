@@ -1,29 +1,14 @@
 """Natural hallucinations: one output produced for many distinct sources, with low estimated quality.
 
 The counts run on integer codes (equal code: equal text after stripping), so that a study of millions of pairs
-never holds a set of strings: `text_keys` turns texts into fixed-size digests a chunk at a time, `codes` numbers
-the digests of the whole study, and the flags below work on those arrays. The list functions take texts."""
+never holds a set of strings: memkd.digests turns texts into fixed-size digests a chunk at a time and numbers the
+digests of the whole study, and the flags below work on those arrays. The list functions take texts."""
 
 from __future__ import annotations
 
-from hashlib import blake2b
-
 import numpy as np
 
-KEY_BYTES = 16  # 128-bit digests: a collision among 10^8 texts has probability about 10^-23
-
-
-def text_keys(texts) -> np.ndarray:
-    """One KEY_BYTES digest per text after stripping (numpy void array): equal texts, equal keys."""
-    digests = b"".join(blake2b(text.strip().encode("utf-8"), digest_size=KEY_BYTES).digest() for text in texts)
-    return np.frombuffer(digests, dtype=f"V{KEY_BYTES}")
-
-
-def codes(keys: np.ndarray) -> np.ndarray:
-    """Dense int64 codes 0..k-1 for the keys: equal key, equal code."""
-    if not len(keys):
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(keys, return_inverse=True)[1].astype(np.int64).reshape(-1)
+from memkd.digests import codes, text_keys
 
 
 def _pair_codes(source_codes: np.ndarray, output_codes: np.ndarray) -> tuple[np.ndarray, int]:
@@ -50,7 +35,7 @@ def first_pair_flags(source_codes: np.ndarray, output_codes: np.ndarray) -> np.n
 
 
 def _text_codes(sources: list[str], outputs: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    return codes(text_keys(sources)), codes(text_keys(outputs))
+    return codes(text_keys(sources, strip=True)), codes(text_keys(outputs, strip=True))
 
 
 def shared_outputs(sources: list[str], outputs: list[str], min_sources: int = 5) -> list[bool]:

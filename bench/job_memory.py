@@ -1,16 +1,20 @@
-"""Benchmark: peak memory and time of memorization_examples' script on generated inputs of N study pairs, without
-running the workflow before it. Prints a Markdown row per script; asserts nothing.
+"""Benchmark: peak memory and time of the scripts of the jobs that read a whole table (--job memorization_examples,
+cm_design, study_subset or direction_view) on generated inputs of N pairs, without running the workflow before
+them. Prints a Markdown row per script; asserts nothing.
 
 The inputs are what one `memorization_examples` job reads with sharding on (ExMem's candidates and prefixes from
 the gathered exmem_shard table, so nothing is decoded): the study pairs (Bible pairs of --base with the row's number
 in words appended, as bench/rehearsal.py's corpus), the model's outputs (the reference for a third of the pairs, a
 shared output for one in fifty, the reference without its last word otherwise), the teacher's SeqKD table, the
-outputs' quality estimates and a probe set of 1,000 pairs. The model (for the decoding signature) comes from a
+outputs' quality estimates and a probe set of 1,000 pairs; for cm_design, the study pairs with one in fifty a copy of
+the pair before it and a preprocessing group column linking one pair in ten to another; for study_subset and
+direction_view, those pairs as the training split (columns id, en, es and the bookkeeping columns; study_subset
+keeps the pairs of at most study.max_subwords pieces a side, and half of them by id hash). The model (for the decoding signature) comes from a
 finished run. Each script runs in a fresh process with Snakemake's `snakemake` object built by hand; peak RSS is the
 process's own (VmHWM). To compare with the script before streaming:
 
     git show 87cb52b:scripts/memorization_examples.py > /tmp/examples_whole.py
-    .venv/bin/python bench/examples_memory.py --base RUN/results/data/bible/en-es/train.tsv --run RUN \\
+    .venv/bin/python bench/job_memory.py --base RUN/results/data/bible/en-es/train.tsv --run RUN \\
         --pairs 1000000 --script /tmp/examples_whole.py scripts/memorization_examples.py
 """
 
@@ -56,7 +60,13 @@ def generate(folder: Path, base: list[tuple[str, str]], n: int) -> dict[str, str
         ("pairs", "study_train.tsv"), ("hypotheses", "study_train.greedy.txt"), ("teacher_hypotheses", "seqkd.tsv"),
         ("probe", "probe.tsv"), ("probe_hypotheses", "probe.greedy.txt"), ("output_quality", "quality.tsv"),
         ("exmem", "exmem.tsv")]}
-    write(paths["pairs"], ["id", "src", "tgt"], zip(ids, sources, targets))
+    for i in range(1, n, 50):  # exact copies: one design unit with their original
+        sources[i], targets[i] = sources[i - 1], targets[i - 1]
+    group = [f"g{i // 2}" if i % 10 < 2 else f"s{i}" for i in range(n)]
+    write(paths["pairs"], ["id", "src", "tgt", "group"], zip(ids, sources, targets, group))
+    paths["train"] = folder / "train.tsv"
+    write(paths["train"], ["id", "en", "es", "flags", "pair_count", "en_count", "es_count", "group"],
+          ((i, s, t, "", 1, 1, 1, g) for i, s, t, g in zip(ids, sources, targets, group)))
     paths["hypotheses"].write_text("".join(o + "\n" for o in outputs), encoding="utf-8")
     teacher = (t if rng.random() < 0.5 else o for t, o in zip(targets, outputs))
     write(paths["teacher_hypotheses"], ["id", "src", "tgt"], zip(ids, sources, teacher))
@@ -71,13 +81,38 @@ def generate(folder: Path, base: list[tuple[str, str]], n: int) -> dict[str, str
     return {key: str(path) for key, path in paths.items()}
 
 
-def run_script(script: str, inputs: dict, output: str, log: str) -> dict:
+def run_script(script: str, inputs: dict, output: str, log: str, job: str = "memorization_examples") -> dict:
     """The rule script in this process with a hand-built `snakemake` object; its seconds and peak RSS."""
     import yaml
     from snakemake.iocontainers import Namedlist
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     snakemake = type("Snakemake", (), {})()
+    if job in ("study_subset", "direction_view"):
+        snakemake.output = Namedlist([f"{output}.tsv"])
+        Path(f"{output}.json").write_text("{}")
+        snakemake.log = Namedlist([log])
+        snakemake.wildcards = Namedlist(fromdict={"src": "es", "tgt": "en"})
+        n = int(Path(inputs["pairs"]).parent.name.removeprefix("pairs"))
+        snakemake.input = Namedlist(fromdict={"train": inputs["train"], "spm": inputs["spm"]})
+        if job == "direction_view":
+            snakemake.input = Namedlist([inputs["train"]])
+        snakemake.params = Namedlist(fromdict={
+            "languages": ["en", "es"], "settings": {**config["study"], "max_pairs": n // 2},
+            "salt": config["preprocess"]["split_salt"]})
+        started = time.perf_counter()
+        runpy.run_path(script, init_globals={"snakemake": snakemake})
+        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
+    if job == "cm_design":
+        snakemake.input = Namedlist([inputs["pairs"]])
+        snakemake.output = Namedlist([f"{output}.tsv"])
+        Path(f"{output}.json").write_text("{}")
+        snakemake.log = Namedlist([log])
+        snakemake.wildcards = Namedlist(fromdict={"seed": "1"})
+        snakemake.params = Namedlist(fromdict={"models": [f"m{k}" for k in range(config["counterfactual"]["models"])]})
+        started = time.perf_counter()
+        runpy.run_path(script, init_globals={"snakemake": snakemake})
+        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
     snakemake.input = Namedlist(fromdict=inputs)
     snakemake.output = Namedlist(fromdict={"examples": f"{output}.tsv", "summary": f"{output}.json"})
     snakemake.log = Namedlist([log])
@@ -105,17 +140,20 @@ def main() -> None:
     parser.add_argument("--base", type=Path, required=True)
     parser.add_argument("--run", type=Path, required=True, help="a finished run: its en-es seed-1 student model")
     parser.add_argument("--pairs", type=int, default=1_000_000)
-    parser.add_argument("--script", nargs="+", default=[str(ROOT / "scripts/memorization_examples.py")])
+    parser.add_argument("--job", choices=["memorization_examples", "cm_design", "study_subset", "direction_view"],
+                        default="memorization_examples")
+    parser.add_argument("--script", nargs="+", help="the rule's scripts to compare (default: this checkout's)")
     parser.add_argument("--keep", type=Path, help="generate the inputs here (reused if present) instead of a temp dir")
     parser.add_argument("--call", help=argparse.SUPPRESS)  # internal: JSON arguments of run_script
     args = parser.parse_args()
+    args.script = args.script or [str(ROOT / f"scripts/{args.job}.py")]
     if args.call:
         print(json.dumps(run_script(**json.loads(args.call))))
         return
     sys.path.insert(0, str(ROOT / "bench"))
     from rehearsal import base_pairs
 
-    with tempfile.TemporaryDirectory(prefix="examples_memory_") as scratch:
+    with tempfile.TemporaryDirectory(prefix="job_memory_") as scratch:
         folder = (args.keep or Path(scratch)) / f"pairs{args.pairs}"
         folder.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
@@ -125,16 +163,20 @@ def main() -> None:
         else:
             inputs = generate(folder, base_pairs(args.base), args.pairs)
             inputs_file.write_text(json.dumps(inputs))
-        mib = sum(Path(path).stat().st_size for path in inputs.values()) / 2**20
+        mib = sum(Path(path).stat().st_size for key, path in inputs.items() if key != "train") / 2**20
         model = args.run / "results/models/bible/en-es/seed1/student"
-        inputs = {**inputs, "model": str(model), "ct2": str(args.run / "results/ct2/models/bible/en-es/seed1/student")}
-        print(f"# memorization_examples on {args.pairs:,} study pairs ({mib:,.0f} MiB of inputs, made in "
-              f"{time.perf_counter() - started:.0f} s), ExMem from the exmem table\n")
+        inputs = {**inputs, "model": str(model), "ct2": str(args.run / "results/ct2/models/bible/en-es/seed1/student"),
+                  "spm": str(args.run / "results/data/bible/spm.model")}
+        read = {"cm_design": "pairs", "study_subset": "train", "direction_view": "train"}.get(args.job)
+        mib = Path(inputs[read]).stat().st_size / 2**20 if read else mib
+        print(f"# {args.job} on {args.pairs:,} study pairs ({mib:,.0f} MiB of inputs, made in "
+              f"{time.perf_counter() - started:.0f} s)\n")
         print("| script | seconds | peak RSS MB | MB per input MiB | output |")
         print("|---|---:|---:|---:|---|")
         for k, script in enumerate(args.script):
             output = folder / f"examples.{k}"
-            call = {"script": script, "inputs": inputs, "output": str(output), "log": str(folder / f"examples.{k}.log")}
+            call = {"script": script, "inputs": inputs, "output": str(output), "log": str(folder / f"examples.{k}.log"),
+                    "job": args.job}
             done = subprocess.run([sys.executable, __file__, "--base", str(args.base), "--run", str(args.run),
                                    "--call", json.dumps(call)], capture_output=True, text=True)
             if done.returncode:
