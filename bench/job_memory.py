@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import runpy
 import subprocess
 import sys
@@ -34,14 +33,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = 1000
-
-
-def write(path: Path, header: list[str], rows) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as out:
-        out.write("\t".join(header) + "\n")
-        for row in rows:
-            out.write("\t".join(map(str, row)) + "\n")
+sys.path.insert(0, str(ROOT / "bench"))
+from table_memory import peak_rss_mb, write  # noqa: E402 (a sibling benchmark's helpers)
 
 
 def generate(folder: Path, base: list[tuple[str, str]], n: int) -> dict[str, str]:
@@ -124,15 +117,6 @@ def run_script(script: str, inputs: dict, output: str, log: str, job: str = "mem
     started = time.perf_counter()
     runpy.run_path(script, init_globals={"snakemake": snakemake})
     return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory since its exec (VmHWM): getrusage's ru_maxrss also counts what the
-    parent held when it forked, here the generated inputs."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
