@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = 1000
 sys.path.insert(0, str(ROOT / "bench"))
-from table_memory import peak_rss_mb, write  # noqa: E402 (a sibling benchmark's helpers)
+from table_memory import cached_inputs, peak_rss_mb, write  # noqa: E402 (a sibling benchmark's helpers)
 
 
 def generate(folder: Path, base: list[tuple[str, str]], n: int) -> dict[str, str]:
@@ -141,12 +141,7 @@ def main() -> None:
         folder = (args.keep or Path(scratch)) / f"pairs{args.pairs}"
         folder.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        inputs_file = folder / "inputs.json"
-        if inputs_file.exists():
-            inputs = json.loads(inputs_file.read_text())
-        else:
-            inputs = generate(folder, base_pairs(args.base), args.pairs)
-            inputs_file.write_text(json.dumps(inputs))
+        inputs = cached_inputs(folder, lambda: generate(folder, base_pairs(args.base), args.pairs))
         mib = sum(Path(path).stat().st_size for key, path in inputs.items() if key != "train") / 2**20
         model = args.run / "results/models/bible/en-es/seed1/student"
         inputs = {**inputs, "model": str(model), "ct2": str(args.run / "results/ct2/models/bible/en-es/seed1/student"),

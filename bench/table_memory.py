@@ -95,6 +95,16 @@ def run_script(script: str, inputs: dict, output: str, log: str, threads: int) -
             "workers_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
+def cached_inputs(folder: Path, make) -> dict[str, str]:
+    """The input mapping that make() generated in `folder`, made once and then read from its inputs.json."""
+    inputs_file = folder / "inputs.json"
+    if inputs_file.exists():
+        return json.loads(inputs_file.read_text())
+    inputs = make()
+    inputs_file.write_text(json.dumps(inputs))
+    return inputs
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory since its exec (VmHWM): getrusage's ru_maxrss also counts what the
     parent held when it forked it (here the generated inputs, when they are made in the same run)."""
@@ -122,12 +132,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="table_memory_") as scratch:
         folder = args.keep or Path(scratch)
         started = time.perf_counter()
-        inputs_file = folder / "inputs.json"
-        if inputs_file.exists():
-            inputs = json.loads(inputs_file.read_text())
-        else:
-            inputs = generate(folder, base_pairs(args.base), args.pairs)
-            inputs_file.write_text(json.dumps(inputs))
+        inputs = cached_inputs(folder, lambda: generate(folder, base_pairs(args.base), args.pairs))
         mib = sum(Path(path).stat().st_size for path in inputs.values()) / 2**20
         print(f"# subgroups_table on {args.pairs:,} study pairs x {len(UNITS)} units x {len(ROLES)} models "
               f"({mib:,.0f} MiB of inputs, made in {time.perf_counter() - started:.0f} s), {args.threads} threads\n")

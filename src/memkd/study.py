@@ -6,13 +6,13 @@ short pairs (STUDY.md section 7); larger presets keep everything (max_pairs: nul
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from memkd.errors import InputError
+from memkd.preprocess import id_rank
 
 
 def study_rows(chunks: Iterable[pd.DataFrame], lang1: str, lang2: str, processor, max_subwords: int | None,
@@ -32,8 +32,7 @@ def study_rows(chunks: Iterable[pd.DataFrame], lang1: str, lang2: str, processor
         positions.append(kept + start)
         if max_pairs is not None:
             ids = chunk["id"].to_numpy()[kept]
-            hashes.append(np.frombuffer(b"".join(hashlib.sha1((salt + i).encode("utf-8")).digest() for i in ids),
-                                        dtype="V20"))
+            hashes.append(np.frombuffer(b"".join(bytes.fromhex(id_rank(i, salt)) for i in ids), dtype="V20"))
         start += len(chunk)
     rows = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
     if max_pairs is None or len(rows) <= max_pairs:
