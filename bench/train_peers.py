@@ -12,6 +12,11 @@ initialisation on the same pairs for one epoch, i.e. the same target tokens, by:
 - memkd's loop (memkd.train.train) with precision fp32, bf16 and auto, with the preset's training settings from
   config.yaml (token budget, lr, warm-up, label smoothing, clipping).
 
+Every loop runs with glibc keeping freed memory (`--malloc kept`, memkd.train.keep_freed_memory, which memkd's
+training sets for itself and which a user of Trainer can set with MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ or
+by preloading jemalloc or tcmalloc, as CPU-training guides advise): it speeds up Trainer more than memkd, whose loop
+allocates fewer large temporaries. `--malloc default` runs every loop with glibc's defaults.
+
 Loops take turns within each round, so a slow spell of a shared machine hits all of them; each round's figures are
 divided by that round's best peer, and the medians over rounds are the figures to read. Tokens/s counts the real
 (unpadded) source and target tokens of the epoch over the wall time of the whole training call, set-up included.
@@ -144,16 +149,27 @@ def main() -> None:
     parser.add_argument("--loops", nargs="+", default=["hf fp32", "hf bf16", "memkd fp32", "memkd bf16", "memkd auto"])
     parser.add_argument("--before", nargs=2, metavar=("TRAIN_PY", "LOSSES_PY"),
                         help="an earlier memkd/train.py and memkd/losses.py: loops 'before fp32' etc. run them")
+    parser.add_argument("--malloc", choices=["kept", "default"], default="kept",
+                        help="kept: glibc keeps freed memory for every loop (memkd.train.keep_freed_memory, which "
+                             "memkd's training sets for itself); default: glibc's default for every loop")
     args = parser.parse_args()
     before = load_before(*args.before) if args.before else None
     logging.getLogger("transformers").setLevel(logging.ERROR)
 
+    # memkd's training sets this process-wide allocator setting for itself: every loop gets it (kept), so that the
+    # peers run at their best too, or none does (default: memkd's call is disabled); the figures compare the
+    # loops, not the allocators
+    if args.malloc == "kept":
+        memkd_train.keep_freed_memory()
+    else:
+        memkd_train.keep_freed_memory = lambda: None
     processor = load(args.spm)
     table = read_tsv(args.pairs, columns=["src", "tgt"]).head(args.examples)
     native_bf16 = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
     loops = [loop for loop in args.loops if native_bf16 or "bf16" not in loop]
     print(f"{platform.processor() or platform.machine()}, {torch.backends.cpu.get_cpu_capability()}, "
-          f"native bf16: {native_bf16}; torch {torch.__version__}; {len(table)} pairs of {args.pairs}\n")
+          f"native bf16: {native_bf16}; torch {torch.__version__}; {len(table)} pairs of {args.pairs}; "
+          f"malloc {args.malloc} for every loop\n")
     for threads in args.threads:
         torch.set_num_threads(threads)
         for name in args.presets:
