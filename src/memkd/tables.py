@@ -55,6 +55,29 @@ def aligned(path: str, table: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
     return table
 
 
+def read_aligned(path: str, converters: dict, keys: np.ndarray) -> dict[str, np.ndarray]:
+    """Columns of a table whose rows must follow the study pairs id by id (`keys`: memkd.digests.text_keys of the
+    pairs' ids), read CHUNK_ROWS rows at a time and each converted chunk by chunk (`converters`: column -> function of
+    the chunk's column, e.g. `lambda column: column.astype(float)`), so that no column of millions of rows is ever
+    held as Python strings; the stop names the file when its ids do not follow the pairs'."""
+    from memkd.digests import text_keys
+    from memkd.io import iter_chunks
+
+    parts: dict[str, list] = {name: [] for name in converters}
+    rows, follows = 0, True
+    for chunk in iter_chunks(path, ["id", *converters]):
+        if follows:
+            follows = rows + len(chunk) <= len(keys) and np.array_equal(text_keys(chunk["id"]),
+                                                                        keys[rows:rows + len(chunk)])
+        if follows:
+            for name, convert in converters.items():
+                parts[name].append(np.asarray(convert(chunk[name])))
+        rows += len(chunk)  # past a mismatch, only counted for the message
+    if not follows or rows != len(keys):
+        raise InputError(f"{path}: its {rows} rows do not follow the study pairs ({len(keys)}) id by id")
+    return {name: np.concatenate(chunks) for name, chunks in parts.items()}
+
+
 def geometric_mean_probability(scores: pd.DataFrame) -> pd.Series:
     """Per pair, exp(mean token log-probability) from a score_references table (the teacher confidence of the
     subgroup table and of the Adaptive-SeqKD selection)."""

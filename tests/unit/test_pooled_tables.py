@@ -153,3 +153,38 @@ def test_example_flags_are_read_without_the_texts_and_mean_the_same(tmp_path):
         assert defined(read[column]).tolist() == defined(whole[column]).tolist()
     assert flags(read["osc_hal"]).tolist() == [False, True, False, False]
     assert defined(read["osc_hal"]).tolist() == [False, True, True, False]
+
+
+def _table(path, rows):
+    path.write_text("id\tqe\tflag\n" + "".join(f"{i}\t{q}\t{f}\n" for i, q, f in rows), encoding="utf-8")
+    return str(path)
+
+
+def test_read_aligned_converts_each_column_chunk_by_chunk_across_chunk_boundaries(tmp_path, monkeypatch):
+    import memkd.io
+    from memkd.digests import text_keys
+    from memkd.tables import flags, read_aligned
+
+    monkeypatch.setattr(memkd.io, "CHUNK_ROWS", 2)  # 5 rows: chunks of 2, 2 and 1
+    rows = [(f"p{i}", f"{i / 4:.2f}", "1" if i % 2 else "0") for i in range(5)]
+    keys = text_keys([row[0] for row in rows])
+    columns = read_aligned(_table(tmp_path / "t.tsv", rows), {"qe": lambda c: c.astype(float), "flag": flags}, keys)
+    assert columns["qe"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert columns["flag"].dtype == bool and columns["flag"].tolist() == [False, True, False, True, False]
+
+
+@pytest.mark.parametrize("change", ["two rows swapped", "one row short", "one row more"])
+def test_read_aligned_stops_naming_the_file_when_its_ids_do_not_follow_the_pairs(tmp_path, monkeypatch, change):
+    import memkd.io
+    from memkd.digests import text_keys
+    from memkd.errors import InputError
+    from memkd.tables import read_aligned
+
+    monkeypatch.setattr(memkd.io, "CHUNK_ROWS", 2)
+    rows = [(f"p{i}", "0.5", "1") for i in range(5)]
+    keys = text_keys([row[0] for row in rows])
+    table = {"two rows swapped": rows[:3] + [rows[4], rows[3]], "one row short": rows[:4],
+             "one row more": rows + [("p5", "0.5", "1")]}[change]
+    path = _table(tmp_path / "t.tsv", table)
+    with pytest.raises(InputError, match=rf"t.tsv: its {len(table)} rows do not follow the study pairs \(5\) id by id"):
+        read_aligned(path, {"qe": lambda c: c.astype(float)}, keys)

@@ -135,6 +135,7 @@ PREDICTOR_CODE = library_version("predictor.py", "metrics/inheritance.py")
 TABLES_CODE = library_version(
     "stats.py",
     "tables.py",
+    "digests.py",
     "metrics/subgroups.py",
     "metrics/inheritance.py",
     "evaluate.py",
