@@ -15,7 +15,7 @@ from memkd.io import iter_chunks, write_tsv_atomic
 from memkd.metrics.subgroups import (bucket_labels, random_bucket, repetition_buckets, resolve_edges,
                                      subgroup_summary, table_statistics, top_bottom, value_buckets)
 from memkd.rulerun import run
-from memkd.tables import flags, read_aligned
+from memkd.tables import flags, geometric_mean_probability, read_aligned
 
 GROUPS = ["all", "qe_bucket", "cm_bucket", "repetitions", "teacher_confidence", "random", "duplicate", "misaligned"]
 as_float = lambda column: column.astype(float)
@@ -54,7 +54,7 @@ def buckets(k: int, settings: dict, seed: int, pairs: dict, qe: np.ndarray) -> p
                       pairs["keys"])
     scores = read_aligned(inputs[f"confidence{k}"], {"tokens": as_float, "log_prob": as_float}, pairs["keys"])
     # teacher confidence: geometric-mean probability of the reference under the teacher
-    confidence = np.exp(scores["log_prob"] / scores["tokens"])
+    confidence = geometric_mean_probability(scores)
     n = len(pairs["keys"])
     return pd.DataFrame({
         "all": pd.Categorical(["all"] * n),

@@ -78,9 +78,9 @@ def read_aligned(path: str, converters: dict, keys: np.ndarray) -> dict[str, np.
     return {name: np.concatenate(chunks) for name, chunks in parts.items()}
 
 
-def geometric_mean_probability(scores: pd.DataFrame) -> pd.Series:
-    """Per pair, exp(mean token log-probability) from a score_references table (the teacher confidence of the
-    subgroup table and of the Adaptive-SeqKD selection)."""
+def geometric_mean_probability(scores) -> pd.Series | np.ndarray:
+    """Per pair, exp(mean token log-probability) from a score_references table's `tokens` and `log_prob` (a frame, or
+    read_aligned's arrays: the teacher confidence of the subgroup table and of the Adaptive-SeqKD selection)."""
     return np.exp(scores["log_prob"].astype(float) / scores["tokens"].astype(float))
 
 

@@ -242,7 +242,7 @@ def keep_freed_memory() -> None:
     and 2-5% more tokens/s on a 2-core Xeon (the teacher preset in bf16 gains little). Blocks up to 32 MiB (glibc's
     largest threshold) now come from the heap, and the heap keeps up to 1 GiB free at its top. Training jobs are
     one model each, so the memory kept is this job's own peak. A no-op outside glibc."""
-    if platform.system() != "Linux" or not platform.libc_ver()[0] == "glibc":
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return
     import ctypes
 

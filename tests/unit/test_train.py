@@ -1,7 +1,7 @@
 import json
 import math
-import random
 import platform
+import random
 import subprocess
 import sys
 
@@ -462,8 +462,6 @@ def test_training_on_token_arrays_is_identical_to_training_on_lists(tmp_path):
         runs.append(([r["loss"] for r in records], [p.detach().clone() for p in model.parameters()]))
     assert runs[0][0] == runs[1][0]
     assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
-
-
 
 
 def test_training_keeps_freed_memory_so_a_step_faults_in_no_fresh_pages():
