@@ -1,5 +1,5 @@
 """Benchmark: peak memory and time of the scripts of the jobs that read a whole table (--job memorization_examples,
-cm_design, study_subset or direction_view) on generated inputs of N pairs, without running the workflow before
+cm_design, study_subset, direction_view or extract_corpus) on generated inputs of N pairs, without running the workflow before
 them. Prints a Markdown row per script; asserts nothing.
 
 The inputs are what one `memorization_examples` job reads with sharding on (ExMem's candidates and prefixes from
@@ -9,13 +9,18 @@ shared output for one in fifty, the reference without its last word otherwise), 
 outputs' quality estimates and a probe set of 1,000 pairs; for cm_design, the study pairs with one in fifty a copy of
 the pair before it and a preprocessing group column linking one pair in ten to another; for study_subset and
 direction_view, those pairs as the training split (columns id, en, es and the bookkeeping columns; study_subset
-keeps the pairs of at most study.max_subwords pieces a side, and half of them by id hash). The model (for the decoding signature) comes from a
-finished run. Each script runs in a fresh process with Snakemake's `snakemake` object built by hand; peak RSS is the
-process's own (VmHWM). To compare with the script before streaming:
+keeps the pairs of at most study.max_subwords pieces a side, and half of them by id hash); for extract_corpus, those
+pairs as a user's corpus (a TSV without header: id, source, target, as bench/rehearsal.py writes it). The model (for
+the decoding signature) comes from a finished run. Each script runs in a fresh process with Snakemake's `snakemake`
+object built by hand; peak RSS is the process's own (VmHWM). A script inside another checkout (a folder with
+src/memkd) runs with that checkout's library. To compare with the script before streaming:
 
     git show 87cb52b:scripts/memorization_examples.py > /tmp/examples_whole.py
     .venv/bin/python bench/job_memory.py --base RUN/results/data/bible/en-es/train.tsv --run RUN \\
         --pairs 1000000 --script /tmp/examples_whole.py scripts/memorization_examples.py
+    git worktree add /tmp/dda9209 dda9209      # extract_corpus before streaming, with its own library
+    .venv/bin/python bench/job_memory.py --base RUN/results/data/bible/en-es/train.tsv --run RUN \\
+        --job extract_corpus --pairs 2000000 --script /tmp/dda9209/scripts/extract_corpus.py scripts/extract_corpus.py
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ def generate(folder: Path, base: list[tuple[str, str]], n: int) -> dict[str, str
     group = [f"g{i // 2}" if i % 10 < 2 else f"s{i}" for i in range(n)]
     write(paths["pairs"], ["id", "src", "tgt", "group"], zip(ids, sources, targets, group))
     paths["train"] = folder / "train.tsv"
+    paths["corpus"] = folder / "corpus.tsv"  # a user's corpus: no header
+    paths["corpus"].write_text("".join(f"{i}\t{s}\t{t}\n" for i, s, t in zip(ids, sources, targets)), encoding="utf-8")
     write(paths["train"], ["id", "en", "es", "flags", "pair_count", "en_count", "es_count", "group"],
           ((i, s, t, "", 1, 1, 1, g) for i, s, t, g in zip(ids, sources, targets, group)))
     paths["hypotheses"].write_text("".join(o + "\n" for o in outputs), encoding="utf-8")
@@ -80,7 +87,20 @@ def run_script(script: str, inputs: dict, output: str, log: str, job: str = "mem
     from snakemake.iocontainers import Namedlist
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    checkout = Path(script).resolve().parents[1]
+    if (checkout / "src/memkd").is_dir():  # a script of another checkout runs with that checkout's library
+        sys.path.insert(0, str(checkout / "src"))
     snakemake = type("Snakemake", (), {})()
+    if job == "extract_corpus":
+        snakemake.input = Namedlist([])
+        snakemake.output = Namedlist(fromdict={"aligned": f"{output}.tsv", "stats": f"{output}.json"})
+        snakemake.log = Namedlist([log])
+        snakemake.wildcards = Namedlist(fromdict={"corpus": "generated"})
+        snakemake.params = Namedlist(fromdict={"corpus": {"kind": "tsv", "languages": ["en", "es"],
+                                                          "path": inputs["corpus"], "on_undecodable": "error"}})
+        started = time.perf_counter()
+        runpy.run_path(script, init_globals={"snakemake": snakemake})
+        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
     if job in ("study_subset", "direction_view"):
         snakemake.output = Namedlist([f"{output}.tsv"])
         Path(f"{output}.json").write_text("{}")
@@ -124,7 +144,8 @@ def main() -> None:
     parser.add_argument("--base", type=Path, required=True)
     parser.add_argument("--run", type=Path, required=True, help="a finished run: its en-es seed-1 student model")
     parser.add_argument("--pairs", type=int, default=1_000_000)
-    parser.add_argument("--job", choices=["memorization_examples", "cm_design", "study_subset", "direction_view"],
+    parser.add_argument("--job", choices=["memorization_examples", "cm_design", "study_subset", "direction_view",
+                                          "extract_corpus"],
                         default="memorization_examples")
     parser.add_argument("--script", nargs="+", help="the rule's scripts to compare (default: this checkout's)")
     parser.add_argument("--keep", type=Path, help="generate the inputs here (reused if present) instead of a temp dir")
@@ -142,11 +163,12 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         inputs = cached_inputs(folder, lambda: generate(folder, base_pairs(args.base), args.pairs))
-        mib = sum(Path(path).stat().st_size for key, path in inputs.items() if key != "train") / 2**20
+        mib = sum(Path(path).stat().st_size for key, path in inputs.items() if key not in ("train", "corpus")) / 2**20
         model = args.run / "results/models/bible/en-es/seed1/student"
         inputs = {**inputs, "model": str(model), "ct2": str(args.run / "results/ct2/models/bible/en-es/seed1/student"),
                   "spm": str(args.run / "results/data/bible/spm.model")}
-        read = {"cm_design": "pairs", "study_subset": "train", "direction_view": "train"}.get(args.job)
+        read = {"cm_design": "pairs", "study_subset": "train", "direction_view": "train",
+                "extract_corpus": "corpus"}.get(args.job)
         mib = Path(inputs[read]).stat().st_size / 2**20 if read else mib
         print(f"# {args.job} on {args.pairs:,} study pairs ({mib:,.0f} MiB of inputs, made in "
               f"{time.perf_counter() - started:.0f} s)\n")

@@ -1,8 +1,11 @@
 import unicodedata
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from memkd.corpora.usertsv import read_user_tsv
+from memkd.corpora.usertsv import first_repeat, iter_user_tsv, read_user_tsv
+from memkd.digests import text_keys
 from memkd.errors import InputError
 
 LANGS = ("en", "es")
@@ -74,3 +77,40 @@ def test_missing_file_and_unknown_policy(tmp_path):
         read_user_tsv(tmp_path / "nope.tsv", LANGS)
     with pytest.raises(InputError, match=r"pairs\.tsv: on_undecodable must be one of"):
         read_user_tsv(_write(tmp_path, b"a\tb\tc\n"), LANGS, on_undecodable="ignore")
+
+
+def test_chunks_are_the_file_in_order_and_the_report_comes_after_the_last(tmp_path):
+    lines = "".join(f"r{i}\tsource {i}\ttarget {i}\n" + ("\n" if i == 3 else "") for i in range(7))
+    path = _write(tmp_path, lines.encode())
+    report = {}
+    chunks = iter_user_tsv(path, LANGS, report=report, chunk_rows=3)
+    first = next(chunks)
+    assert list(first["id"]) == ["r0", "r1", "r2"] and report == {}
+    rest = list(chunks)
+    assert [len(chunk) for chunk in rest] == [3, 1]
+    whole, _ = read_user_tsv(path, LANGS)
+    pd.testing.assert_frame_equal(pd.concat([first, *rest], ignore_index=True), whole)
+    assert report == {"lines": 8, "blank_skipped": 1, "undecodable_skipped": 0, "rows": 7}
+
+
+def test_a_repeated_id_in_a_later_chunk_names_both_lines(tmp_path):
+    path = _write(tmp_path, b"a\tx\ty\nb\tu\tv\nc\tu\tv\n\nb \tz\tw\n")
+    with pytest.raises(InputError, match=r"pairs\.tsv, line 5: id 'b' already used on line 2"):
+        list(iter_user_tsv(path, LANGS, chunk_rows=2))
+
+
+def test_first_repeat_is_the_earliest_row_that_repeats_and_its_first_copy():
+    assert first_repeat(text_keys([])) is None
+    assert first_repeat(text_keys(["a", "b", "c"])) is None
+    assert first_repeat(text_keys(["a", "b", "c", "b", "a"])) == (3, 1)
+    assert first_repeat(text_keys(["x", "y", "y", "x", "y"])) == (2, 1)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        ids = [str(v) for v in rng.integers(0, 40, size=rng.integers(0, 30))]
+        seen, expected = {}, None
+        for row, identifier in enumerate(ids):
+            if identifier in seen:
+                expected = (row, seen[identifier])
+                break
+            seen[identifier] = row
+        assert first_repeat(text_keys(ids)) == expected

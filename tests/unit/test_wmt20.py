@@ -9,6 +9,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from snakemake.utils import update_config, validate
@@ -283,13 +284,28 @@ def test_test_sets_inside_a_tar_archive(tmp_path):
         read_wmt20([dict(item, member="sgm/nope.sgm")], EN_DE)
 
 
+def test_iter_wmt20_streams_chunks_across_files_with_their_splits(tmp_path):
+    (tmp_path / "a.en").write_text("one\ntwo\n\nthree\n")
+    (tmp_path / "a.de").write_text("eins\nzwei\n\ndrei\n")
+    path = _gz(tmp_path / "b.de-en.tsv.gz", "Vier\tFour\nFünf\tFive\n")
+    files = [{"format": "plain", "path": tmp_path / "a.en", "target_path": tmp_path / "a.de"},
+             {"format": "tsv", "path": path, "split": "dev"}]
+    chunks = list(wmt20.iter_wmt20(files, EN_DE, chunk_rows=2))
+    assert [len(chunk) for chunk in chunks] == [2, 2, 1]
+    whole = read_wmt20(files, EN_DE)
+    assert pd.concat(chunks, ignore_index=True).values.tolist() == whole.values.tolist()
+    assert whole.values.tolist() == [
+        ["a.en:1", "one", "eins", "-", ""], ["a.en:2", "two", "zwei", "-", ""], ["a.en:4", "three", "drei", "-", ""],
+        ["b.de-en.tsv.gz:1", "Four", "Vier", "-", "dev"], ["b.de-en.tsv.gz:2", "Five", "Fünf", "-", "dev"]]
+
+
 def test_read_wmt20_refuses_bad_items(tmp_path):
     path = _gz(tmp_path / "x.de-en.tsv.gz", "Hallo\tHello\n")
     with pytest.raises(InputError, match=r"x\.de-en\.tsv\.gz: unknown format 'csv'"):
         read_wmt20([{"format": "csv", "path": path}], EN_DE)
     with pytest.raises(InputError, match=r"format plain needs a second"):
         read_wmt20([{"format": "plain", "path": path}], EN_DE)
-    with pytest.raises(InputError, match=r"'x\.de-en\.tsv\.gz:1' occurs twice"):
+    with pytest.raises(InputError, match=r"'x\.de-en\.tsv\.gz' is listed twice \(items 1 and 2\)"):
         read_wmt20([{"format": "tsv", "path": path}, {"format": "tsv", "path": path}], EN_DE)
     with pytest.raises(InputError, match="no WMT20 files"):
         read_wmt20([], EN_DE)

@@ -72,6 +72,7 @@ CORPUS_CODE = library_version(
     "corpora/lohelp.py",
     "corpora/usertsv.py",
     "corpora/wmt20.py",
+    "digests.py",
     "preprocess.py",
 )
 PREPROCESS_CODE = library_version("preprocess.py", "groups.py")

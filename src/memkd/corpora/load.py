@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -46,15 +47,16 @@ def load_libreoffice_help(entry: dict, inputs: list[str]) -> tuple[pd.DataFrame,
     return frame, {"packages": packages, "aligned_pairs": len(frame)}
 
 
-def load_user_tsv(entry: dict, inputs: list[str]) -> tuple[pd.DataFrame, dict]:
-    from memkd.corpora.usertsv import read_user_tsv
+def user_tsv_chunks(entry: dict, inputs: list[str], stats: dict) -> Iterator[pd.DataFrame]:
+    from memkd.corpora.usertsv import iter_user_tsv
 
-    frame, report = read_user_tsv(entry["path"], tuple(entry["languages"]), entry.get("on_undecodable", "error"))
-    return frame, {"path": entry["path"], **report, "aligned_pairs": len(frame)}
+    report = {}
+    yield from iter_user_tsv(entry["path"], tuple(entry["languages"]), entry.get("on_undecodable", "error"), report)
+    stats.update({"path": entry["path"], **report, "aligned_pairs": report["rows"]})
 
 
-def load_wmt20(name: str, entry: dict, inputs: list[str]) -> tuple[pd.DataFrame, dict]:
-    from memkd.corpora.wmt20 import read_wmt20
+def wmt20_chunks(entry: dict, inputs: list[str], stats: dict) -> Iterator[pd.DataFrame]:
+    from memkd.corpora.wmt20 import iter_wmt20
 
     local = {Path(p).name: p for p in inputs}  # download_name(url) -> local file
     files = []
@@ -63,22 +65,41 @@ def load_wmt20(name: str, entry: dict, inputs: list[str]) -> tuple[pd.DataFrame,
         if item["format"] in ("plain", "sgm"):
             item["target_path"] = local[download_name(item["target_url"])]
         files.append(item)
-    frame = read_wmt20(files, tuple(entry["languages"]))
-    return frame, {"files": [f["url"] for f in entry["files"]], "aligned_pairs": len(frame)}
+    rows = 0
+    for chunk in iter_wmt20(files, tuple(entry["languages"])):
+        rows += len(chunk)
+        yield chunk
+    stats.update({"files": [f["url"] for f in entry["files"]], "aligned_pairs": rows})
 
 
-def load_corpus(name: str, entry: dict, inputs: list[str]) -> tuple[pd.DataFrame, dict]:
+def corpus_chunks(name: str, entry: dict, inputs: list[str]) -> tuple[Iterator[pd.DataFrame], dict]:
+    """The aligned table (id, lang1, lang2, flags[, split]) of a corpus config entry, a chunk of rows at a time, and
+    its stats, complete once the chunks are consumed. The corpora that can be large (a user's TSV, WMT20) are
+    streamed; the Bible and LibreOffice help (tens of thousands of pairs) come as one chunk. A corpus without a
+    pair raises InputError after its last chunk."""
     kind = entry["kind"]
-    if kind == "bible":
-        frame, stats = load_bible(entry, inputs)
-    elif kind == "libreoffice_help":
-        frame, stats = load_libreoffice_help(entry, inputs)
-    elif kind == "tsv":
-        frame, stats = load_user_tsv(entry, inputs)
-    elif kind == "wmt20":
-        frame, stats = load_wmt20(name, entry, inputs)
-    else:
-        raise InputError(f"config key corpora.{name}.kind: unknown kind {kind!r}")
-    if frame.empty:
-        raise InputError(f"corpus {name!r} ({kind}) produced no aligned pairs")
-    return frame, {"corpus": name, "kind": kind, **stats}
+    stats = {"corpus": name, "kind": kind}
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        if kind == "bible":
+            frame, more = load_bible(entry, inputs)
+            parts = iter([frame])
+        elif kind == "libreoffice_help":
+            frame, more = load_libreoffice_help(entry, inputs)
+            parts = iter([frame])
+        elif kind == "tsv":
+            parts, more = user_tsv_chunks(entry, inputs, stats), {}
+        elif kind == "wmt20":
+            parts, more = wmt20_chunks(entry, inputs, stats), {}
+        else:
+            raise InputError(f"config key corpora.{name}.kind: unknown kind {kind!r}")
+        rows = 0
+        for part in parts:
+            rows += len(part)
+            yield part
+        if not rows:
+            raise InputError(f"corpus {name!r} ({kind}) produced no aligned pairs")
+        stats.update(more)
+
+    return chunks(), stats
+

@@ -41,7 +41,7 @@ import pandas as pd
 
 from memkd.preprocess import normalise_text
 from memkd.errors import InputError
-from memkd.io import atomic_path
+from memkd.io import CHUNK_ROWS, atomic_path
 
 # Public WMT20 addresses for the paper's directions, as we understand them: users should check them
 # against https://www.statmt.org/wmt20/translation-task.html (and the paper) before a real run.
@@ -310,14 +310,15 @@ def _count_rest(lines: Iterator[tuple[int, str]], counted: int) -> int:
     return counted
 
 
-def read_parallel_plain(
+def iter_parallel_plain(
     src_path: str | Path,
     tgt_path: str | Path,
     languages: tuple[str, str],
     src_member: str | None = None,
     tgt_member: str | None = None,
-) -> pd.DataFrame:
-    """Line-aligned files: line n of `src_path` (languages[0]) translates line n of `tgt_path`.
+) -> Iterator[tuple[str, str, str]]:
+    """(id, lang1 text, lang2 text) of line-aligned files, streamed: line n of `src_path` (languages[0]) translates
+    line n of `tgt_path`.
 
     id = <source file name>:<line>. Lines blank on both sides are skipped. Files with different
     line counts raise InputError naming both files and their counts.
@@ -325,7 +326,6 @@ def read_parallel_plain(
     name = file_name(src_path, src_member)
     source_lines = numbered_lines(src_path, src_member)
     target_lines = numbered_lines(tgt_path, tgt_member)
-    ids, left, right = [], [], []
     last_number = 0
     for source, target in zip_longest(source_lines, target_lines):
         if source is None or target is None:
@@ -340,12 +340,19 @@ def read_parallel_plain(
             )
         number = last_number = source[0]
         first, second = normalise_text(source[1]), normalise_text(target[1])
-        if not first and not second:
-            continue
-        ids.append(f"{name}:{number}")
-        left.append(first)
-        right.append(second)
-    return _frame(ids, languages, left, right)
+        if first or second:
+            yield f"{name}:{number}", first, second
+
+
+def read_parallel_plain(
+    src_path: str | Path,
+    tgt_path: str | Path,
+    languages: tuple[str, str],
+    src_member: str | None = None,
+    tgt_member: str | None = None,
+) -> pd.DataFrame:
+    """Rows (id, lang1, lang2, flags) of line-aligned files (iter_parallel_plain)."""
+    return _frame_from_rows(iter_parallel_plain(src_path, tgt_path, languages, src_member, tgt_member), languages)
 
 
 class SgmSegment(NamedTuple):
@@ -542,37 +549,74 @@ def read_translation_memory(
 # --- whole corpus -----------------------------------------------------------------------------
 
 
-def read_file_item(item: dict, languages: tuple[str, str]) -> pd.DataFrame:
-    """One configured file (or file pair): keys format, path, and target_path for plain and sgm;
-    optionally member / target_member (inside an archive) and columns (a tsv's column names)."""
+def iter_file_item(item: dict, languages: tuple[str, str]) -> Iterator[tuple[str, str, str]]:
+    """(id, lang1 text, lang2 text) of one configured file (or file pair): keys format, path, and target_path for
+    plain and sgm; optionally member / target_member (inside an archive) and columns (a tsv's column names).
+    Streamed, but for sgm (a test set's two files of a few thousand segments, compared segment by segment)."""
     file_format = item.get("format")
     where = item.get("url") or item.get("path")
     if file_format not in FORMATS:
         raise InputError(f"{where}: unknown format {file_format!r}; expected one of {FORMATS}")
     if file_format == "tsv":
         columns = tuple(item["columns"]) if item.get("columns") else None
-        return read_parallel_tsv(item["path"], languages, columns, item.get("member"))
+        return iter_parallel_tsv(item["path"], languages, columns, item.get("member"))
     if file_format in ("tmx", "xliff"):
-        return read_translation_memory(item["path"], languages, file_format, item.get("member"))
+        return iter_translation_memory(item["path"], languages, file_format, item.get("member"))
     if not item.get("target_path"):
         raise InputError(f"{where}: format {file_format} needs a second (target) file")
-    reader = read_parallel_plain if file_format == "plain" else read_sgm_pair
-    return reader(item["path"], item["target_path"], languages, item.get("member"), item.get("target_member"))
+    if file_format == "plain":
+        return iter_parallel_plain(item["path"], item["target_path"], languages, item.get("member"),
+                                   item.get("target_member"))
+    frame = read_sgm_pair(item["path"], item["target_path"], languages, item.get("member"), item.get("target_member"))
+    return zip(frame["id"], frame[languages[0]], frame[languages[1]])
 
 
-def read_wmt20(files: list[dict], languages: tuple[str, str]) -> pd.DataFrame:
-    """The configured files' rows, concatenated in order: columns id, lang1, lang2, flags.
+def read_file_item(item: dict, languages: tuple[str, str]) -> pd.DataFrame:
+    """Rows (id, lang1, lang2, flags) of one configured file (iter_file_item)."""
+    return _frame_from_rows(iter_file_item(item, languages), languages)
+
+
+def iter_wmt20(files: list[dict], languages: tuple[str, str], chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """The configured files' rows, in order, `chunk_rows` at a time: columns id, lang1, lang2, flags. Tens of
+    millions of pairs are read without holding them.
 
     When any file carries a `split` (an official dev or test set), a `split` column is added
     ("" for the other rows) so that preprocessing keeps those rows in that split.
     """
     if not files:
         raise InputError(f"no WMT20 files given for {languages[0]}-{languages[1]}")
-    frames = [read_file_item(item, languages) for item in files]
-    frame = pd.concat(frames, ignore_index=True)
-    repeated = frame["id"][frame["id"].duplicated()]
-    if not repeated.empty:  # ids are <file name>:<line>, so the same file was listed twice
-        raise InputError(f"WMT20 files: id {repeated.iloc[0]!r} occurs twice; is a file listed twice?")
-    if any(item.get("split") for item in files):
-        frame["split"] = [item.get("split") or "" for item, part in zip(files, frames) for _ in range(len(part))]
-    return frame
+    # ids are <file name>:<line>: a name given twice would repeat ids (checked before anything is read)
+    names = [file_name(item.get("path", ""), item.get("member")) for item in files]
+    for position, name in enumerate(names):
+        if name in names[:position]:
+            raise InputError(f"WMT20 files: {name!r} is listed twice (items {names.index(name) + 1} and "
+                             f"{position + 1}), so its ids ({name}:<line>) would occur twice")
+    with_split = any(item.get("split") for item in files)
+    ids, left, right, splits = [], [], [], []
+
+    def chunk() -> pd.DataFrame:
+        frame = _frame(ids, languages, left, right)
+        if with_split:
+            frame["split"] = pd.Series(splits, dtype=str)
+        return frame
+
+    for item in files:
+        split = item.get("split") or ""
+        for row_id, first, second in iter_file_item(item, languages):
+            ids.append(row_id)
+            left.append(first)
+            right.append(second)
+            splits.append(split)
+            if len(ids) == chunk_rows:
+                yield chunk()
+                ids, left, right, splits = [], [], [], []
+    if ids:
+        yield chunk()
+
+
+def read_wmt20(files: list[dict], languages: tuple[str, str]) -> pd.DataFrame:
+    """The whole of iter_wmt20 as one frame."""
+    chunks = list(iter_wmt20(files, languages))
+    if not chunks:
+        return _frame([], languages, [], [])
+    return pd.concat(chunks, ignore_index=True)
