@@ -10,7 +10,10 @@ outputs' quality estimates and a probe set of 1,000 pairs; for cm_design, the st
 the pair before it and a preprocessing group column linking one pair in ten to another; for study_subset and
 direction_view, those pairs as the training split (columns id, en, es and the bookkeeping columns; study_subset
 keeps the pairs of at most study.max_subwords pieces a side, and half of them by id hash); for extract_corpus, those
-pairs as a user's corpus (a TSV without header: id, source, target, as bench/rehearsal.py writes it). The model (for
+pairs as a user's corpus (a TSV without header: id, source, target, as bench/rehearsal.py writes it); for
+memorization_predictor, the study pairs with generated reference scores, KL and replication flags; for seqkd_data,
+the study pairs and the model's outputs as the teacher's translations; for counterfactual_table, one direction and
+seed's CM table and reference QE over the study pairs. The model (for
 the decoding signature) comes from a finished run. Each script runs in a fresh process with Snakemake's `snakemake`
 object built by hand; peak RSS is the process's own (VmHWM). A script inside another checkout (a folder with
 src/memkd) runs with that checkout's library. To compare with the script before streaming:
@@ -35,6 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = 1000
@@ -81,6 +85,45 @@ def generate(folder: Path, base: list[tuple[str, str]], n: int) -> dict[str, str
     return {key: str(path) for key, path in paths.items()}
 
 
+def predictor_inputs(folder: Path, inputs: dict) -> dict[str, str]:
+    """memorization_predictor's inputs besides the study pairs (made once in `folder`): the teacher's and the
+    baseline's reference scores, their KL, the baseline's replication flags and the student's (a pair the student
+    replicates is likelier where the generated teacher score is high, so the features predict something)."""
+    paths = {key: folder / "predictor" / name for key, name in [
+        ("teacher0", "teacher.tsv"), ("baseline0", "baseline.tsv"), ("kl0", "kl.tsv"),
+        ("baseline_flags0", "memorization/bible/en-es/seed1/baseline/examples.tsv"),
+        ("student0", "memorization/bible/en-es/seed1/student/examples.tsv")]}
+    if not paths["student0"].exists():
+        ids = pd.read_csv(inputs["pairs"], sep="\t", usecols=["id"], dtype=str)["id"]
+        n, rng = len(ids), np.random.default_rng(2)
+        tokens = rng.integers(4, 30, size=n)
+        teacher = -rng.gamma(2.0, 0.4, size=n) * tokens
+        baseline = teacher - rng.gamma(2.0, 0.3, size=n) * tokens
+        write(paths["teacher0"], ["id", "tokens", "log_prob"], zip(ids, tokens, np.round(teacher, 6)))
+        write(paths["baseline0"], ["id", "tokens", "log_prob"], zip(ids, tokens, np.round(baseline, 6)))
+        write(paths["kl0"], ["id", "tokens", "kl_sum"], zip(ids, tokens, np.round(rng.gamma(2.0, 1.0, size=n), 6)))
+        chance = 1 / (1 + np.exp(-(teacher / tokens + 1.0) * 3))
+        write(paths["baseline_flags0"], ["id", "exact_match"], zip(ids, (rng.random(n) < chance / 2).astype(int)))
+        write(paths["student0"], ["id", "exact_match"], zip(ids, (rng.random(n) < chance).astype(int)))
+    return {"pairs0": inputs["pairs"], **{key: str(path) for key, path in paths.items()}}
+
+
+def counterfactual_inputs(folder: Path, inputs: dict) -> dict[str, list[str]]:
+    """counterfactual_table's inputs (made once in `folder`): one direction and seed's CM table over the study pairs
+    and the pairs' reference QE."""
+    cm = folder / "counterfactual/results/cm/bible/en-es/seed1/examples.tsv"
+    qe = folder / "counterfactual/results/quality/bible/en-es/seed1/reference/study_train.tsv"
+    if not qe.exists():
+        ids = pd.read_csv(inputs["pairs"], sep="\t", usecols=["id"], dtype=str)["id"]
+        n, rng = len(ids), np.random.default_rng(3)
+        p_in, p_out = np.round(rng.random(n), 6), np.round(rng.random(n) * 0.5, 6)
+        write(cm, ["id", "group_size", "repetitions", "in_models", "out_models", "p_in", "p_out", "cm", "score"],
+              zip(ids, [1] * n, [1] * n, [3] * n, [3] * n, p_in, p_out, np.round(p_in - p_out, 6),
+                  ["geometric-mean token probability"] * n))
+        write(qe, ["id", "qe", "qe_method"], zip(ids, np.round(-rng.random(n) * 3, 6), ["dual_xent"] * n))
+    return {"cm": [str(cm)], "qe": [str(qe)]}
+
+
 def run_script(script: str, inputs: dict, output: str, log: str, job: str = "memorization_examples") -> dict:
     """The rule script in this process with a hand-built `snakemake` object; its seconds and peak RSS."""
     import yaml
@@ -91,6 +134,32 @@ def run_script(script: str, inputs: dict, output: str, log: str, job: str = "mem
     if (checkout / "src/memkd").is_dir():  # a script of another checkout runs with that checkout's library
         sys.path.insert(0, str(checkout / "src"))
     snakemake = type("Snakemake", (), {})()
+    if job == "memorization_predictor":
+        snakemake.input = Namedlist(fromdict=predictor_inputs(Path(inputs["pairs"]).parent, inputs))
+        snakemake.output = Namedlist(fromdict={"predictor": f"{output}.tsv", "roc": f"{output}.json"})
+        snakemake.log = Namedlist([log])
+        snakemake.params = Namedlist(fromdict={"settings": config["predictor"], "students": ["student"],
+                                               "variants": {}})
+        started = time.perf_counter()
+        runpy.run_path(script, init_globals={"snakemake": snakemake})
+        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
+    if job == "counterfactual_table":
+        snakemake.input = Namedlist(fromdict=counterfactual_inputs(Path(inputs["pairs"]).parent, inputs))
+        snakemake.output = Namedlist([f"{output}.tsv"])
+        Path(f"{output}.json").write_text("{}")
+        snakemake.log = Namedlist([log])
+        snakemake.params = Namedlist(fromdict={"models": 6})
+        started = time.perf_counter()
+        runpy.run_path(script, init_globals={"snakemake": snakemake})
+        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
+    if job == "seqkd_data":
+        snakemake.input = Namedlist(fromdict={"pairs": inputs["pairs"], "hypotheses": inputs["hypotheses"]})
+        snakemake.output = Namedlist([f"{output}.tsv"])
+        Path(f"{output}.json").write_text("{}")
+        snakemake.log = Namedlist([log])
+        started = time.perf_counter()
+        runpy.run_path(script, init_globals={"snakemake": snakemake})
+        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
     if job == "extract_corpus":
         snakemake.input = Namedlist([])
         snakemake.output = Namedlist(fromdict={"aligned": f"{output}.tsv", "stats": f"{output}.json"})
@@ -145,7 +214,8 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True, help="a finished run: its en-es seed-1 student model")
     parser.add_argument("--pairs", type=int, default=1_000_000)
     parser.add_argument("--job", choices=["memorization_examples", "cm_design", "study_subset", "direction_view",
-                                          "extract_corpus"],
+                                          "extract_corpus", "memorization_predictor", "seqkd_data",
+                                          "counterfactual_table"],
                         default="memorization_examples")
     parser.add_argument("--script", nargs="+", help="the rule's scripts to compare (default: this checkout's)")
     parser.add_argument("--keep", type=Path, help="generate the inputs here (reused if present) instead of a temp dir")
@@ -167,8 +237,13 @@ def main() -> None:
         model = args.run / "results/models/bible/en-es/seed1/student"
         inputs = {**inputs, "model": str(model), "ct2": str(args.run / "results/ct2/models/bible/en-es/seed1/student"),
                   "spm": str(args.run / "results/data/bible/spm.model")}
+        if args.job == "memorization_predictor":  # its other inputs, made before the timed runs
+            predictor_inputs(folder, inputs)
+        if args.job == "counterfactual_table":
+            counterfactual_inputs(folder, inputs)
         read = {"cm_design": "pairs", "study_subset": "train", "direction_view": "train",
-                "extract_corpus": "corpus"}.get(args.job)
+                "extract_corpus": "corpus", "memorization_predictor": "pairs", "seqkd_data": "pairs",
+                "counterfactual_table": "pairs"}.get(args.job)
         mib = Path(inputs[read]).stat().st_size / 2**20 if read else mib
         print(f"# {args.job} on {args.pairs:,} study pairs ({mib:,.0f} MiB of inputs, made in "
               f"{time.perf_counter() - started:.0f} s)\n")

@@ -51,8 +51,9 @@ RULES = {
     "teacher_baseline_kl_shard": {"mem_mb": (4000, 10), "runtime": (30, 2)},
     # the teacher's confidence on its translations of the study pairs beside their QE scores
     "adaptive_selection": {"mem_mb": (4000, 10), "runtime": (15, 1)},
-    # pairs and translations joined in pandas: memory grows with the tables (2.1 MB per MiB at 2M pairs), time hardly
-    "seqkd_data": {"mem_mb": (1000, 3), "runtime": (5, 0.05)},
+    # pairs and translations joined a chunk at a time: 305 / 332 / 338 MB at 200k / 1M / 2M pairs
+    # (bench/results/job_memory.md; 1,159 MB at 542 MiB on the rehearsal when it held them)
+    "seqkd_data": {"mem_mb": (1000, 0.1), "runtime": (5, 0.05)},
     # every model's examples and the pairs' buckets in pandas, BLEU/chrF statistics per sentence (pure Python)
     # (rehearsal: 3.6 GB summed PSS with 2 workers and 1,234 MiB of inputs at 2M pairs, 2.9 per MiB; 30 min on 2 cores)
     "subgroups_table": {"mem_mb": (2000, 4), "runtime": (10, 0.1)},
@@ -62,9 +63,13 @@ RULES = {
     # split_corpus 6.6 (1.9 since it streams: plan_splits), counterfactual_memorization 5.4, plot_memorization_map 4.5, cm_design 4.3, extract_corpus 3.9,
     # counterfactual_table 3.0, direction_view 2.0, study_subset 1.9, qe_training_pairs 1.2, study_summary 3.3,
     # memorization_predictor 2.2, memorization_tables 1.5, quality_estimates_table 1.3; asked with a quarter more.
+    # Those that stream since (extract_corpus, cm_design, direction_view, study_subset, counterfactual_table,
+    # memorization_predictor) are sized by their new measurements, given at each.
     # variants_table and adaptive_seqkd_table (variants off there) did not run at 2M pairs: 4 per MiB until they do.
     # Minutes: 20x their time there or more (they take seconds to a few minutes per 100 MiB).
-    "extract_corpus": {"mem_mb": (4000, 5), "runtime": (30, 0.05)},
+    # a user's TSV or WMT20 read a chunk at a time, ids kept as digests: 283 / 319 / 390 MB at 42 / 215 / 441 MiB
+    # (bench/results/job_memory.md; 1,736 MB at 440 MiB on the 2M-pair rehearsal when it held the corpus)
+    "extract_corpus": {"mem_mb": (4000, 0.4), "runtime": (30, 0.05)},
     # a chunk of texts and ~300 bytes of integer arrays a pair: 846 MB max RSS at 444 MiB (2M pairs), was 3.0 GB
     "split_corpus": {"mem_mb": (4000, 2.5), "runtime": (20, 0.05)},
     # both read and write a chunk of rows at a time: 236 / 268 MB and 374 / 421 MB at 45 / 470 MiB
@@ -76,11 +81,15 @@ RULES = {
     "cm_design": {"mem_mb": (1000, 1.2), "runtime": (5, 0.05)},
     "qe_training_pairs": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
     "counterfactual_memorization": {"mem_mb": (2000, 7), "runtime": (5, 0.05)},
-    "memorization_predictor": {"mem_mb": (2000, 3), "runtime": (10, 0.05)},
+    # tables read as numbers, texts as digests; the feature matrix and the classifier's copies grow with the pairs:
+    # 848 MB at 2M pairs (bench/results/job_memory.md; 1,912 MB at 883 MiB on the rehearsal), ~0.7 MB per MiB
+    "memorization_predictor": {"mem_mb": (2000, 1.5), "runtime": (10, 0.05)},
     "memorization_tables": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
     # its bootstrap of the mean QE is O(resamples x pairs): ~4 min at 2M pairs on a loaded 2-core machine
     "quality_estimates_table": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
-    "counterfactual_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
+    # CM and QE tables read side by side and written a chunk at a time: 193 / 221 / 216 MB at 200k / 1M / 2M pairs
+    # (bench/results/job_memory.md; 761 MB at 257 MiB on the rehearsal when it held them)
+    "counterfactual_table": {"mem_mb": (2000, 0.1), "runtime": (10, 0.05)},
     "variants_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
     "adaptive_seqkd_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
     "plot_memorization_map": {"mem_mb": (1000, 6), "runtime": (5, 0.05)},

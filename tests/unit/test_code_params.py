@@ -18,7 +18,6 @@ KNOWN_GAPS = {
     "train_qe_model": {"distributed.py", "tokenizer.py"},
     # tables.py (aligned, geometric_mean_probability) changes often; the confidence belongs in a stabler module
     "adaptive_selection": {"tables.py"},
-    "memorization_predictor": {"metrics/counterfactual.py", "tables.py"},
     "lm_pretrain": {"tokenizer.py"},
     "lm_train": {"tokenizer.py"},
     "study_subset": {"tokenizer.py"},

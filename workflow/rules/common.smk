@@ -132,7 +132,13 @@ EXMEM_SHARD_CODE = library_version(
     "shards.py",
 )
 CM_CODE = library_version("metrics/counterfactual.py", "groups.py", "digests.py")
-PREDICTOR_CODE = library_version("predictor.py", "metrics/inheritance.py")
+PREDICTOR_CODE = library_version(
+    "predictor.py",
+    "metrics/inheritance.py",
+    "metrics/counterfactual.py",
+    "tables.py",
+    "digests.py",
+)
 TABLES_CODE = library_version(
     "stats.py",
     "tables.py",
