@@ -252,6 +252,22 @@ def keep_freed_memory() -> None:
     libc.mallopt(m_trim_threshold, 2**30)
 
 
+def hold_mkl_threads() -> None:
+    """Keep MKL (torch's CPU math library) at the thread count torch sets. By default MKL may run a call on fewer
+    threads (MKL_DYNAMIC), which splits the work differently and changes the last bits of the result: on a 2-core
+    Xeon the exp in the loss's backward pass came out different now and then, and the model with it (7 of 210 runs
+    of tests/unit/test_determinism.py's training, 2 threads). Held, 150 of 150 runs were bit-identical, with the
+    common outcome's bits, and a student trained as fast. The workflow also sets MKL_DYNAMIC=FALSE for every job
+    (workflow/rules/common.smk); this covers the processes that imported torch before it was set. A no-op where
+    torch has no MKL."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so")).MKL_Set_Dynamic(0)
+    except (OSError, AttributeError):  # another platform's library name, or a torch built without MKL
+        pass
+
+
 def make_optimizer(model: torch.nn.Module, settings: dict) -> torch.optim.Optimizer:
     """Adam, fused: one kernel over all parameters instead of a dozen small ops per tensor (on the CPU too)."""
     return torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.98), eps=1e-9, fused=True)
@@ -351,6 +367,7 @@ def train(
     fingerprint = settings_fingerprint(settings, len(sources), extra)
 
     keep_freed_memory()
+    hold_mkl_threads()
     model.to(device).train()
     if teacher is not None:
         teacher.to(device).eval()

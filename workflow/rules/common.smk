@@ -1,3 +1,5 @@
+import os
+
 from snakemake.utils import validate
 
 from memkd.adaptive import ARMS
@@ -15,6 +17,10 @@ from memkd.shards import read_plan
 # Validate first: a bad config stops the run before any job, with a message naming the key.
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
+
+# Every job inherits this: MKL (torch's CPU math) otherwise may run a call on fewer threads than set, which splits the
+# work differently and changes the last bits of a result (one CPU training in 30); memkd.train holds it too.
+os.environ.setdefault("MKL_DYNAMIC", "FALSE")
 
 CORPUS = config["corpus"]
 SPLITS = ["train", "dev", "test", "probe"]
