@@ -13,7 +13,8 @@ keeps the pairs of at most study.max_subwords pieces a side, and half of them by
 pairs as a user's corpus (a TSV without header: id, source, target, as bench/rehearsal.py writes it); for
 memorization_predictor, the study pairs with generated reference scores, KL and replication flags; for seqkd_data,
 the study pairs and the model's outputs as the teacher's translations; for counterfactual_table, one direction and
-seed's CM table and reference QE over the study pairs. The model (for
+seed's CM table and reference QE over the study pairs; for qe_training_pairs, the training split with one pair in 70
+flagged misaligned, every other pair of it the study's, and a tenth of the pairs asked for the QE models. The model (for
 the decoding signature) comes from a finished run. Each script runs in a fresh process with Snakemake's `snakemake`
 object built by hand; peak RSS is the process's own (VmHWM). A script inside another checkout (a folder with
 src/memkd) runs with that checkout's library. To compare with the script before streaming:
@@ -124,6 +125,27 @@ def counterfactual_inputs(folder: Path, inputs: dict) -> dict[str, list[str]]:
     return {"cm": [str(cm)], "qe": [str(qe)]}
 
 
+def qe_inputs(folder: Path, inputs: dict) -> dict[str, str]:
+    """qe_training_pairs' inputs (made once in `folder`): the training split with one pair in 70 flagged misaligned,
+    and every other pair of it as the study's pairs."""
+    train, study = folder / "qe/train.tsv", folder / "qe/study_train.tsv"
+    if not study.exists():
+        train.parent.mkdir(parents=True, exist_ok=True)
+        with open(inputs["train"], encoding="utf-8") as source, open(train, "w", encoding="utf-8") as out, \
+                open(study, "w", encoding="utf-8") as chosen:
+            header = source.readline().rstrip("\n").split("\t")
+            out.write("\t".join(header) + "\n")
+            chosen.write("id\tsrc\ttgt\tgroup\n")
+            flags, group = header.index("flags"), header.index("group")
+            for row, line in enumerate(source):
+                cells = line.rstrip("\n").split("\t")
+                cells[flags] = "shift" if row % 70 == 0 else "lowoverlap" if row % 70 == 35 else "-"
+                out.write("\t".join(cells) + "\n")
+                if row % 2:
+                    chosen.write(f"{cells[0]}\t{cells[1]}\t{cells[2]}\t{cells[group]}\n")
+    return {"train": str(train), "study": str(study)}
+
+
 def run_script(script: str, inputs: dict, output: str, log: str, job: str = "memorization_examples") -> dict:
     """The rule script in this process with a hand-built `snakemake` object; its seconds and peak RSS."""
     import yaml
@@ -140,6 +162,17 @@ def run_script(script: str, inputs: dict, output: str, log: str, job: str = "mem
         snakemake.log = Namedlist([log])
         snakemake.params = Namedlist(fromdict={"settings": config["predictor"], "students": ["student"],
                                                "variants": {}})
+        started = time.perf_counter()
+        runpy.run_path(script, init_globals={"snakemake": snakemake})
+        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
+    if job == "qe_training_pairs":
+        snakemake.input = Namedlist(fromdict=qe_inputs(Path(inputs["pairs"]).parent, inputs))
+        snakemake.output = Namedlist(fromdict={"train": f"{output}.tsv", "validity": f"{output}.json"})
+        snakemake.log = Namedlist([log])
+        n = int(Path(inputs["pairs"]).parent.name.removeprefix("pairs"))
+        snakemake.params = Namedlist(fromdict={
+            "settings": {**config["quality_estimation"], "train_pairs": n // 10},
+            "salt": config["preprocess"]["split_salt"], "languages": ["en", "es"]})
         started = time.perf_counter()
         runpy.run_path(script, init_globals={"snakemake": snakemake})
         return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
@@ -215,7 +248,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=1_000_000)
     parser.add_argument("--job", choices=["memorization_examples", "cm_design", "study_subset", "direction_view",
                                           "extract_corpus", "memorization_predictor", "seqkd_data",
-                                          "counterfactual_table"],
+                                          "counterfactual_table", "qe_training_pairs"],
                         default="memorization_examples")
     parser.add_argument("--script", nargs="+", help="the rule's scripts to compare (default: this checkout's)")
     parser.add_argument("--keep", type=Path, help="generate the inputs here (reused if present) instead of a temp dir")
@@ -241,9 +274,11 @@ def main() -> None:
             predictor_inputs(folder, inputs)
         if args.job == "counterfactual_table":
             counterfactual_inputs(folder, inputs)
+        if args.job == "qe_training_pairs":
+            qe_inputs(folder, inputs)
         read = {"cm_design": "pairs", "study_subset": "train", "direction_view": "train",
                 "extract_corpus": "corpus", "memorization_predictor": "pairs", "seqkd_data": "pairs",
-                "counterfactual_table": "pairs"}.get(args.job)
+                "counterfactual_table": "pairs", "qe_training_pairs": "train"}.get(args.job)
         mib = Path(inputs[read]).stat().st_size / 2**20 if read else mib
         print(f"# {args.job} on {args.pairs:,} study pairs ({mib:,.0f} MiB of inputs, made in "
               f"{time.perf_counter() - started:.0f} s)\n")

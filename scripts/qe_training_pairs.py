@@ -5,11 +5,9 @@ quality_estimation.models: teachers, the study's pairs)."""
 
 import logging
 
-import numpy as np
-
 from memkd.errors import InputError
-from memkd.io import read_columns, read_rows, table_columns, write_tsv_atomic
-from memkd.metrics.quality import check_qe_pool, qe_training_sample, validity_set
+from memkd.io import iter_chunks, read_rows, table_columns, write_tsv_atomic
+from memkd.metrics.quality import check_qe_pool, keys_of_rows, pair_table_keys, qe_training_rows, validity_rows
 from memkd.rulerun import run
 
 
@@ -18,24 +16,25 @@ def main():
     missing = [column for column in snakemake.params.languages if column not in columns]
     if missing:
         raise InputError(f"{snakemake.input.train}: missing column(s) {missing}; found {columns}")
-    # the pairs are chosen on ids, flags and text groups alone; only the chosen rows' texts are read afterwards
-    train = read_columns(snakemake.input.train, ["id", "flags", "group"])
-    train["row"] = np.arange(len(train))
-    study = read_columns(snakemake.input.study, ["id", "group"])
     settings, salt = snakemake.params.settings, snakemake.params.salt
+    train_salt, validity_salt = f"{salt}:qe-train", f"{salt}:qe-validity"
+    # the pairs are chosen on digests of ids and text groups, flags and id hashes, read a chunk at a time; only the
+    # chosen rows' texts are read afterwards
+    train = pair_table_keys(iter_chunks(snakemake.input.train, ["id", "flags", "group"]), (train_salt, validity_salt))
+    study = pair_table_keys(iter_chunks(snakemake.input.study, ["id", "group"]))
     requested = settings["train_pairs"]
-    chosen = qe_training_sample(train, study, requested, f"{salt}:qe-train")
+    chosen = qe_training_rows(train, study, requested, train_salt)
     heldout = settings["method"] == "dual_xent" and settings["models"] == "heldout"
     if heldout:
-        check_qe_pool(len(chosen), requested, len(study), len(train))
+        check_qe_pool(len(chosen), requested, len(study["id"]), len(train["id"]))
     # the validity pairs stay clear of whatever the QE's models learned: the QE sample, or the teachers' study pairs
-    validity = validity_set(train, chosen if heldout else study, f"{salt}:qe-validity")
-    write_tsv_atomic(snakemake.output.train, read_rows(snakemake.input.train, columns, chosen["row"]))
-    write_tsv_atomic(snakemake.output.validity, read_rows(snakemake.input.train, columns, validity["row"]).assign(
-        misaligned=validity["misaligned"].to_numpy()))
+    validity, flagged = validity_rows(train, keys_of_rows(train, chosen) if heldout else study, validity_salt)
+    write_tsv_atomic(snakemake.output.train, read_rows(snakemake.input.train, columns, chosen))
+    write_tsv_atomic(snakemake.output.validity,
+                     read_rows(snakemake.input.train, columns, validity).assign(misaligned=flagged))
     logging.info("QE models: %d of %d training pairs (requested %d; the study's %d pairs and their text groups left "
-                 "out); QE validity: %d misaligned + %d unflagged pairs", len(chosen), len(train), requested,
-                 len(study), int(validity["misaligned"].sum()), int((~validity["misaligned"]).sum()))
+                 "out); QE validity: %d misaligned + %d unflagged pairs", len(chosen), len(train["id"]), requested,
+                 len(study["id"]), int(flagged.sum()), int((~flagged).sum()))
 
 
 run(main, snakemake.log[0])

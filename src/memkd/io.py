@@ -170,11 +170,17 @@ def read_rows(path: str | os.PathLike, columns: list[str], rows, chunk_rows: int
     return pd.concat(parts, ignore_index=True)
 
 
-def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """A tidy table with numbers as numbers and empty cells as NaN (what plots and the summary read)."""
+def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+    """A tidy table with numbers as numbers and empty cells as NaN (what plots and the summary read); `columns`: only
+    those (a per-pair table of millions of rows without the columns a reader does not use)."""
     import pandas as pd
 
-    return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE)
+    try:
+        return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, usecols=columns)
+    except ValueError as err:  # usecols names a column the header lacks
+        if columns is None:
+            raise
+        raise InputError(f"{path}: {err}") from None
 
 
 def iter_lines(path: str | os.PathLike) -> Iterator[str]:

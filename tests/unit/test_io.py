@@ -112,3 +112,16 @@ def test_reading_chosen_rows_chunk_by_chunk_gives_those_rows_of_the_table(tmp_pa
         read_rows(path, ["id"], [4, 2])
     with pytest.raises(ValueError, match="11 rows"):
         read_rows(path, ["id"], [2, 11])
+
+
+def test_read_table_reads_numbers_and_only_the_columns_asked_for(tmp_path):
+    from memkd.io import read_table
+
+    path = tmp_path / "cm.tsv"
+    path.write_text("direction\tid\tcm\tscore\nen-es\ta\t0.25\tgeo\nes-en\tb\t\tgeo\n")
+    whole = read_table(path)
+    assert list(whole.columns) == ["direction", "id", "cm", "score"] and whole.cm.isna().tolist() == [False, True]
+    some = read_table(path, ["direction", "cm"])
+    assert list(some.columns) == ["direction", "cm"] and some.cm.iloc[0] == 0.25
+    with pytest.raises(InputError, match=r"cm\.tsv: .*p_in"):
+        read_table(path, ["direction", "p_in"])

@@ -6,9 +6,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from memkd.errors import InputError
-from memkd.metrics.quality import (check_qe_pool, method_label, misaligned, outside, qe_training_sample, roc_auc,
-                                   validity_set)
+from memkd.metrics.quality import (check_qe_pool, keys_of_rows, method_label, misaligned, outside, pair_table_keys,
+                                   qe_training_rows, roc_auc, validity_rows)
 from memkd.metrics.subgroups import bucket_labels, quantile_edges, resolve_edges, value_buckets
+from memkd.preprocess import subsample
 
 
 def _train(n: int = 60) -> pd.DataFrame:
@@ -17,6 +18,11 @@ def _train(n: int = 60) -> pd.DataFrame:
     groups = [str(i // 2) if i < 10 else str(i) for i in range(n)]
     return pd.DataFrame({"id": [f"v{i}" for i in range(n)], "en": [f"e{i}" for i in range(n)],
                          "es": [f"s{i}" for i in range(n)], "flags": flags, "group": groups})
+
+
+def _keys(frame: pd.DataFrame, salts=("salt", "other salt", "salt2"), chunk: int = 7) -> dict:
+    """pair_table_keys of a frame read in chunks of `chunk` rows."""
+    return pair_table_keys((frame.iloc[k:k + chunk] for k in range(0, len(frame), chunk)), salts)
 
 
 def test_misaligned_reads_the_corpus_check_flags_by_name():
@@ -29,35 +35,65 @@ def test_misaligned_reads_the_corpus_check_flags_by_name():
 
 def test_the_qe_sample_shares_no_pair_or_text_group_with_the_study_and_skips_flagged_pairs():
     train = _train()
-    study = train.iloc[[0, 3, 20, 21]]  # pairs 0 and 3 drag in their group partners 1 and 2
-    sample = qe_training_sample(train, study, 1000, "salt")
-    assert not set(sample.id) & {"v0", "v1", "v2", "v3", "v20", "v21"}
-    assert not set(sample.group) & set(study.group)
-    assert not misaligned(sample["flags"]).any()
-    expected = train[outside(train, study) & ~misaligned(train["flags"])]
-    assert sample.id.tolist() == expected.id.tolist()  # everything left, in corpus order
-    small = qe_training_sample(train, study, 10, "salt")
-    assert len(small) == 10 and set(small.id) <= set(sample.id)
-    assert small.id.tolist() == qe_training_sample(train.sample(frac=1, random_state=3), study, 10, "salt").id.tolist()
-    assert small.id.tolist() != qe_training_sample(train, study, 10, "other salt").id.tolist()
+    keys = _keys(train)
+    study = _keys(train.iloc[[0, 3, 20, 21]][["id", "group"]], ())  # pairs 0 and 3 drag in partners 1 and 2
+    sample = train.iloc[qe_training_rows(keys, study, 1000, "salt")]
+    # everything left, in corpus order: not the study's pairs or their group partners, not flagged
+    assert sample.id.tolist() == [f"v{i}" for i in range(60) if i not in {0, 1, 2, 3, 20, 21} and i % 7]
+    small = train.iloc[qe_training_rows(keys, study, 10, "salt")]
+    assert len(small) == 10 and set(small.id) <= set(sample.id) and small.index.is_monotonic_increasing
+    shuffled = train.sample(frac=1, random_state=3)
+    assert set(shuffled.id.iloc[qe_training_rows(_keys(shuffled), study, 10, "salt")]) == set(small.id)
+    assert small.id.tolist() != train.id.iloc[qe_training_rows(keys, study, 10, "other salt")].tolist()
 
 
 def test_the_validity_set_holds_every_flagged_pair_the_qe_models_never_saw_and_as_many_unflagged():
     train = _train()
-    used = qe_training_sample(train, train.iloc[[20]], 20, "salt")
-    validity = validity_set(train, used, "salt2")
-    assert not set(validity.group) & set(used.group)
-    flagged = train[misaligned(train["flags"]) & outside(train, used)]
-    assert sorted(validity.id[validity.misaligned]) == sorted(flagged.id)
-    assert (~validity.misaligned).sum() == validity.misaligned.sum() == len(flagged) > 0
-    assert not misaligned(validity["flags"][~validity.misaligned]).any()
-    none_flagged = _train().assign(flags="-")
-    assert validity_set(none_flagged, used, "salt2").empty
+    keys = _keys(train)
+    used_rows = qe_training_rows(keys, _keys(train.iloc[[20]], ()), 20, "salt")
+    used = train.iloc[used_rows]
+    rows, flagged = validity_rows(keys, keys_of_rows(keys, used_rows), "salt2")
+    validity = train.iloc[rows]
+    assert not set(validity.group) & set(used.group) and validity.index.is_monotonic_increasing
+    assert flagged.tolist() == misaligned(validity["flags"]).tolist()
+    expected_flagged = train[misaligned(train["flags"]) & ~train.group.isin(used.group) & ~train.id.isin(used.id)]
+    assert sorted(validity.id[flagged]) == sorted(expected_flagged.id)
+    assert (~flagged).sum() == flagged.sum() == len(expected_flagged) > 0
+    none_flagged = _keys(_train().assign(flags="-"))
+    assert validity_rows(none_flagged, keys_of_rows(keys, used_rows), "salt2")[0].size == 0
+
+
+def test_the_digest_selection_equals_the_former_selection_on_strings():
+    """The rows chosen on digests and id hashes are those the former pandas code chose on the strings (isin on ids
+    and groups, memkd.preprocess.subsample), on random tables with repeated groups and flags."""
+    rng = np.random.default_rng(0)
+    for trial in range(30):
+        n = int(rng.integers(5, 200))
+        train = pd.DataFrame({"id": [f"p{trial}-{i}" for i in range(n)],
+                              "flags": rng.choice(["-", "shift", "lowoverlap", "dup"], size=n),
+                              "group": rng.integers(0, max(2, n // 2), size=n).astype(str)})
+        study = train.sample(n=int(rng.integers(1, n)), random_state=trial).sort_index()
+        keys, study_keys = _keys(train, ("a", "b"), chunk=int(rng.integers(1, 50))), _keys(study, ())
+        pairs = int(rng.integers(1, n + 5))
+
+        def former_outside(table, used):
+            return ~(table.id.isin(used.id) | table.group.isin(used.group))
+
+        former = subsample(train[former_outside(train, study) & ~misaligned(train["flags"])], pairs, "a")
+        rows = qe_training_rows(keys, study_keys, pairs, "a")
+        assert train.id.iloc[rows].tolist() == former.id.tolist()
+        pool = train[former_outside(train, former)]
+        positives = pool[misaligned(pool["flags"])]
+        negatives = subsample(pool[~misaligned(pool["flags"])], len(positives), "b") if len(positives) else pool.iloc[:0]
+        former_validity = pd.concat([positives, negatives]).sort_index()
+        validity, flagged = validity_rows(keys, keys_of_rows(keys, rows), "b")
+        assert train.id.iloc[validity].tolist() == former_validity.id.tolist()
+        assert flagged.tolist() == misaligned(former_validity["flags"]).tolist()
 
 
 def test_an_empty_pool_stops_with_the_settings_to_change():
-    train = _train(10)
-    assert qe_training_sample(train, train, 100, "salt").empty
+    train = _keys(_train(10))
+    assert qe_training_rows(train, train, 100, "salt").size == 0
     with pytest.raises(InputError, match="study.max_pairs.*quality_estimation.models: teachers"):
         check_qe_pool(0, 100, 10, 10)
     check_qe_pool(1, 100, 9, 10)

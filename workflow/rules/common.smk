@@ -109,7 +109,7 @@ QE_SHARD_CODE = library_version(
     "metrics/quality.py",
     "shards.py",
 )
-QE_DATA_CODE = library_version("metrics/quality.py", "preprocess.py")
+QE_DATA_CODE = library_version("metrics/quality.py", "preprocess.py", "digests.py")
 MEMORIZATION_CODE = library_version(
     "model.py",
     "marian.py",

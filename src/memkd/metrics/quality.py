@@ -19,13 +19,15 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from memkd.decode import Decoder, default_device, resolve_precision
+from memkd.digests import codes, text_keys
 from memkd.errors import InputError
-from memkd.preprocess import subsample
+from memkd.preprocess import id_rank
 
 # corpus-check flags that mark a pair as misaligned (memkd.corpora: versification shifts, low lexical overlap)
 MISALIGNED_FLAGS = ("shift", "lowoverlap")
@@ -66,29 +68,71 @@ def misaligned(flags: pd.Series) -> pd.Series:
     return flags.fillna("").astype(str).str.contains(pattern, regex=True).astype(bool)
 
 
-def outside(train: pd.DataFrame, used: pd.DataFrame) -> pd.Series:
-    """True for training pairs that share neither an id nor a text group with a pair of `used`. The
-    preprocessing's groups join pairs with an identical (normalised) text on either side, so a pair outside
-    every group of `used` repeats none of its sources or targets."""
-    return ~(train["id"].isin(used["id"]) | train["group"].isin(used["group"]))
+def pair_table_keys(chunks: Iterable[pd.DataFrame], salts: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """What choosing QE pairs needs of a table of pairs (chunks with columns id and group, and flags if any), a
+    chunk at a time: 16-byte digests of the ids and text groups (memkd.digests), whether the corpus check flagged
+    each pair `misaligned`, and per salt its subsampling ranks (memkd.preprocess.id_rank as 20 bytes; byte order is
+    the hex order). About 75 bytes a pair with two salts, where the strings took several hundred."""
+    parts: dict[str, list] = {"id": [], "group": [], "misaligned": [], **{salt: [] for salt in salts}}
+    for chunk in chunks:
+        parts["id"].append(text_keys(chunk["id"]))
+        parts["group"].append(text_keys(chunk["group"].astype(str)))
+        flagged = misaligned(chunk["flags"]) if "flags" in chunk else pd.Series(False, index=chunk.index)
+        parts["misaligned"].append(flagged.to_numpy(dtype=bool))
+        for salt in salts:
+            parts[salt].append(np.frombuffer(b"".join(bytes.fromhex(id_rank(i, salt)) for i in chunk["id"]),
+                                             dtype="V20"))
+    empty = {"id": "V16", "group": "V16", "misaligned": bool, **{salt: "V20" for salt in salts}}
+    return {name: np.concatenate(arrays) if arrays else np.zeros(0, dtype=empty[name]) for name, arrays in parts.items()}
 
 
-def qe_training_sample(train: pd.DataFrame, study: pd.DataFrame, pairs: int, salt: str) -> pd.DataFrame:
-    """The QE models' training pairs: a deterministic sample (lowest id hashes under `salt`, corpus order) of at
-    most `pairs` training pairs outside the study's pairs and their text groups; misaligned pairs are left out so
-    that the QE models learn translations and the validity set keeps every flagged verse."""
-    pool = train[outside(train, study) & ~misaligned(train["flags"])]
-    return subsample(pool, pairs, salt).reset_index(drop=True)
+def _among(keys: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """Per key, whether `used` holds it (digests compared through their dense codes)."""
+    if not len(keys) or not len(used):
+        return np.zeros(len(keys), dtype=bool)
+    key_codes = codes(np.concatenate([keys, used]))
+    return np.isin(key_codes[: len(keys)], key_codes[len(keys):])
 
 
-def validity_set(train: pd.DataFrame, qe_training: pd.DataFrame, salt: str) -> pd.DataFrame:
-    """QE-validity pairs, none sharing a text group with a QE training pair: every misaligned training pair and as
-    many unflagged ones (deterministic sample under `salt`), corpus order, with a boolean column `misaligned`."""
-    pool = train[outside(train, qe_training)].copy()
-    pool["misaligned"] = misaligned(pool["flags"]).to_numpy()
-    positives = pool[pool["misaligned"]]
-    negatives = subsample(pool[~pool["misaligned"]], len(positives), salt) if len(positives) else pool.iloc[:0]
-    return pd.concat([positives, negatives]).sort_index().reset_index(drop=True)
+def outside(train: dict[str, np.ndarray], used: dict[str, np.ndarray]) -> np.ndarray:
+    """True for training pairs that share neither an id nor a text group with a pair of `used` (pair_table_keys
+    of both tables). The preprocessing's groups join pairs with an identical (normalised) text on either side, so a
+    pair outside every group of `used` repeats none of its sources or targets."""
+    return ~(_among(train["id"], used["id"]) | _among(train["group"], used["group"]))
+
+
+def lowest_ranks(rows: np.ndarray, ranks: np.ndarray, count: int | None) -> np.ndarray:
+    """memkd.preprocess.subsample on row positions: at most `count` of the ascending `rows`, those with the lowest
+    `ranks` (ties in corpus order), ascending."""
+    if count is None or len(rows) <= count:
+        return rows
+    return np.sort(rows[np.argsort(ranks[rows], kind="stable")[:count]])
+
+
+def qe_training_rows(train: dict[str, np.ndarray], study: dict[str, np.ndarray], pairs: int, salt: str) -> np.ndarray:
+    """The QE models' training pairs (ascending row positions of `train`): a deterministic sample (lowest id hashes
+    under `salt`, pair_table_keys' ranks) of at most `pairs` training pairs outside the study's pairs and their text
+    groups; misaligned pairs are left out so that the QE models learn translations and the validity set keeps every
+    flagged verse."""
+    pool = np.flatnonzero(outside(train, study) & ~train["misaligned"])
+    return lowest_ranks(pool, train[salt], pairs)
+
+
+def validity_rows(train: dict[str, np.ndarray], used: dict[str, np.ndarray], salt: str) -> tuple[np.ndarray, np.ndarray]:
+    """QE-validity pairs, none sharing a text group with a pair of `used` (what the QE's models learned): every
+    misaligned training pair and as many unflagged ones (deterministic sample under `salt`). Returns their ascending
+    row positions in `train` and whether each is misaligned."""
+    pool = outside(train, used)
+    positives = np.flatnonzero(pool & train["misaligned"])
+    negatives = lowest_ranks(np.flatnonzero(pool & ~train["misaligned"]), train[salt], len(positives)) \
+        if len(positives) else np.zeros(0, dtype=np.int64)
+    rows = np.sort(np.concatenate([positives, negatives]))
+    return rows, train["misaligned"][rows]
+
+
+def keys_of_rows(table: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """pair_table_keys of the `rows` of a table."""
+    return {name: array[rows] for name, array in table.items()}
 
 
 def check_qe_pool(chosen: int, requested: int, study_pairs: int, training_pairs: int) -> None:
