@@ -14,7 +14,8 @@ pairs as a user's corpus (a TSV without header: id, source, target, as bench/reh
 memorization_predictor, the study pairs with generated reference scores, KL and replication flags; for seqkd_data,
 the study pairs and the model's outputs as the teacher's translations; for counterfactual_table, one direction and
 seed's CM table and reference QE over the study pairs; for qe_training_pairs, the training split with one pair in 70
-flagged misaligned, every other pair of it the study's, and a tenth of the pairs asked for the QE models. The model (for
+flagged misaligned, every other pair of it the study's, and a tenth of the pairs asked for the QE models; for
+counterfactual_memorization, a balanced design of 6 CM models over the study pairs and each model's scores. The model (for
 the decoding signature) comes from a finished run. Each script runs in a fresh process with Snakemake's `snakemake`
 object built by hand; peak RSS is the process's own (VmHWM). A script inside another checkout (a folder with
 src/memkd) runs with that checkout's library. To compare with the script before streaming:
@@ -146,6 +147,24 @@ def qe_inputs(folder: Path, inputs: dict) -> dict[str, str]:
     return {"train": str(train), "study": str(study)}
 
 
+def cm_inputs(folder: Path, inputs: dict, models: int = 6) -> dict:
+    """counterfactual_memorization's inputs (made once in `folder`): a balanced design of `models` CM models over the
+    study pairs and each model's reference scores."""
+    design = folder / "cm/design.tsv"
+    scores = [folder / f"cm/cm{k:02d}/study_train.tsv" for k in range(models)]
+    if not scores[-1].exists():
+        ids = pd.read_csv(inputs["pairs"], sep="\t", usecols=["id"], dtype=str)["id"]
+        n, rng = len(ids), np.random.default_rng(4)
+        halves = np.argsort(rng.random((n, models)), axis=1) < models // 2  # each pair IN for half the models
+        write(design, ["id", "design_group", "group_size", "repetitions", *[f"cm{k:02d}" for k in range(models)]],
+              zip(ids, range(n), [1] * n, [1] * n, *[halves[:, k].astype(int) for k in range(models)]))
+        tokens = rng.integers(4, 30, size=n)
+        for k, path in enumerate(scores):
+            write(path, ["id", "tokens", "log_prob"],
+                  zip(ids, tokens, np.round(-rng.gamma(2.0, 0.5, size=n) * tokens * (1 - 0.3 * halves[:, k]), 6)))
+    return {"design": str(design), "scores": [str(path) for path in scores]}
+
+
 def run_script(script: str, inputs: dict, output: str, log: str, job: str = "memorization_examples") -> dict:
     """The rule script in this process with a hand-built `snakemake` object; its seconds and peak RSS."""
     import yaml
@@ -173,6 +192,15 @@ def run_script(script: str, inputs: dict, output: str, log: str, job: str = "mem
         snakemake.params = Namedlist(fromdict={
             "settings": {**config["quality_estimation"], "train_pairs": n // 10},
             "salt": config["preprocess"]["split_salt"], "languages": ["en", "es"]})
+        started = time.perf_counter()
+        runpy.run_path(script, init_globals={"snakemake": snakemake})
+        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
+    if job == "counterfactual_memorization":
+        snakemake.input = Namedlist(fromdict=cm_inputs(Path(inputs["pairs"]).parent, inputs))
+        snakemake.output = Namedlist([f"{output}.tsv"])
+        Path(f"{output}.json").write_text("{}")
+        snakemake.log = Namedlist([log])
+        snakemake.params = Namedlist(fromdict={"models": [f"cm{k:02d}" for k in range(6)], "score_base": "e"})
         started = time.perf_counter()
         runpy.run_path(script, init_globals={"snakemake": snakemake})
         return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
@@ -248,7 +276,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=1_000_000)
     parser.add_argument("--job", choices=["memorization_examples", "cm_design", "study_subset", "direction_view",
                                           "extract_corpus", "memorization_predictor", "seqkd_data",
-                                          "counterfactual_table", "qe_training_pairs"],
+                                          "counterfactual_table", "qe_training_pairs",
+                                          "counterfactual_memorization"],
                         default="memorization_examples")
     parser.add_argument("--script", nargs="+", help="the rule's scripts to compare (default: this checkout's)")
     parser.add_argument("--keep", type=Path, help="generate the inputs here (reused if present) instead of a temp dir")
@@ -276,9 +305,12 @@ def main() -> None:
             counterfactual_inputs(folder, inputs)
         if args.job == "qe_training_pairs":
             qe_inputs(folder, inputs)
+        if args.job == "counterfactual_memorization":
+            cm_inputs(folder, inputs)
         read = {"cm_design": "pairs", "study_subset": "train", "direction_view": "train",
                 "extract_corpus": "corpus", "memorization_predictor": "pairs", "seqkd_data": "pairs",
-                "counterfactual_table": "pairs", "qe_training_pairs": "train"}.get(args.job)
+                "counterfactual_table": "pairs", "qe_training_pairs": "train",
+                "counterfactual_memorization": "pairs"}.get(args.job)
         mib = Path(inputs[read]).stat().st_size / 2**20 if read else mib
         print(f"# {args.job} on {args.pairs:,} study pairs ({mib:,.0f} MiB of inputs, made in "
               f"{time.perf_counter() - started:.0f} s)\n")

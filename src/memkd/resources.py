@@ -64,7 +64,7 @@ RULES = {
     # counterfactual_table 3.0, direction_view 2.0, study_subset 1.9, qe_training_pairs 1.2, study_summary 3.3,
     # memorization_predictor 2.2, memorization_tables 1.5, quality_estimates_table 1.3; asked with a quarter more.
     # Those that stream since (extract_corpus, cm_design, direction_view, study_subset, counterfactual_table,
-    # memorization_predictor) are sized by their new measurements, given at each.
+    # counterfactual_memorization, memorization_predictor) are sized by their new measurements, given at each.
     # variants_table and adaptive_seqkd_table (variants off there) did not run at 2M pairs: 4 per MiB until they do.
     # Minutes: 20x their time there or more (they take seconds to a few minutes per 100 MiB).
     # a user's TSV or WMT20 read a chunk at a time, ids kept as digests: 283 / 319 / 390 MB at 42 / 215 / 441 MiB
@@ -80,7 +80,9 @@ RULES = {
     # 1,908 MB at 442 MiB when it held the texts), 0.88 MB per MiB, asked 1.2
     "cm_design": {"mem_mb": (1000, 1.2), "runtime": (5, 0.05)},
     "qe_training_pairs": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
-    "counterfactual_memorization": {"mem_mb": (2000, 7), "runtime": (5, 0.05)},
+    # the design and the M models' scores read side by side a chunk at a time: 259 / 261 / 264 MB at 200k / 1M / 2M
+    # pairs with 6 models (bench/results/job_memory.md; 681 MB at 126 MiB on the rehearsal when it held them)
+    "counterfactual_memorization": {"mem_mb": (2000, 0.2), "runtime": (5, 0.05)},
     # tables read as numbers, texts as digests; the feature matrix and the classifier's copies grow with the pairs:
     # 848 MB at 2M pairs (bench/results/job_memory.md; 1,912 MB at 883 MiB on the rehearsal), ~0.7 MB per MiB
     "memorization_predictor": {"mem_mb": (2000, 1.5), "runtime": (10, 0.05)},
