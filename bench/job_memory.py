@@ -15,7 +15,8 @@ memorization_predictor, the study pairs with generated reference scores, KL and 
 the study pairs and the model's outputs as the teacher's translations; for counterfactual_table, one direction and
 seed's CM table and reference QE over the study pairs; for qe_training_pairs, the training split with one pair in 70
 flagged misaligned, every other pair of it the study's, and a tenth of the pairs asked for the QE models; for
-counterfactual_memorization, a balanced design of 6 CM models over the study pairs and each model's scores. The model (for
+counterfactual_memorization, a balanced design of 6 CM models over the study pairs and each model's scores; for
+quality_estimates_table, the generated QE table as the references' and three models' outputs' estimates. The model (for
 the decoding signature) comes from a finished run. Each script runs in a fresh process with Snakemake's `snakemake`
 object built by hand; peak RSS is the process's own (VmHWM). A script inside another checkout (a folder with
 src/memkd) runs with that checkout's library. To compare with the script before streaming:
@@ -165,6 +166,18 @@ def cm_inputs(folder: Path, inputs: dict, models: int = 6) -> dict:
     return {"design": str(design), "scores": [str(path) for path in scores]}
 
 
+def quality_inputs(folder: Path, inputs: dict) -> list[str]:
+    """quality_estimates_table's inputs: the generated QE table as the references' and three models' outputs' QE
+    (links to one file, in the workflow's folder layout)."""
+    paths = [folder / f"quality/results/quality/gen/en-es/seed1/{texts}/study_train.tsv"
+             for texts in ("reference", "teacher", "baseline", "student")]
+    for path in paths:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.symlink_to(Path(inputs["output_quality"]).resolve())
+    return [str(path) for path in paths]
+
+
 def run_script(script: str, inputs: dict, output: str, log: str, job: str = "memorization_examples") -> dict:
     """The rule script in this process with a hand-built `snakemake` object; its seconds and peak RSS."""
     import yaml
@@ -192,6 +205,16 @@ def run_script(script: str, inputs: dict, output: str, log: str, job: str = "mem
         snakemake.params = Namedlist(fromdict={
             "settings": {**config["quality_estimation"], "train_pairs": n // 10},
             "salt": config["preprocess"]["split_salt"], "languages": ["en", "es"]})
+        started = time.perf_counter()
+        runpy.run_path(script, init_globals={"snakemake": snakemake})
+        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
+    if job == "quality_estimates_table":
+        snakemake.input = Namedlist(quality_inputs(Path(inputs["pairs"]).parent, inputs))
+        snakemake.output = Namedlist([f"{output}.tsv"])
+        Path(f"{output}.json").write_text("{}")
+        snakemake.log = Namedlist([log])
+        snakemake.params = Namedlist(fromdict={"statistics": config["statistics"],
+                                               "edges": config["subgroups"]["qe_edges"]})
         started = time.perf_counter()
         runpy.run_path(script, init_globals={"snakemake": snakemake})
         return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
@@ -277,7 +300,7 @@ def main() -> None:
     parser.add_argument("--job", choices=["memorization_examples", "cm_design", "study_subset", "direction_view",
                                           "extract_corpus", "memorization_predictor", "seqkd_data",
                                           "counterfactual_table", "qe_training_pairs",
-                                          "counterfactual_memorization"],
+                                          "counterfactual_memorization", "quality_estimates_table"],
                         default="memorization_examples")
     parser.add_argument("--script", nargs="+", help="the rule's scripts to compare (default: this checkout's)")
     parser.add_argument("--keep", type=Path, help="generate the inputs here (reused if present) instead of a temp dir")
@@ -310,7 +333,7 @@ def main() -> None:
         read = {"cm_design": "pairs", "study_subset": "train", "direction_view": "train",
                 "extract_corpus": "corpus", "memorization_predictor": "pairs", "seqkd_data": "pairs",
                 "counterfactual_table": "pairs", "qe_training_pairs": "train",
-                "counterfactual_memorization": "pairs"}.get(args.job)
+                "counterfactual_memorization": "pairs", "quality_estimates_table": "pairs"}.get(args.job)
         mib = Path(inputs[read]).stat().st_size / 2**20 if read else mib
         print(f"# {args.job} on {args.pairs:,} study pairs ({mib:,.0f} MiB of inputs, made in "
               f"{time.perf_counter() - started:.0f} s)\n")
