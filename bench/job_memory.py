@@ -188,76 +188,48 @@ def run_script(script: str, inputs: dict, output: str, log: str, job: str = "mem
     if (checkout / "src/memkd").is_dir():  # a script of another checkout runs with that checkout's library
         sys.path.insert(0, str(checkout / "src"))
     snakemake = type("Snakemake", (), {})()
+    snakemake.log = Namedlist([log])
     if job == "memorization_predictor":
         snakemake.input = Namedlist(fromdict=predictor_inputs(Path(inputs["pairs"]).parent, inputs))
         snakemake.output = Namedlist(fromdict={"predictor": f"{output}.tsv", "roc": f"{output}.json"})
-        snakemake.log = Namedlist([log])
         snakemake.params = Namedlist(fromdict={"settings": config["predictor"], "students": ["student"],
                                                "variants": {}})
-        started = time.perf_counter()
-        runpy.run_path(script, init_globals={"snakemake": snakemake})
-        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
-    if job == "qe_training_pairs":
+    elif job == "qe_training_pairs":
         snakemake.input = Namedlist(fromdict=qe_inputs(Path(inputs["pairs"]).parent, inputs))
         snakemake.output = Namedlist(fromdict={"train": f"{output}.tsv", "validity": f"{output}.json"})
-        snakemake.log = Namedlist([log])
         n = int(Path(inputs["pairs"]).parent.name.removeprefix("pairs"))
         snakemake.params = Namedlist(fromdict={
             "settings": {**config["quality_estimation"], "train_pairs": n // 10},
             "salt": config["preprocess"]["split_salt"], "languages": ["en", "es"]})
-        started = time.perf_counter()
-        runpy.run_path(script, init_globals={"snakemake": snakemake})
-        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
-    if job == "quality_estimates_table":
+    elif job == "quality_estimates_table":
         snakemake.input = Namedlist(quality_inputs(Path(inputs["pairs"]).parent, inputs))
         snakemake.output = Namedlist([f"{output}.tsv"])
         Path(f"{output}.json").write_text("{}")
-        snakemake.log = Namedlist([log])
         snakemake.params = Namedlist(fromdict={"statistics": config["statistics"],
                                                "edges": config["subgroups"]["qe_edges"]})
-        started = time.perf_counter()
-        runpy.run_path(script, init_globals={"snakemake": snakemake})
-        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
-    if job == "counterfactual_memorization":
+    elif job == "counterfactual_memorization":
         snakemake.input = Namedlist(fromdict=cm_inputs(Path(inputs["pairs"]).parent, inputs))
         snakemake.output = Namedlist([f"{output}.tsv"])
         Path(f"{output}.json").write_text("{}")
-        snakemake.log = Namedlist([log])
         snakemake.params = Namedlist(fromdict={"models": [f"cm{k:02d}" for k in range(6)], "score_base": "e"})
-        started = time.perf_counter()
-        runpy.run_path(script, init_globals={"snakemake": snakemake})
-        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
-    if job == "counterfactual_table":
+    elif job == "counterfactual_table":
         snakemake.input = Namedlist(fromdict=counterfactual_inputs(Path(inputs["pairs"]).parent, inputs))
         snakemake.output = Namedlist([f"{output}.tsv"])
         Path(f"{output}.json").write_text("{}")
-        snakemake.log = Namedlist([log])
         snakemake.params = Namedlist(fromdict={"models": 6})
-        started = time.perf_counter()
-        runpy.run_path(script, init_globals={"snakemake": snakemake})
-        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
-    if job == "seqkd_data":
+    elif job == "seqkd_data":
         snakemake.input = Namedlist(fromdict={"pairs": inputs["pairs"], "hypotheses": inputs["hypotheses"]})
         snakemake.output = Namedlist([f"{output}.tsv"])
         Path(f"{output}.json").write_text("{}")
-        snakemake.log = Namedlist([log])
-        started = time.perf_counter()
-        runpy.run_path(script, init_globals={"snakemake": snakemake})
-        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
-    if job == "extract_corpus":
+    elif job == "extract_corpus":
         snakemake.input = Namedlist([])
         snakemake.output = Namedlist(fromdict={"aligned": f"{output}.tsv", "stats": f"{output}.json"})
-        snakemake.log = Namedlist([log])
         snakemake.wildcards = Namedlist(fromdict={"corpus": "generated"})
         snakemake.params = Namedlist(fromdict={"corpus": {"kind": "tsv", "languages": ["en", "es"],
                                                           "path": inputs["corpus"], "on_undecodable": "error"}})
-        started = time.perf_counter()
-        runpy.run_path(script, init_globals={"snakemake": snakemake})
-        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
-    if job in ("study_subset", "direction_view"):
+    elif job in ("study_subset", "direction_view"):
         snakemake.output = Namedlist([f"{output}.tsv"])
         Path(f"{output}.json").write_text("{}")
-        snakemake.log = Namedlist([log])
         snakemake.wildcards = Namedlist(fromdict={"src": "es", "tgt": "en"})
         n = int(Path(inputs["pairs"]).parent.name.removeprefix("pairs"))
         snakemake.input = Namedlist(fromdict={"train": inputs["train"], "spm": inputs["spm"]})
@@ -266,27 +238,20 @@ def run_script(script: str, inputs: dict, output: str, log: str, job: str = "mem
         snakemake.params = Namedlist(fromdict={
             "languages": ["en", "es"], "settings": {**config["study"], "max_pairs": n // 2},
             "salt": config["preprocess"]["split_salt"]})
-        started = time.perf_counter()
-        runpy.run_path(script, init_globals={"snakemake": snakemake})
-        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
-    if job == "cm_design":
+    elif job == "cm_design":
         snakemake.input = Namedlist([inputs["pairs"]])
         snakemake.output = Namedlist([f"{output}.tsv"])
         Path(f"{output}.json").write_text("{}")
-        snakemake.log = Namedlist([log])
         snakemake.wildcards = Namedlist(fromdict={"seed": "1"})
         snakemake.params = Namedlist(fromdict={"models": [f"m{k}" for k in range(config["counterfactual"]["models"])]})
-        started = time.perf_counter()
-        runpy.run_path(script, init_globals={"snakemake": snakemake})
-        return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
-    snakemake.input = Namedlist(fromdict=inputs)
-    snakemake.output = Namedlist(fromdict={"examples": f"{output}.tsv", "summary": f"{output}.json"})
-    snakemake.log = Namedlist([log])
-    snakemake.wildcards = Namedlist(fromdict={"corpus": "bible", "src": "en", "tgt": "es", "seed": "1",
-                                              "role": "student"})
-    snakemake.params = Namedlist(fromdict={"settings": config["memorization"], "decoding": config["decoding"],
-                                           "qe_method": config["quality_estimation"]["method"]})
-    snakemake.threads = 1
+    else:  # memorization_examples
+        snakemake.input = Namedlist(fromdict=inputs)
+        snakemake.output = Namedlist(fromdict={"examples": f"{output}.tsv", "summary": f"{output}.json"})
+        snakemake.wildcards = Namedlist(fromdict={"corpus": "bible", "src": "en", "tgt": "es", "seed": "1",
+                                                  "role": "student"})
+        snakemake.params = Namedlist(fromdict={"settings": config["memorization"], "decoding": config["decoding"],
+                                               "qe_method": config["quality_estimation"]["method"]})
+        snakemake.threads = 1
     started = time.perf_counter()
     runpy.run_path(script, init_globals={"snakemake": snakemake})
     return {"seconds": time.perf_counter() - started, "self_mb": peak_rss_mb()}
