@@ -173,6 +173,13 @@ def test_save_writes_png_and_pdf(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf", "f.png"]
 
 
+def test_a_saved_pdf_carries_no_creation_date(tmp_path):
+    """The same table gives the same PDF bytes: matplotlib otherwise stamps the time of saving into it."""
+    plots.save(plots.subgroup_bars(subgroups_table()), tmp_path / "f.png", tmp_path / "f.pdf")
+    pdf = (tmp_path / "f.pdf").read_bytes()
+    assert b"/Producer" in pdf and b"/CreationDate" not in pdf
+
+
 @pytest.mark.parametrize("change, low, high, paper, expected", [
     (12.0, 2.0, 22.0, 3.44, "agrees in sign"),
     (-12.0, -22.0, -2.0, 3.44, "disagrees"),
