@@ -33,19 +33,34 @@ def _as_text(column: pd.Series) -> pd.Series:
     return column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype(str)
 
 
-# the texts of an examples table (rule memorization_examples): what the tables over its flags never read
+# the columns of an examples table (rule memorization_examples) that the tables over its flags never read: its texts,
+# and the outputs' quality estimates (a float per pair; the subgroup table reads them with read_aligned)
 EXAMPLE_TEXTS = ("output", "exmem_prefix_tokens")
+NOT_FLAGS = (*EXAMPLE_TEXTS, "output_qe")
+
+
+def id_hashes(ids) -> np.ndarray:
+    """A 64-bit hash per id (the first 8 bytes of its memkd.digests key): two id columns are equal exactly when their
+    hashes are, but for a collision of two different ids in the same row (probability 2^-64 a row)."""
+    from memkd.digests import text_keys
+
+    return text_keys(ids).view("<u8")[::2].copy() if len(ids) else np.zeros(0, dtype="<u8")
 
 
 def read_example_flags(path: str) -> pd.DataFrame:
-    """An examples table without its texts: the id and every per-pair column, each as a categorical (a byte a
-    cell, where a string takes ~10): what a table job holds of each model when it reads the flags of millions of
-    pairs for many models at once."""
-    from memkd.io import read_columns, table_columns
+    """An examples table's flags, read a chunk at a time: `id` as id_hashes (8 bytes a row, where the string took
+    ~60; compared, never written) and every flag column as a categorical (a byte a cell). What a table job holds of
+    each model when it reads the flags of millions of pairs for many models at once."""
+    from pandas.api.types import union_categoricals
 
-    frame = read_columns(path, [c for c in table_columns(path) if c not in EXAMPLE_TEXTS])
-    return frame.astype({c: "category" for c in frame.columns if c != "id"})
+    from memkd.io import iter_chunks, table_columns
 
+    columns = [c for c in table_columns(path) if c not in NOT_FLAGS]
+    parts: dict[str, list] = {c: [] for c in columns}
+    for chunk in iter_chunks(path, columns):
+        for c in columns:
+            parts[c].append(id_hashes(chunk[c]) if c == "id" else pd.Categorical(chunk[c]))
+    return pd.DataFrame({c: np.concatenate(parts[c]) if c == "id" else union_categoricals(parts[c]) for c in columns})
 
 
 def aligned(path: str, table: pd.DataFrame, ids: list[str]) -> pd.DataFrame:

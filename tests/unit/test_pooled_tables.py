@@ -133,26 +133,35 @@ def test_each_relative_change_names_the_interval_it_has():
     assert labels["exmem"].startswith("paired percentile bootstrap over pairs, 200 resamples")
 
 
-def test_example_flags_are_read_without_the_texts_and_mean_the_same(tmp_path):
-    """read_example_flags keeps the id and every flag column but drops the outputs and ExMem prefixes; its
-    categorical flags give the same `flags` and `defined` arrays as the strings, empty cells included."""
+def test_example_flags_are_read_without_the_texts_and_mean_the_same(tmp_path, monkeypatch):
+    """read_example_flags keeps the id (as 64-bit hashes) and every flag column but drops the outputs, ExMem
+    prefixes and output QE; read in chunks of 2 rows, its categorical flags give the same `flags` and `defined`
+    arrays as the strings, empty cells included, and equal ids give equal hashes, other ids other hashes."""
+    import memkd.io
     from memkd.io import read_tsv, write_tsv_atomic
     from memkd.tables import defined, flags, read_example_flags
 
-    table = pd.DataFrame({"id": ["a", "b", "c", "d"], "output": ["x y", "", "z", "w"],
-                          "exact_match": ["1", "0", "1", "0"], "exmem_prefix_tokens": ["3", "", "", "5"],
-                          "osc_hal": ["", "1", "0", ""], "output_qe": ["0.5", "-1", "0.25", "0"]})
+    monkeypatch.setattr(memkd.io, "CHUNK_ROWS", 2)
+    table = pd.DataFrame({"id": ["a", "b", "c", "d", "e"], "output": ["x y", "", "z", "w", "v"],
+                          "exact_match": ["1", "0", "1", "0", "0"], "exmem_prefix_tokens": ["3", "", "", "5", ""],
+                          "osc_hal": ["", "1", "0", "", "0"], "output_qe": ["0.5", "-1", "0.25", "0", "1"]})
     path = tmp_path / "examples.tsv"
     write_tsv_atomic(path, table)
     read = read_example_flags(str(path))
-    assert list(read.columns) == ["id", "exact_match", "osc_hal", "output_qe"]
-    assert isinstance(read["osc_hal"].dtype, pd.CategoricalDtype)
+    assert list(read.columns) == ["id", "exact_match", "osc_hal"]
+    assert isinstance(read["osc_hal"].dtype, pd.CategoricalDtype) and read["id"].dtype == np.uint64
     whole = read_tsv(path)
     for column in ("exact_match", "osc_hal"):
         assert flags(read[column]).tolist() == flags(whole[column]).tolist()
         assert defined(read[column]).tolist() == defined(whole[column]).tolist()
-    assert flags(read["osc_hal"]).tolist() == [False, True, False, False]
-    assert defined(read["osc_hal"]).tolist() == [False, True, True, False]
+    assert flags(read["osc_hal"]).tolist() == [False, True, False, False, False]
+    assert defined(read["osc_hal"]).tolist() == [False, True, True, False, True]
+    swapped = tmp_path / "swapped.tsv"
+    write_tsv_atomic(swapped, table.assign(id=["a", "b", "d", "c", "e"]))
+    again = read_example_flags(str(swapped))
+    assert read["id"].tolist() != again["id"].tolist()
+    assert (read["id"].to_numpy() == again["id"].to_numpy()).tolist() == [True, True, False, False, True]
+    assert read["id"].nunique() == 5
 
 
 def _table(path, rows):
