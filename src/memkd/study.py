@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from memkd.errors import InputError
-from memkd.preprocess import id_rank
+from memkd.preprocess import id_ranks
 
 
 def study_rows(chunks: Iterable[pd.DataFrame], lang1: str, lang2: str, processor, max_subwords: int | None,
@@ -32,7 +32,7 @@ def study_rows(chunks: Iterable[pd.DataFrame], lang1: str, lang2: str, processor
         positions.append(kept + start)
         if max_pairs is not None:
             ids = chunk["id"].to_numpy()[kept]
-            hashes.append(np.frombuffer(b"".join(bytes.fromhex(id_rank(i, salt)) for i in ids), dtype="V20"))
+            hashes.append(id_ranks(ids, salt))
         start += len(chunk)
     rows = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
     if max_pairs is None or len(rows) <= max_pairs:

@@ -39,20 +39,13 @@ EXAMPLE_TEXTS = ("output", "exmem_prefix_tokens")
 NOT_FLAGS = (*EXAMPLE_TEXTS, "output_qe")
 
 
-def id_hashes(ids) -> np.ndarray:
-    """A 64-bit hash per id (the first 8 bytes of its memkd.digests key): two id columns are equal exactly when their
-    hashes are, but for a collision of two different ids in the same row (probability 2^-64 a row)."""
-    from memkd.digests import text_keys
-
-    return text_keys(ids).view("<u8")[::2].copy() if len(ids) else np.zeros(0, dtype="<u8")
-
-
 def read_example_flags(path: str) -> pd.DataFrame:
     """An examples table's flags, read a chunk at a time: `id` as id_hashes (8 bytes a row, where the string took
     ~60; compared, never written) and every flag column as a categorical (a byte a cell). What a table job holds of
     each model when it reads the flags of millions of pairs for many models at once."""
     from pandas.api.types import union_categoricals
 
+    from memkd.digests import id_hashes
     from memkd.io import iter_chunks, table_columns
 
     columns = [c for c in table_columns(path) if c not in NOT_FLAGS]

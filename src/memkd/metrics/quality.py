@@ -27,7 +27,7 @@ import pandas as pd
 from memkd.decode import Decoder, default_device, resolve_precision
 from memkd.digests import codes, text_keys
 from memkd.errors import InputError
-from memkd.preprocess import id_rank
+from memkd.preprocess import id_ranks
 
 # corpus-check flags that mark a pair as misaligned (memkd.corpora: versification shifts, low lexical overlap)
 MISALIGNED_FLAGS = ("shift", "lowoverlap")
@@ -80,8 +80,7 @@ def pair_table_keys(chunks: Iterable[pd.DataFrame], salts: tuple[str, ...] = ())
         flagged = misaligned(chunk["flags"]) if "flags" in chunk else pd.Series(False, index=chunk.index)
         parts["misaligned"].append(flagged.to_numpy(dtype=bool))
         for salt in salts:
-            parts[salt].append(np.frombuffer(b"".join(bytes.fromhex(id_rank(i, salt)) for i in chunk["id"]),
-                                             dtype="V20"))
+            parts[salt].append(id_ranks(chunk["id"], salt))
     empty = {"id": "V16", "group": "V16", "misaligned": bool, **{salt: "V20" for salt in salts}}
     return {name: np.concatenate(arrays) if arrays else np.zeros(0, dtype=empty[name]) for name, arrays in parts.items()}
 
