@@ -308,8 +308,10 @@ def divergence(
     model_q.eval().to(device)
 
     def kl(batch):
-        log_p = torch.log_softmax(teacher_forced_logits(model_p, batch).float(), dim=-1)
+        logits_p = teacher_forced_logits(model_p, batch).float()
+        log_p = torch.log_softmax(logits_p, dim=-1)
         log_q = torch.log_softmax(teacher_forced_logits(model_q, batch).float(), dim=-1)
-        return (log_p.exp() * (log_p - log_q)).sum(-1)
+        # softmax, not log_p.exp(): torch's own kernel gives the same bits in every process (MKL's exp may not)
+        return (torch.softmax(logits_p, dim=-1) * (log_p - log_q)).sum(-1)
 
     return _sum_over_targets(processor, sources, targets, max_tokens, max_len, device, kl, precision)

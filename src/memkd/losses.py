@@ -18,7 +18,11 @@ class _LabelSmoothedCrossEntropy(torch.autograd.Function):
     """Sum over rows of the label-smoothed cross-entropy, with its gradient written in one pass:
     d/dz = softmax(z) - (1 - e) onehot(y) - e / V. The same loss and gradient as F.cross_entropy(...,
     label_smoothing=e, reduction="sum"), whose autograd graph makes five passes over the (tokens, vocab) matrix
-    where this makes two (bench/results/train_peers.md)."""
+    where this makes two (bench/results/train_peers.md).
+
+    The backward takes softmax(z) from torch's softmax kernel, not exp(log_softmax(z)): on CPU, exp is MKL's vector
+    math (VML), which on a 2-core run gave different last bits on the same input in about one process in 30, so two
+    trainings on the same seed parted; the softmax kernel is torch's own and gives the same bits every time."""
 
     @staticmethod
     def forward(ctx, logits: torch.Tensor, labels: torch.Tensor, smoothing: float) -> torch.Tensor:
@@ -26,15 +30,15 @@ class _LabelSmoothedCrossEntropy(torch.autograd.Function):
         vocab = logits.size(-1)
         nll = -log_probs.gather(1, labels[:, None]).sum()
         loss = (1.0 - smoothing) * nll - smoothing / vocab * log_probs.sum() if smoothing else nll
-        ctx.save_for_backward(log_probs, labels)
+        ctx.save_for_backward(logits, labels)
         ctx.smoothing = smoothing
         return loss
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        log_probs, labels = ctx.saved_tensors
-        smoothing, vocab = ctx.smoothing, log_probs.size(-1)
-        out = log_probs.exp()
+        logits, labels = ctx.saved_tensors
+        smoothing, vocab = ctx.smoothing, logits.size(-1)
+        out = logits.softmax(-1)
         if smoothing:
             out.sub_(smoothing / vocab)
         out.scatter_add_(1, labels[:, None], out.new_full((labels.numel(), 1), smoothing - 1.0))
@@ -165,7 +169,7 @@ def self_evolution_kd_loss(
 
     log_s = student.log_softmax(-1)
     log_t = teacher.log_softmax(-1)
-    p_t = log_t.exp()
+    p_t = teacher.softmax(-1)  # not log_t.exp(): see _LabelSmoothedCrossEntropy on MKL's exp
     q = prior_weight * F.one_hot(targets, student.size(-1)).float() + (1.0 - prior_weight) * p_t
 
     with torch.no_grad():
@@ -179,7 +183,7 @@ def self_evolution_kd_loss(
     # The proxy mixes probabilities (not log-probabilities), as the definition says; p_S keeps its graph, q and
     # l_t are constants. Easy tokens keep the exact log_softmax; hard ones take the log of the mixture with a floor
     # (see PROXY_FLOOR).
-    log_proxy = ((1.0 - mix) * log_s.exp() + mix * q).clamp(min=PROXY_FLOOR).log()
+    log_proxy = ((1.0 - mix) * student.softmax(-1) + mix * q).clamp(min=PROXY_FLOOR).log()
     log_proxy = torch.where(hard[:, None], log_proxy, log_s)
     loss = (p_t * (log_t - log_proxy)).sum()  # KL(p_T || p~_S): the teacher is the reference distribution
     if nll_weight:

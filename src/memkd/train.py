@@ -254,12 +254,12 @@ def keep_freed_memory() -> None:
 
 def hold_mkl_threads() -> None:
     """Keep MKL (torch's CPU math library) at the thread count torch sets. By default MKL may run a call on fewer
-    threads (MKL_DYNAMIC), which splits the work differently and changes the last bits of the result: on a 2-core
-    Xeon the exp in the loss's backward pass came out different now and then, and the model with it (7 of 210 runs
-    of tests/unit/test_determinism.py's training, 2 threads). Held, 150 of 150 runs were bit-identical, with the
-    common outcome's bits, and a student trained as fast. The workflow also sets MKL_DYNAMIC=FALSE for every job
-    (workflow/rules/common.smk); this covers the processes that imported torch before it was set. A no-op where
-    torch has no MKL."""
+    threads (MKL_DYNAMIC), which can split the work differently and change the last bits of a result. The one such
+    call found in training, the exp of the loss's backward (7 of 210 runs of tests/unit/test_determinism.py's
+    training differed, 2 threads), is gone: the losses take softmax from torch's own kernel (memkd.losses). This
+    stays as a guard for the MKL calls left (matrix products); it costs nothing measurable. The workflow also sets
+    MKL_DYNAMIC=FALSE for every job (workflow/rules/common.smk); this covers the processes that imported torch
+    before it was set. A no-op where torch has no MKL."""
     import ctypes
 
     try:

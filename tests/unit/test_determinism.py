@@ -59,3 +59,30 @@ def test_training_holds_mkl_at_torchs_thread_count():
         pytest.skip("this torch build does not export MKL's getter")
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["1", "0"]
+
+
+LOSS_GRADIENT = r"""
+import hashlib, torch
+from memkd.losses import label_smoothed_loss
+torch.set_num_threads(2)
+generator = torch.Generator().manual_seed(0)
+logits = (torch.randn(700, 97, generator=generator) * 8).requires_grad_()
+labels = torch.randint(0, 97, (700,), generator=generator)
+loss, _ = label_smoothed_loss(logits, labels, 0.1)
+loss.backward()
+print(hashlib.sha256(logits.grad.numpy().tobytes()).hexdigest())
+"""
+
+
+def test_loss_gradient_does_not_depend_on_mkls_vector_math():
+    """The training loss's gradient is the same bits whichever code path MKL's vector math takes (MKL_CBWR picks
+    one): it takes softmax from torch's own kernel. With exp(log_softmax) it was MKL's exp, whose last bits changed
+    with the path and, now and then, between two processes on the same input."""
+    import os
+
+    digests = set()
+    for code_path in ("AUTO", "COMPATIBLE", "AVX2"):
+        done = subprocess.run([sys.executable, "-c", LOSS_GRADIENT], capture_output=True, text=True, check=True,
+                              env={**os.environ, "MKL_CBWR": code_path})
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1

@@ -18,8 +18,8 @@ from memkd.shards import read_plan
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
 
-# Every job inherits this: MKL (torch's CPU math) otherwise may run a call on fewer threads than set, which splits the
-# work differently and changes the last bits of a result (one CPU training in 30); memkd.train holds it too.
+# Every job inherits this: MKL (torch's CPU math) otherwise may run a call on fewer threads than set, which can split
+# the work differently and change the last bits of a result; memkd.train holds it too (see hold_mkl_threads).
 os.environ.setdefault("MKL_DYNAMIC", "FALSE")
 
 CORPUS = config["corpus"]

@@ -18,9 +18,10 @@ def soft_kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, tem
     if student_logits.shape != teacher_logits.shape:
         raise ValueError(f"student and teacher logits differ in shape: {tuple(student_logits.shape)} vs "
                          f"{tuple(teacher_logits.shape)}")
+    teacher = teacher_logits[:, :-1].float() / temperature
     s = F.log_softmax(student_logits[:, :-1].float() / temperature, dim=-1)
-    t = F.log_softmax(teacher_logits[:, :-1].float() / temperature, dim=-1)
-    kl = (t.exp() * (t - s)).sum(-1)
+    t = F.log_softmax(teacher, dim=-1)
+    kl = (F.softmax(teacher, dim=-1) * (t - s)).sum(-1)  # softmax, not t.exp(): torch's kernel, same bits every run
     return temperature ** 2 * kl.mean()
 
 
@@ -32,6 +33,7 @@ def per_example_nll(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 
 def per_example_kl(p_logits: torch.Tensor, q_logits: torch.Tensor) -> torch.Tensor:
     """Mean over predicting positions of KL(p || q) at temperature 1, per sequence."""
-    p = F.log_softmax(p_logits[:, :-1].float(), dim=-1)
+    p_logits = p_logits[:, :-1].float()
+    p = F.log_softmax(p_logits, dim=-1)
     q = F.log_softmax(q_logits[:, :-1].float(), dim=-1)
-    return (p.exp() * (p - q)).sum(-1).mean(-1)
+    return (F.softmax(p_logits, dim=-1) * (p - q)).sum(-1).mean(-1)
