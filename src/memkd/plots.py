@@ -333,10 +333,16 @@ def adaptive_seqkd(table: pd.DataFrame) -> plt.Figure:
 MAP_COLUMNS = ["direction", "seed", "id", "p_in", "p_out", "cm", "score", "qe", "qe_method", "cm_models"]
 
 
-def memorization_map(counterfactual: pd.DataFrame, qe_edges) -> plt.Figure:
+# Above this many pairs in a panel the map is a density: a million dots, drawn over each other, show only their
+# outline (and where the last colour landed), while hexagons coloured by count show where the pairs are.
+MAP_SCATTER_MAX = 20_000
+
+
+def memorization_map(counterfactual: pd.DataFrame, qe_edges, scatter_max: int = MAP_SCATTER_MAX) -> plt.Figure:
     """Per training pair, mean probability of its reference under the models that trained on it (IN) against
     those that did not (OUT); distance above the diagonal is counterfactual memorization. Colour: QE bucket
-    (qe_edges: numbers, or "quantiles": quintiles of the pairs' QE, the subgroup table's edges)."""
+    (qe_edges: numbers, or "quantiles": quintiles of the pairs' QE, the subgroup table's edges). A panel of more
+    than `scatter_max` pairs is drawn as hexagons coloured by log count instead (the paper-scale study)."""
     qe_edges = resolve_edges(qe_edges, counterfactual.qe.astype(float))
     directions = sorted(counterfactual.direction.unique())
     # several seeds (each its own CM models and teachers): one point per pair, its values averaged over seeds
@@ -346,13 +352,21 @@ def memorization_map(counterfactual: pd.DataFrame, qe_edges) -> plt.Figure:
     figure, axes = plt.subplots(1, len(directions), figsize=(4.2 * len(directions), 4.2), squeeze=False)
     labels = bucket_labels(qe_edges)
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(labels)))
+    dense = False
     for ax, direction in zip(axes.flat, directions):
         rows = counterfactual[counterfactual.direction == direction]
-        buckets = np.asarray(value_buckets(rows.qe.astype(float), qe_edges))
-        for label, color in zip(labels, colors):
-            chosen = rows[buckets == label]
-            ax.scatter(chosen.p_out, chosen.p_in, s=4, alpha=0.5, color=color, label=f"QE {label} ({len(chosen)})",
-                       rasterized=True)
+        if len(rows) > scatter_max:
+            dense = True
+            cells = ax.hexbin(rows.p_out.astype(float), rows.p_in.astype(float), gridsize=50, extent=(0, 1, 0, 1),
+                              bins="log", mincnt=1, cmap="viridis", linewidths=0)
+            figure.colorbar(cells, ax=ax, shrink=0.8).set_label(f"pairs per hexagon (of {len(rows)})", fontsize=7)
+        else:
+            buckets = np.asarray(value_buckets(rows.qe.astype(float), qe_edges))
+            for label, color in zip(labels, colors):
+                chosen = rows[buckets == label]
+                ax.scatter(chosen.p_out, chosen.p_in, s=4, alpha=0.5, color=color,
+                           label=f"QE {label} ({len(chosen)})", rasterized=True)
+            ax.legend(fontsize=6, markerscale=2, loc="upper left")
         ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
@@ -360,12 +374,12 @@ def memorization_map(counterfactual: pd.DataFrame, qe_edges) -> plt.Figure:
         ax.set_title(f"{direction}: mean CM {rows.cm.astype(float).mean():.3f}", fontsize=9)
         ax.set_xlabel("mean p(reference), OUT models", fontsize=8)
         ax.set_ylabel("mean p(reference), IN models", fontsize=8)
-        ax.legend(fontsize=6, markerscale=2, loc="upper left")
     figure.tight_layout()
     models = sorted(set(counterfactual.cm_models.astype(int)))
     caption = (f"{len(counterfactual)} pairs; M = {', '.join(map(str, models))} models, each pair IN for M/2; "
                "p = per-token geometric-mean probability of the reference, teacher-forced; "
                + (f"p, CM and QE averaged over seeds {', '.join(seeds)}; " if pooled is not None else "")
+               + (f"panels of more than {scatter_max} pairs show their density (log count), not QE; " if dense else "")
                + settings_text(counterfactual, {"score": "score", "qe_method": "QE"}))
     add_caption(figure, caption, width=60 * len(directions))
     return figure

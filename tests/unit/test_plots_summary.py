@@ -524,3 +524,18 @@ def test_summary_reports_qe_validity_or_why_there_is_none():
     assert "- en-es: dual_xent(qe models, 2000 held-out pairs) ranks an unflagged training pair above one the " \
            "corpus check flags as misaligned (shift, lowoverlap) with ROC AUC 0.75 (164 misaligned" in text
     assert "- es-en: n/a (no training pair outside" in text
+
+
+def test_memorization_map_of_many_pairs_is_a_density_of_every_pair():
+    """Past scatter_max pairs a panel counts its pairs in hexagons (a million dots would hide where they are)."""
+    table = counterfactual_table()
+    figure = plots.memorization_map(table, [0.2, 0.4, 0.6, 0.8], scatter_max=40)
+    panels = [ax for ax in figure.axes if ax.get_title()]
+    assert [ax.get_title().split(":")[0] for ax in panels] == DIRECTIONS
+    for ax in panels:
+        cells = ax.collections[0]
+        assert ax.get_legend() is None and int(cells.get_array().sum()) == 50
+    assert "show their density" in figure.texts[-1].get_text().replace("\n", " ")
+    # at or under scatter_max, the QE-coloured points as before
+    caption = plots.memorization_map(table, [0.2], scatter_max=50).texts[-1].get_text()
+    assert "show their density" not in caption.replace("\n", " ")
