@@ -16,7 +16,9 @@ the study pairs and the model's outputs as the teacher's translations; for count
 seed's CM table and reference QE over the study pairs; for qe_training_pairs, the training split with one pair in 70
 flagged misaligned, every other pair of it the study's, and a tenth of the pairs asked for the QE models; for
 counterfactual_memorization, a balanced design of 6 CM models over the study pairs and each model's scores; for
-quality_estimates_table, the generated QE table as the references' and three models' outputs' estimates. The model (for
+quality_estimates_table, the generated QE table as the references' and three models' outputs' estimates; for
+memorization_tables and variants_table, one generated model's examples (memorization_examples run once) as each of 14
+models' flags (2 directions x 2 seeds, teacher, baseline, student, and Word-KD at seed 1). The model (for
 the decoding signature) comes from a finished run. Each script runs in a fresh process with Snakemake's `snakemake`
 object built by hand; peak RSS is the process's own (VmHWM). A script inside another checkout (a folder with
 src/memkd) runs with that checkout's library. To compare with the script before streaming:
@@ -178,6 +180,35 @@ def quality_inputs(folder: Path, inputs: dict) -> list[str]:
     return [str(path) for path in paths]
 
 
+FLAG_UNITS = [(direction, seed) for direction in ("en-es", "es-en") for seed in (1, 2)]
+FLAG_ROLES = ["teacher", "baseline", "student", "word_kd"]
+
+
+def flag_inputs(folder: Path, inputs: dict) -> dict[str, list[str]]:
+    """memorization_tables' and variants_table's inputs: one generated model's examples and summary (the
+    memorization_examples job run once on the generated pairs) as every role of 2 directions x 2 seeds (Word-KD at
+    seed 1 only, as `variant_seeds`): what those jobs read of 14 models, each model's flags its own file."""
+    examples = folder / "flags" / "examples"
+    if not Path(f"{examples}.json").exists():
+        examples.parent.mkdir(exist_ok=True)
+        call = {"script": str(ROOT / "scripts/memorization_examples.py"), "inputs": inputs, "output": str(examples),
+                "log": str(examples.parent / "examples.log")}
+        subprocess.run([sys.executable, __file__, "--base", "unused", "--run", "unused", "--call", json.dumps(call)],
+                       check=True, capture_output=True)
+    summary = json.loads(Path(f"{examples}.json").read_text())
+    paths: dict[str, list[str]] = {"summaries": [], "examples": []}
+    for direction, seed in FLAG_UNITS:
+        for role in FLAG_ROLES if seed == 1 else FLAG_ROLES[:3]:
+            model_examples = examples.parent / f"{direction}.{seed}.{role}.tsv"
+            if not model_examples.exists():  # a file per model, as in the workflow (the same flags in each)
+                model_examples.hardlink_to(f"{examples}.tsv")
+            path = examples.parent / f"{direction}.{seed}.{role}.json"
+            path.write_text(json.dumps({**summary, "direction": direction, "seed": seed, "role": role}))
+            paths["summaries"].append(str(path))
+            paths["examples"].append(str(model_examples))
+    return paths
+
+
 def run_script(script: str, inputs: dict, output: str, log: str, job: str = "memorization_examples") -> dict:
     """The rule script in this process with a hand-built `snakemake` object; its seconds and peak RSS."""
     import yaml
@@ -244,6 +275,18 @@ def run_script(script: str, inputs: dict, output: str, log: str, job: str = "mem
         Path(f"{output}.json").write_text("{}")
         snakemake.wildcards = Namedlist(fromdict={"seed": "1"})
         snakemake.params = Namedlist(fromdict={"models": [f"m{k}" for k in range(config["counterfactual"]["models"])]})
+    elif job in ("memorization_tables", "variants_table"):
+        snakemake.input = Namedlist(fromdict=flag_inputs(Path(inputs["pairs"]).parent, inputs))
+        statistics = config["statistics"]
+        variants = {"word_kd": config["variants"]["word_kd"]}  # the default's Word-KD, as the workflow passes it
+        if job == "memorization_tables":
+            snakemake.output = Namedlist(fromdict={name: f"{output}.{name}.tsv" for name in
+                                                   ("memorization", "hallucination", "relative_change", "inheritance")})
+            snakemake.params = Namedlist(fromdict={"statistics": statistics, "variants": variants,
+                                                   "natural": config["memorization"]["natural"]})
+        else:
+            snakemake.output = Namedlist([f"{output}.variants.tsv"])
+            snakemake.params = Namedlist(fromdict={"statistics": statistics, "variants": variants})
     else:  # memorization_examples
         snakemake.input = Namedlist(fromdict=inputs)
         snakemake.output = Namedlist(fromdict={"examples": f"{output}.tsv", "summary": f"{output}.json"})
@@ -265,7 +308,8 @@ def main() -> None:
     parser.add_argument("--job", choices=["memorization_examples", "cm_design", "study_subset", "direction_view",
                                           "extract_corpus", "memorization_predictor", "seqkd_data",
                                           "counterfactual_table", "qe_training_pairs",
-                                          "counterfactual_memorization", "quality_estimates_table"],
+                                          "counterfactual_memorization", "quality_estimates_table",
+                                          "memorization_tables", "variants_table"],
                         default="memorization_examples")
     parser.add_argument("--script", nargs="+", help="the rule's scripts to compare (default: this checkout's)")
     parser.add_argument("--keep", type=Path, help="generate the inputs here (reused if present) instead of a temp dir")
@@ -295,6 +339,9 @@ def main() -> None:
             qe_inputs(folder, inputs)
         if args.job == "counterfactual_memorization":
             cm_inputs(folder, inputs)
+        if args.job in ("memorization_tables", "variants_table"):
+            flagged = flag_inputs(folder, inputs)
+            mib = sum(Path(path).stat().st_size for path in flagged["examples"]) / 2**20
         read = {"cm_design": "pairs", "study_subset": "train", "direction_view": "train",
                 "extract_corpus": "corpus", "memorization_predictor": "pairs", "seqkd_data": "pairs",
                 "counterfactual_table": "pairs", "qe_training_pairs": "train",
@@ -313,10 +360,12 @@ def main() -> None:
             if done.returncode:
                 raise SystemExit(f"{script} failed:\n{done.stderr[-3000:]}")
             result = json.loads(done.stdout.strip().splitlines()[-1])
+            written = sorted(path.name.removeprefix(f"examples.{k}") for path in folder.glob(f"examples.{k}.*")
+                             if path.suffix != ".log")
             same = "" if k == 0 else (
-                "same table and summary as the first" if all(
-                    Path(f"{output}.{ext}").read_bytes() == Path(f"{folder}/examples.0.{ext}").read_bytes()
-                    for ext in ("tsv", "json")) else "**differs from the first**")
+                "same output as the first" if written and all(
+                    Path(f"{output}{name}").read_bytes() == Path(f"{folder}/examples.0{name}").read_bytes()
+                    for name in written) else "**differs from the first**")
             print(f"| {script} | {result['seconds']:.1f} | {result['self_mb']:,.0f} | {result['self_mb'] / mib:.2f} | "
                   f"{same} |")
 

@@ -23,6 +23,7 @@ from memkd.tables import (
     pooled_label,
     pooled_rate_row,
     read_example_flags,
+    same_ids,
     same_pairs,
 )
 
@@ -108,7 +109,7 @@ def inheritance_rows(unit: dict, roles: dict, variants: dict, stats: dict) -> li
     for role in ["student", *[r for r in variants if r in roles]]:
         summary, student = roles[role]
         baseline = roles["baseline"][1]
-        if not (student["id"].tolist() == baseline["id"].tolist() == teacher["id"].tolist()):
+        if not (same_ids(student, baseline) and same_ids(student, teacher)):
             raise InputError(f"teacher, baseline and {role} examples of {unit} cover different pairs")
         for measure, column in (("replication", "exact_match"), ("exmem", "exmem")):
             t = flags(teacher[column])
@@ -216,13 +217,16 @@ def sd_beside(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[columns]
 
 
-def main():
-    stats, natural = snakemake.params.statistics, snakemake.params.natural
-    summaries = [json.loads(Path(p).read_text()) for p in snakemake.input.summaries]
-    examples = [read_example_flags(p) for p in snakemake.input.examples]  # flags only, not the outputs
+def direction_tables(summaries: list[dict], paths: list[str], stats: dict, natural: dict, variants: dict,
+                     pooled: bool) -> tuple[list, list, list, list, list, list, list]:
+    """The rows of one direction's models (every unit of a direction reads only that direction's flags): per seed
+    memorization, hallucination, relative change and inheritance rows, then, if `pooled`, the rows pooled over
+    seeds of the first three."""
     memorization, hallucination, changes, inheritance = [], [], [], []
     by_unit: dict[tuple, dict] = {}
-    for summary, frame in zip(summaries, examples):
+    known_ids: list = []  # every model of a direction covers the same pairs: their ids are held once
+    for summary, path in zip(summaries, paths, strict=True):
+        frame = read_example_flags(path, known_ids)  # flags only, not the outputs
         if len(frame) != summary["pairs"]:
             raise InputError(f"examples of {summary['direction']} {summary['role']}: {len(frame)} rows, summary says {summary['pairs']}")
         memorization += memorization_rows(summary, frame, stats)
@@ -232,18 +236,34 @@ def main():
     for (corpus, direction, seed), roles in by_unit.items():
         unit = {"corpus": corpus, "direction": direction, "seed": seed}
         student, baseline, qe_method = roles["student"][1], roles["baseline"][1], roles["student"][0]["qe_method"]
-        if student["id"].tolist() != baseline["id"].tolist():
+        if not same_ids(student, baseline):
             raise InputError(f"student and baseline examples of {unit} cover different pairs")
         changes += relative_change_rows(unit, by_seed.add((corpus, direction), student, baseline, qe_method), stats)
-        inheritance += inheritance_rows(unit, roles, snakemake.params.variants, stats)
-    if len({seed for _, _, seed in by_unit}) > 1:  # one seed is not pooled: a pooled row would only repeat it
-        pooled_memorization, pooled_hallucination = pooled_tables(memorization, hallucination, by_unit, stats)
-        memorization += pooled_memorization
-        hallucination += pooled_hallucination
-        changes += pooled_change_rows(by_seed, stats)
-    write_tsv_atomic(snakemake.output.memorization, sd_beside(pd.DataFrame(memorization)))
-    write_tsv_atomic(snakemake.output.hallucination, sd_beside(pd.DataFrame(hallucination)))
-    write_tsv_atomic(snakemake.output.relative_change, sd_beside(pd.DataFrame(changes)))
+        inheritance += inheritance_rows(unit, roles, variants, stats)
+    if not pooled:  # one seed is not pooled: a pooled row would only repeat it
+        return memorization, hallucination, changes, inheritance, [], [], []
+    pooled_memorization, pooled_hallucination = pooled_tables(memorization, hallucination, by_unit, stats)
+    return (memorization, hallucination, changes, inheritance, pooled_memorization, pooled_hallucination,
+            pooled_change_rows(by_seed, stats))
+
+
+def main():
+    stats, natural = snakemake.params.statistics, snakemake.params.natural
+    summaries = [json.loads(Path(p).read_text()) for p in snakemake.input.summaries]
+    pooled = len({summary["seed"] for summary in summaries}) > 1
+    # One direction at a time, so that a job holds one direction's flags (its models share pairs, and no table
+    # compares models of two directions); the rows keep the order of a job that read every model at once.
+    tables = [[] for _ in range(7)]
+    for direction in dict.fromkeys(summary["direction"] for summary in summaries):
+        mine = [k for k, summary in enumerate(summaries) if summary["direction"] == direction]
+        parts = direction_tables([summaries[k] for k in mine], [snakemake.input.examples[k] for k in mine], stats,
+                                 natural, snakemake.params.variants, pooled)
+        for table, rows in zip(tables, parts):
+            table += rows
+    memorization, hallucination, changes, inheritance, pooled_memorization, pooled_hallucination, pooled_changes = tables
+    write_tsv_atomic(snakemake.output.memorization, sd_beside(pd.DataFrame(memorization + pooled_memorization)))
+    write_tsv_atomic(snakemake.output.hallucination, sd_beside(pd.DataFrame(hallucination + pooled_hallucination)))
+    write_tsv_atomic(snakemake.output.relative_change, sd_beside(pd.DataFrame(changes + pooled_changes)))
     write_tsv_atomic(snakemake.output.inheritance, pd.DataFrame(inheritance))
 
 

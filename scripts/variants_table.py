@@ -25,13 +25,13 @@ def comparisons(variant: str, spec: dict) -> list[str]:
     return ["baseline", "student", *(spec.get("compare_with") or []), *([spec["control"]] if spec.get("control") else [])]
 
 
-def main():
-    stats, variants = snakemake.params.statistics, snakemake.params.variants
+def direction_rows(inputs: list[tuple[dict, str]], variants: dict, stats: dict) -> tuple[list, list]:
+    """One direction's per-seed rows and pooled rows (`inputs`: (summary, examples path) of its models)."""
     units: dict[tuple, dict] = {}
-    for summary_path, examples_path in zip(snakemake.input.summaries, snakemake.input.examples, strict=True):
-        summary = json.loads(Path(summary_path).read_text())
+    known_ids: list = []  # the direction's models cover the same pairs: their ids are held once
+    for summary, examples_path in inputs:
         units.setdefault((summary["corpus"], summary["direction"], summary["seed"]), {})[summary["role"]] = (
-            summary, read_example_flags(examples_path))  # flags only, not the outputs
+            summary, read_example_flags(examples_path, known_ids))  # flags only, not the outputs
     rows, by_seed = [], SeedComparisons(stats)
     for (corpus, direction, seed), roles in units.items():
         for variant, spec in variants.items():
@@ -43,15 +43,30 @@ def main():
                     raise InputError(f"{direction} seed {seed}: {variant} is compared with {reference}, which has no "
                                      "memorization examples at that seed")
                 changes = by_seed.add((corpus, direction, variant, reference), examples, roles[reference][1],
-                                           summary["qe_method"], summary)
+                                      summary["qe_method"], summary)
                 unit = {"corpus": corpus, "direction": direction, "seed": seed, "model": variant,
                         "compared_with": reference, "decoding": summary["decoding"]}
                 rows += [{**unit, **change} for change in changes]
+    pooled = []
     for (corpus, direction, variant, reference), summaries, changes in by_seed.pooled():
         for change in changes:
-            rows.append({"corpus": corpus, "direction": direction, "model": variant, "compared_with": reference,
-                         "decoding": summaries[0]["decoding"], **change, "interval": pooled_label(stats)})
-    frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
+            pooled.append({"corpus": corpus, "direction": direction, "model": variant, "compared_with": reference,
+                           "decoding": summaries[0]["decoding"], **change, "interval": pooled_label(stats)})
+    return rows, pooled
+
+
+def main():
+    stats, variants = snakemake.params.statistics, snakemake.params.variants
+    inputs = [(json.loads(Path(summary).read_text()), examples)
+              for summary, examples in zip(snakemake.input.summaries, snakemake.input.examples, strict=True)]
+    # one direction at a time: a job holds one direction's flags (no row compares two directions); per-seed rows
+    # first, then the pooled ones, as when every model was read at once
+    rows, pooled = [], []
+    for direction in dict.fromkeys(summary["direction"] for summary, _ in inputs):
+        mine, theirs = direction_rows([i for i in inputs if i[0]["direction"] == direction], variants, stats)
+        rows += mine
+        pooled += theirs
+    frame = pd.DataFrame(rows + pooled).reindex(columns=COLUMNS)
     write_tsv_atomic(snakemake.output[0], frame)
 
 

@@ -39,10 +39,12 @@ EXAMPLE_TEXTS = ("output", "exmem_prefix_tokens")
 NOT_FLAGS = (*EXAMPLE_TEXTS, "output_qe")
 
 
-def read_example_flags(path: str) -> pd.DataFrame:
+def read_example_flags(path: str, known_ids: list | None = None) -> pd.DataFrame:
     """An examples table's flags, read a chunk at a time: `id` as id_hashes (8 bytes a row, where the string took
     ~60; compared, never written) and every flag column as a categorical (a byte a cell). What a table job holds of
-    each model when it reads the flags of millions of pairs for many models at once."""
+    each model when it reads the flags of millions of pairs for many models at once. With `known_ids` (a list the
+    caller keeps over its reads) a table whose ids equal ids read before shares their array instead of a copy: every
+    model of a direction covers the same study pairs, so a job holds their ids once, not once per model."""
     from pandas.api.types import union_categoricals
 
     from memkd.digests import id_hashes
@@ -53,7 +55,18 @@ def read_example_flags(path: str) -> pd.DataFrame:
     for chunk in iter_chunks(path, columns):
         for c in columns:
             parts[c].append(id_hashes(chunk[c]) if c == "id" else pd.Categorical(chunk[c]))
-    return pd.DataFrame({c: np.concatenate(parts[c]) if c == "id" else union_categoricals(parts[c]) for c in columns})
+    frame = {c: np.concatenate(parts.pop(c)) if c == "id" else union_categoricals(parts.pop(c)) for c in columns}
+    if known_ids is not None and "id" in frame:
+        frame["id"] = next((ids for ids in known_ids if np.array_equal(ids, frame["id"])), frame["id"])
+        if not any(ids is frame["id"] for ids in known_ids):
+            known_ids.append(frame["id"])
+    return pd.DataFrame(frame, copy=False)
+
+
+def same_ids(first: pd.DataFrame, second: pd.DataFrame) -> bool:
+    """Whether two tables cover the same pairs in the same order (compared as arrays: a list of millions of ids
+    would take ~36 bytes a pair)."""
+    return np.array_equal(first["id"].to_numpy(), second["id"].to_numpy())
 
 
 def aligned(path: str, table: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
@@ -124,7 +137,7 @@ def change_metrics(qe_method: str) -> dict:
 def paired_changes(model: pd.DataFrame, reference: pd.DataFrame, stats: dict, qe_method: str) -> list[dict]:
     """Per memorization metric: both models' rates (%) on the same pairs and the relative change of `model` over
     `reference` (%) with its interval and how that was computed (`interval`)."""
-    if model["id"].tolist() != reference["id"].tolist():
+    if not same_ids(model, reference):
         raise InputError("the two models' examples cover different pairs")
     rows = []
     for name, (definition, parts) in change_metrics(qe_method).items():
@@ -199,7 +212,7 @@ def pooled_rate_row(rows: list[dict], parts: list[dict], identity: list[str], co
 def same_pairs(frames: list[pd.DataFrame]) -> bool:
     """Whether every seed's examples cover the same pairs in the same order (the study's pairs do not depend on the
     model seed): the two-level bootstrap then draws one set of pairs for all seeds (memkd.stats)."""
-    return all(frame["id"].tolist() == frames[0]["id"].tolist() for frame in frames)
+    return all(same_ids(frame, frames[0]) for frame in frames)
 
 
 def pooled_changes(models: list[pd.DataFrame], references: list[pd.DataFrame], per_seed: list[list[dict]],

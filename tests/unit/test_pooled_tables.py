@@ -164,6 +164,26 @@ def test_example_flags_are_read_without_the_texts_and_mean_the_same(tmp_path, mo
     assert read["id"].nunique() == 5
 
 
+
+def test_tables_of_the_same_pairs_share_one_id_array(tmp_path):
+    """With known_ids, a second model's table over the same pairs holds the first one's id array (a job reads one
+    direction's models, which all cover the same pairs); other pairs get their own array, and same_ids tells them
+    apart."""
+    from memkd.io import write_tsv_atomic
+    from memkd.tables import read_example_flags, same_ids
+
+    paths = {}
+    for name, ids, match in (("teacher", "abcd", "1010"), ("student", "abcd", "0110"), ("other", "abdc", "0000")):
+        paths[name] = tmp_path / f"{name}.tsv"
+        write_tsv_atomic(paths[name], pd.DataFrame({"id": list(ids), "exact_match": list(match)}))
+    known: list = []
+    teacher, student, other = (read_example_flags(str(paths[name]), known) for name in ("teacher", "student", "other"))
+    assert np.shares_memory(teacher["id"].to_numpy(), student["id"].to_numpy())
+    assert not np.shares_memory(teacher["id"].to_numpy(), other["id"].to_numpy()) and len(known) == 2
+    assert same_ids(teacher, student) and not same_ids(teacher, other)
+    assert student["exact_match"].tolist() == list("0110")
+
+
 def _table(path, rows):
     path.write_text("id\tqe\tflag\n" + "".join(f"{i}\t{q}\t{f}\n" for i, q, f in rows), encoding="utf-8")
     return str(path)
