@@ -65,7 +65,7 @@ RULES = {
     # memorization_predictor 2.2, memorization_tables 1.5, quality_estimates_table 1.3; asked with a quarter more.
     # Those that stream since (extract_corpus, cm_design, direction_view, study_subset, counterfactual_table,
     # counterfactual_memorization, memorization_predictor) are sized by their new measurements, given at each.
-    # variants_table and adaptive_seqkd_table (variants off there) did not run at 2M pairs: 4 per MiB until they do.
+    # adaptive_seqkd_table (variants off there) did not run at 2M pairs: 4 per MiB until it does.
     # Minutes: 20x their time there or more (they take seconds to a few minutes per 100 MiB).
     # a user's TSV or WMT20 read a chunk at a time, ids kept as digests: 283 / 319 / 390 MB at 42 / 215 / 441 MiB
     # (bench/results/job_memory.md; 1,736 MB at 440 MiB on the 2M-pair rehearsal when it held the corpus)
@@ -86,13 +86,16 @@ RULES = {
     # tables read as numbers, texts as digests; the feature matrix and the classifier's copies grow with the pairs:
     # 848 MB at 2M pairs (bench/results/job_memory.md; 1,912 MB at 883 MiB on the rehearsal), ~0.7 MB per MiB
     "memorization_predictor": {"mem_mb": (2000, 1.5), "runtime": (10, 0.05)},
-    "memorization_tables": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
+    # one direction's flags at a time, its models sharing one id array (~10 bytes a pair and model): 14 models' examples
+    # of 2M pairs (3,857 MiB) 839 MB, 1,188 when every model was held with its own ids (bench/results/job_memory.md)
+    "memorization_tables": {"mem_mb": (2000, 0.3), "runtime": (10, 0.05)},
     # its bootstrap of the mean QE is O(resamples x pairs): ~4 min at 2M pairs on a loaded 2-core machine
     "quality_estimates_table": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
     # CM and QE tables read side by side and written a chunk at a time: 193 / 221 / 216 MB at 200k / 1M / 2M pairs
     # (bench/results/job_memory.md; 761 MB at 257 MiB on the rehearsal when it held them)
     "counterfactual_table": {"mem_mb": (2000, 0.1), "runtime": (10, 0.05)},
-    "variants_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
+    # the same reads: 512 MB for those 14 models' examples (933 before; bench/results/job_memory.md)
+    "variants_table": {"mem_mb": (2000, 0.2), "runtime": (10, 0.05)},
     "adaptive_seqkd_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
     "plot_memorization_map": {"mem_mb": (1000, 6), "runtime": (5, 0.05)},
     # they read the per-pair counterfactual table and the predictor's ROC points (about one per pair)

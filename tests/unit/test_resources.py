@@ -150,7 +150,8 @@ def test_every_sized_rule_uses_its_own_entry_and_every_entry_a_rule():
 # (split_corpus: its script's max RSS on that run's corpus since it streams, /usr/bin/time; was 2,923 in memory;
 # memorization_examples_sharded, cm_design, direction_view, study_subset, extract_corpus, seqkd_data,
 # counterfactual_table, memorization_predictor and counterfactual_memorization: bench/job_memory.py at 2M pairs since
-# they stream; were 2,113, 1,908, 872, 860, 1,736, 1,159, 761, 1,912 and 681 on the rehearsal)
+# they stream; were 2,113, 1,908, 872, 860, 1,736, 1,159, 761, 1,912 and 681 on the rehearsal; memorization_tables
+# and variants_table: bench/job_memory.py with 14 models' examples, one direction's flags at a time)
 PEAKS_2M = {"qe_training_pairs": (883.3, 1074), "split_corpus": (444.2, 846), "cm_design": (456.0, 621),
             "direction_view": (470.0, 268), "study_subset": (470.0, 421), "extract_corpus": (440.4, 390),
             "train_model": (441.7, 1336), "quality_estimate_shard": (23.5, 536),
@@ -159,7 +160,7 @@ PEAKS_2M = {"qe_training_pairs": (883.3, 1074), "split_corpus": (444.2, 846), "c
             "plot_memorization_map": (245.8, 1112), "counterfactual_memorization": (126.4, 264),
             "subgroups_table": (1234.1, 3568), "memorization_examples_sharded": (1173.0, 575),
             "memorization_predictor": (882.7, 848), "quality_estimates_table": (617.5, 792),
-            "memorization_tables": (493.7, 754), "study_summary": (245.8, 814), "exmem_shard": (55.7, 548),
+            "memorization_tables": (3857.0, 839), "variants_table": (3857.0, 512), "study_summary": (245.8, 814), "exmem_shard": (55.7, 548),
             "score_cm_references": (441.7, 522)}
 # whole-table rules sized by those measurements (a few MB per MiB), not by the per-pair footprints
 WHOLE_TABLE = {"split_corpus", "qe_training_pairs",
