@@ -18,13 +18,18 @@ from memkd.stats import (
 )
 
 
-def flags(column: pd.Series) -> np.ndarray:
-    """'1' -> True, '0' -> False; an empty cell (not applicable) -> False. Pair with `defined`."""
+def flags(column) -> np.ndarray:
+    """'1' -> True, '0' -> False; an empty cell (not applicable) -> False. Pair with `defined`. `column`: a column of
+    a table as read, or a FlagColumn."""
+    if isinstance(column, FlagColumn):
+        return column.flags()
     return (_as_text(column) == "1").to_numpy()
 
 
-def defined(column: pd.Series) -> np.ndarray:
+def defined(column) -> np.ndarray:
     """Where a flag applies (the cell is not empty)."""
+    if isinstance(column, FlagColumn):
+        return column.defined()
     return (_as_text(column) != "").to_numpy()
 
 
@@ -39,34 +44,99 @@ EXAMPLE_TEXTS = ("output", "exmem_prefix_tokens")
 NOT_FLAGS = (*EXAMPLE_TEXTS, "output_qe")
 
 
-def read_example_flags(path: str, known_ids: list | None = None) -> pd.DataFrame:
-    """An examples table's flags, read a chunk at a time: `id` as id_hashes (8 bytes a row, where the string took
-    ~60; compared, never written) and every flag column as a categorical (a byte a cell). What a table job holds of
-    each model when it reads the flags of millions of pairs for many models at once. With `known_ids` (a list the
-    caller keeps over its reads) a table whose ids equal ids read before shares their array instead of a copy: every
-    model of a direction covers the same study pairs, so a job holds their ids once, not once per model."""
-    from pandas.api.types import union_categoricals
+class _Bits:
+    """0/1 values packed 8 to a byte as they arrive, chunk by chunk (chunks need not be multiples of 8)."""
 
+    def __init__(self):
+        self.packed: list[np.ndarray] = []
+        self.tail = np.zeros(0, dtype=bool)
+        self.size = 0
+
+    def add(self, values: np.ndarray) -> None:
+        values = np.concatenate([self.tail, values])
+        whole = values.size - values.size % 8
+        self.packed.append(np.packbits(values[:whole]))
+        self.tail = values[whole:]
+        self.size += values.size - self.tail.size
+
+    def finish(self) -> tuple[np.ndarray, int]:
+        return np.concatenate([*self.packed, np.packbits(self.tail)]), self.size + self.tail.size
+
+
+class FlagColumn:
+    """A flag column of an examples table in bits: where it is '1', and where it is not empty (None: everywhere).
+    A byte a pair per flag (pandas' categorical) was most of what a table job held at paper scale; this is 1-2 bits."""
+
+    __slots__ = ("ones", "present", "size")
+
+    def __init__(self, ones: _Bits, present: _Bits):
+        self.ones, self.size = ones.finish()
+        packed, _ = present.finish()
+        self.present = None if self.size == 0 or np.unpackbits(packed, count=self.size).all() else packed
+
+    def flags(self) -> np.ndarray:
+        return np.unpackbits(self.ones, count=self.size).view(bool)
+
+    def defined(self) -> np.ndarray:
+        if self.present is None:
+            return np.ones(self.size, dtype=bool)
+        return np.unpackbits(self.present, count=self.size).view(bool)
+
+
+class FlagTable:
+    """What read_example_flags returns: `table["id"]` (64-bit id hashes), `table[flag]` (a FlagColumn, read with
+    `flags` and `defined`), `len(table)` and `table.columns`."""
+
+    def __init__(self, ids: np.ndarray | None, columns: dict[str, FlagColumn], rows: int):
+        self.ids, self.flag_columns, self.rows = ids, columns, rows
+
+    @property
+    def columns(self) -> list[str]:
+        return (["id"] if self.ids is not None else []) + list(self.flag_columns)
+
+    def __getitem__(self, name: str):
+        if name == "id" and self.ids is not None:
+            return self.ids
+        return self.flag_columns[name]
+
+    def __len__(self) -> int:
+        return self.rows
+
+
+def read_example_flags(path: str, known_ids: list | None = None) -> FlagTable:
+    """An examples table's flags, read a chunk at a time: `id` as id_hashes (8 bytes a row, where the string took
+    ~60; compared, never written) and every flag column in bits (FlagColumn). What a table job holds of each model
+    when it reads the flags of millions of pairs for many models at once. With `known_ids` (a list the caller keeps
+    over its reads) a table whose ids equal ids read before shares their array instead of a copy: every model of a
+    direction covers the same study pairs, so a job holds their ids once, not once per model."""
     from memkd.digests import id_hashes
     from memkd.io import iter_chunks, table_columns
 
     columns = [c for c in table_columns(path) if c not in NOT_FLAGS]
-    parts: dict[str, list] = {c: [] for c in columns}
+    bits = {c: (_Bits(), _Bits()) for c in columns if c != "id"}
+    ids: list[np.ndarray] = []
+    rows = 0
     for chunk in iter_chunks(path, columns):
+        rows += len(chunk)
         for c in columns:
-            parts[c].append(id_hashes(chunk[c]) if c == "id" else pd.Categorical(chunk[c]))
-    frame = {c: np.concatenate(parts.pop(c)) if c == "id" else union_categoricals(parts.pop(c)) for c in columns}
-    if known_ids is not None and "id" in frame:
-        frame["id"] = next((ids for ids in known_ids if np.array_equal(ids, frame["id"])), frame["id"])
-        if not any(ids is frame["id"] for ids in known_ids):
-            known_ids.append(frame["id"])
-    return pd.DataFrame(frame, copy=False)
+            if c == "id":
+                ids.append(id_hashes(chunk[c]))
+            else:
+                text = chunk[c].astype(str)
+                bits[c][0].add((text == "1").to_numpy())
+                bits[c][1].add((text != "").to_numpy())
+    id_array = np.concatenate(ids) if "id" in columns else None
+    if known_ids is not None and id_array is not None:
+        id_array = next((known for known in known_ids if np.array_equal(known, id_array)), id_array)
+        if not any(known is id_array for known in known_ids):
+            known_ids.append(id_array)
+    return FlagTable(id_array, {c: FlagColumn(*pair) for c, pair in bits.items()}, rows)
 
 
 def same_ids(first: pd.DataFrame, second: pd.DataFrame) -> bool:
     """Whether two tables cover the same pairs in the same order (compared as arrays: a list of millions of ids
     would take ~36 bytes a pair)."""
-    return np.array_equal(first["id"].to_numpy(), second["id"].to_numpy())
+    return np.array_equal(np.asarray(first["id"]), np.asarray(second["id"]))
 
 
 def aligned(path: str, table: pd.DataFrame, ids: list[str]) -> pd.DataFrame:

@@ -135,11 +135,12 @@ def test_each_relative_change_names_the_interval_it_has():
 
 def test_example_flags_are_read_without_the_texts_and_mean_the_same(tmp_path, monkeypatch):
     """read_example_flags keeps the id (as 64-bit hashes) and every flag column but drops the outputs, ExMem
-    prefixes and output QE; read in chunks of 2 rows, its categorical flags give the same `flags` and `defined`
-    arrays as the strings, empty cells included, and equal ids give equal hashes, other ids other hashes."""
+    prefixes and output QE; read in chunks of 2 rows (not a multiple of 8), its flags in bits give the same `flags`
+    and `defined` arrays as the strings, empty cells included, and equal ids give equal hashes, other ids other
+    hashes."""
     import memkd.io
     from memkd.io import read_tsv, write_tsv_atomic
-    from memkd.tables import defined, flags, read_example_flags
+    from memkd.tables import FlagColumn, defined, flags, read_example_flags
 
     monkeypatch.setattr(memkd.io, "CHUNK_ROWS", 2)
     table = pd.DataFrame({"id": ["a", "b", "c", "d", "e"], "output": ["x y", "", "z", "w", "v"],
@@ -149,7 +150,8 @@ def test_example_flags_are_read_without_the_texts_and_mean_the_same(tmp_path, mo
     write_tsv_atomic(path, table)
     read = read_example_flags(str(path))
     assert list(read.columns) == ["id", "exact_match", "osc_hal"]
-    assert isinstance(read["osc_hal"].dtype, pd.CategoricalDtype) and read["id"].dtype == np.uint64
+    assert isinstance(read["osc_hal"], FlagColumn) and read["id"].dtype == np.uint64 and len(read) == 5
+    assert read["exact_match"].present is None and read["osc_hal"].present is not None  # no empty cell: no mask
     whole = read_tsv(path)
     for column in ("exact_match", "osc_hal"):
         assert flags(read[column]).tolist() == flags(whole[column]).tolist()
@@ -160,8 +162,8 @@ def test_example_flags_are_read_without_the_texts_and_mean_the_same(tmp_path, mo
     write_tsv_atomic(swapped, table.assign(id=["a", "b", "d", "c", "e"]))
     again = read_example_flags(str(swapped))
     assert read["id"].tolist() != again["id"].tolist()
-    assert (read["id"].to_numpy() == again["id"].to_numpy()).tolist() == [True, True, False, False, True]
-    assert read["id"].nunique() == 5
+    assert (read["id"] == again["id"]).tolist() == [True, True, False, False, True]
+    assert len(np.unique(read["id"])) == 5
 
 
 
@@ -170,7 +172,7 @@ def test_tables_of_the_same_pairs_share_one_id_array(tmp_path):
     direction's models, which all cover the same pairs); other pairs get their own array, and same_ids tells them
     apart."""
     from memkd.io import write_tsv_atomic
-    from memkd.tables import read_example_flags, same_ids
+    from memkd.tables import flags, read_example_flags, same_ids
 
     paths = {}
     for name, ids, match in (("teacher", "abcd", "1010"), ("student", "abcd", "0110"), ("other", "abdc", "0000")):
@@ -178,10 +180,10 @@ def test_tables_of_the_same_pairs_share_one_id_array(tmp_path):
         write_tsv_atomic(paths[name], pd.DataFrame({"id": list(ids), "exact_match": list(match)}))
     known: list = []
     teacher, student, other = (read_example_flags(str(paths[name]), known) for name in ("teacher", "student", "other"))
-    assert np.shares_memory(teacher["id"].to_numpy(), student["id"].to_numpy())
-    assert not np.shares_memory(teacher["id"].to_numpy(), other["id"].to_numpy()) and len(known) == 2
+    assert np.shares_memory(teacher["id"], student["id"])
+    assert not np.shares_memory(teacher["id"], other["id"]) and len(known) == 2
     assert same_ids(teacher, student) and not same_ids(teacher, other)
-    assert student["exact_match"].tolist() == list("0110")
+    assert flags(student["exact_match"]).tolist() == [False, True, True, False]
 
 
 def _table(path, rows):
@@ -217,3 +219,21 @@ def test_read_aligned_stops_naming_the_file_when_its_ids_do_not_follow_the_pairs
     path = _table(tmp_path / "t.tsv", table)
     with pytest.raises(InputError, match=rf"t.tsv: its {len(table)} rows do not follow the study pairs \(5\) id by id"):
         read_aligned(path, {"qe": lambda c: c.astype(float)}, keys)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 7, 8, 9, 23])
+def test_flag_bits_round_trip_at_any_length_and_chunking(tmp_path, monkeypatch, rows):
+    """Bits packed chunk by chunk (chunks of 3 rows: never a byte's worth) give back every flag and every empty cell."""
+    import memkd.io
+    from memkd.io import write_tsv_atomic
+    from memkd.tables import defined, flags, read_example_flags
+
+    monkeypatch.setattr(memkd.io, "CHUNK_ROWS", 3)
+    rng = np.random.default_rng(rows)
+    cells = rng.choice(["1", "0", ""], size=rows)
+    path = tmp_path / "examples.tsv"
+    write_tsv_atomic(path, pd.DataFrame({"id": [f"p{i}" for i in range(rows)], "osc_hal": cells}))
+    read = read_example_flags(str(path))
+    assert len(read) == rows
+    assert flags(read["osc_hal"]).tolist() == (cells == "1").tolist()
+    assert defined(read["osc_hal"]).tolist() == (cells != "").tolist()
