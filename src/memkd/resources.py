@@ -87,14 +87,14 @@ RULES = {
     # 848 MB at 2M pairs (bench/results/job_memory.md; 1,912 MB at 883 MiB on the rehearsal), ~0.7 MB per MiB
     "memorization_predictor": {"mem_mb": (2000, 1.5), "runtime": (10, 0.05)},
     # one direction's flags at a time, in bits, its models sharing one id array: 14 models' examples of 2M pairs
-    # (3,857 MiB) 699 MB, 1,192 when every model was held a byte a flag with its own ids (bench/results/job_memory.md)
+    # (3,857 MiB) 596 MB, 1,192 when every model was held a byte a flag with its own ids (bench/results/job_memory.md)
     "memorization_tables": {"mem_mb": (2000, 0.3), "runtime": (10, 0.05)},
     # its bootstrap of the mean QE is O(resamples x pairs): ~4 min at 2M pairs on a loaded 2-core machine
     "quality_estimates_table": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
     # CM and QE tables read side by side and written a chunk at a time: 193 / 221 / 216 MB at 200k / 1M / 2M pairs
     # (bench/results/job_memory.md; 761 MB at 257 MiB on the rehearsal when it held them)
     "counterfactual_table": {"mem_mb": (2000, 0.1), "runtime": (10, 0.05)},
-    # the same reads: 380 MB for those 14 models' examples (939 before; bench/results/job_memory.md)
+    # the same reads: 376 MB for those 14 models' examples (939 before; bench/results/job_memory.md)
     "variants_table": {"mem_mb": (2000, 0.2), "runtime": (10, 0.05)},
     "adaptive_seqkd_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
     "plot_memorization_map": {"mem_mb": (1000, 6), "runtime": (5, 0.05)},

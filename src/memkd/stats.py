@@ -167,21 +167,27 @@ def _columns(arrays: Sequence, what: str) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def _patterns(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _patterns(matrix: np.ndarray | list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(distinct rows [K, m], how many examples show each [K]). Resampling the N rows with replacement is the
-    same as drawing these K counts from Multinomial(N, counts / N)."""
-    width = matrix.shape[1]
-    if width <= _MAX_BIT_COLUMNS and np.isin(matrix, (0.0, 1.0)).all():
-        # 0/1 columns: a bit code per row is much faster than np.unique over rows.
+    same as drawing these K counts from Multinomial(N, counts / N). `matrix` may be a list of [N, m_j] matrices
+    whose rows are read side by side (as np.hstack would put them, without building that [N, sum m_j] copy)."""
+    parts = list(matrix) if isinstance(matrix, list) else [matrix]
+    columns = [part[:, j] for part in parts for j in range(part.shape[1])]
+    width = len(columns)
+    if width <= _MAX_BIT_COLUMNS and all(np.isin(column, (0.0, 1.0)).all() for column in columns):
+        # 0/1 columns: a bit code per row is much faster than np.unique over rows; built a column at a time, so
+        # that millions of rows never take an int64 copy of the whole matrix
         bits = np.int64(1) << np.arange(width, dtype=np.int64)
-        codes = matrix.astype(np.int64) @ bits
+        codes = np.zeros(columns[0].size, dtype=np.int64)
+        for column, bit in zip(columns, bits):
+            codes[column == 1.0] += bit
         if width <= _MAX_BINCOUNT_COLUMNS:
             tally = np.bincount(codes, minlength=1 << width)
             present = np.flatnonzero(tally)
             return ((present[:, None] & bits) != 0).astype(float), tally[present]
         _, first, counts = np.unique(codes, return_index=True, return_counts=True)
-        return matrix[first], counts
-    rows, counts = np.unique(matrix, axis=0, return_counts=True)
+        return np.hstack([part[first] for part in parts]), counts
+    rows, counts = np.unique(np.hstack(parts), axis=0, return_counts=True)
     return rows, counts
 
 
@@ -392,7 +398,7 @@ def _two_level_sums(matrices: list[np.ndarray], n_resamples: int, seed: int, sam
         if len(sizes) != 1:
             raise ValueError(f"same_pairs needs one number of pairs for every seed, got {sorted(sizes)}")
         width = matrices[0].shape[1]
-        rows, counts = _patterns(np.hstack(matrices))  # [K, k * width]
+        rows, counts = _patterns(list(matrices))  # [K, k * width]: the seeds' rows side by side
         drawn = _draw_counts(rng, int(counts.sum()), counts, size=n_resamples)  # [R, K]
         per_seed = (drawn @ rows).reshape(n_resamples, k, width)
         return (per_seed * multiplicity[:, :, None]).sum(axis=1)

@@ -160,7 +160,7 @@ PEAKS_2M = {"qe_training_pairs": (883.3, 1074), "split_corpus": (444.2, 846), "c
             "plot_memorization_map": (245.8, 1112), "counterfactual_memorization": (126.4, 264),
             "subgroups_table": (1234.1, 3568), "memorization_examples_sharded": (1173.0, 575),
             "memorization_predictor": (882.7, 848), "quality_estimates_table": (617.5, 792),
-            "memorization_tables": (3857.0, 699), "variants_table": (3857.0, 380), "study_summary": (245.8, 814), "exmem_shard": (55.7, 548),
+            "memorization_tables": (3857.0, 596), "variants_table": (3857.0, 376), "study_summary": (245.8, 814), "exmem_shard": (55.7, 548),
             "score_cm_references": (441.7, 522)}
 # whole-table rules sized by those measurements (a few MB per MiB), not by the per-pair footprints
 WHOLE_TABLE = {"split_corpus", "qe_training_pairs",

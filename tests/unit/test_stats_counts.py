@@ -262,3 +262,38 @@ def test_gridded_mean_bootstrap_keeps_the_exact_mean_and_propagates_nan():
     # NaN takes the per-example path, as without the grid.
     result = bootstrap_mean_ci(with_nan, 50, 4, grid=1e-5)
     assert np.isnan(result[0]) and np.array_equal(result, bootstrap_mean_ci(with_nan, 50, 4), equal_nan=True)
+
+
+def _patterns_of_the_stack(matrix):
+    """_patterns as it was before it took a list (caf6dcf): the reference its draws must keep."""
+    width = matrix.shape[1]
+    if width <= 62 and np.isin(matrix, (0.0, 1.0)).all():
+        bits = np.int64(1) << np.arange(width, dtype=np.int64)
+        codes = matrix.astype(np.int64) @ bits
+        if width <= 16:
+            tally = np.bincount(codes, minlength=1 << width)
+            present = np.flatnonzero(tally)
+            return ((present[:, None] & bits) != 0).astype(float), tally[present]
+        _, first, counts = np.unique(codes, return_index=True, return_counts=True)
+        return matrix[first], counts
+    return np.unique(matrix, axis=0, return_counts=True)
+
+
+@pytest.mark.parametrize("widths", [(4,), (4, 4, 4), (6, 6, 6), (3, 2)])
+@pytest.mark.parametrize("binary", [True, False])
+def test_patterns_of_matrices_side_by_side_are_those_of_their_stack(widths, binary):
+    """_patterns of a list of matrices (the seeds' rows side by side, never stacked) gives what it gave for their
+    np.hstack, rows in the same order with the same counts: the bit-code path (bincount up to 16 columns, np.unique
+    of the codes past that) and the general path alike, so every bootstrap draws exactly as before."""
+    from memkd.stats import _patterns
+
+    rng = np.random.default_rng(sum(widths))
+    parts = [rng.integers(0, 2, size=(500, w)).astype(float) for w in widths]
+    if not binary:
+        parts[-1][::7, 0] = 0.5
+    rows, counts = _patterns(parts)
+    expected_rows, expected_counts = _patterns_of_the_stack(np.hstack(parts))
+    assert np.array_equal(rows, expected_rows) and np.array_equal(counts, expected_counts)
+    assert counts.sum() == 500 and len(rows) == len(np.unique(np.hstack(parts), axis=0))
+    single_rows, single_counts = _patterns(np.hstack(parts))
+    assert np.array_equal(single_rows, rows) and np.array_equal(single_counts, counts)
