@@ -2,7 +2,7 @@
 table; asserts nothing.
 
 The same model (a preset of config.yaml, or tests/config/tiny.yaml's with --quick) is trained from the same
-initialisation on the same pairs for one epoch, i.e. the same target tokens, by:
+initialisation on the same pairs for one timed epoch, i.e. the same target tokens, by:
 
 - Hugging Face `Seq2SeqTrainer` with length-grouped batches (`train_sampling_strategy="group_by_length"`, what
   `group_by_length=True` was called before transformers 5), its best CPU settings: the fused AdamW it defaults to, no
@@ -16,6 +16,13 @@ Every loop runs with glibc keeping freed memory (`--malloc kept`, memkd.train.ke
 training sets for itself and which a user of Trainer can set with MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ or
 by preloading jemalloc or tcmalloc, as CPU-training guides advise): it speeds up Trainer more than memkd, whose loop
 allocates fewer large temporaries. `--malloc default` runs every loop with glibc's defaults.
+
+Each loop trains --warm-epochs untimed epochs (default 1) right before its timed one, every round: every training
+job of the study runs 10-80 epochs over the same batches, and on a CPU the first epoch is not what the others cost,
+because oneDNN builds its bf16 (AMX) matrix-product kernels for every new batch shape the first time it meets it
+(1-3 ms each; about 1.4 s of a 9 s first epoch of memkd's student on 2,000 pairs) and keeps the last 1,024 it built.
+Without the warm-up a loop's bf16 round was timed cold or warm depending on which loop ran before it (Trainer bf16's
+batch shapes push memkd's out of the kernel cache). fp32 builds no kernels per shape (MKL).
 
 Loops take turns within each round, so a slow spell of a shared machine hits all of them; each round's figures are
 divided by that round's best peer, and the medians over rounds are the figures to read. Tokens/s counts the real
@@ -149,6 +156,10 @@ def main() -> None:
     parser.add_argument("--loops", nargs="+", default=["hf fp32", "hf bf16", "memkd fp32", "memkd bf16", "memkd auto"])
     parser.add_argument("--before", nargs=2, metavar=("TRAIN_PY", "LOSSES_PY"),
                         help="an earlier memkd/train.py and memkd/losses.py: loops 'before fp32' etc. run them")
+    parser.add_argument("--warm-epochs", type=int, default=1,
+                        help="untimed epochs each loop trains (a fresh model, the same pairs) right before its timed "
+                             "epoch, every round: the timed epoch is then what epochs 2 and later of a training job "
+                             "cost (oneDNN's bf16 kernels built for these batch shapes); 0 times a first epoch")
     parser.add_argument("--malloc", choices=["kept", "default"], default="kept",
                         help="kept: glibc keeps freed memory for every loop (memkd.train.keep_freed_memory, which "
                              "memkd's training sets for itself); default: glibc's default for every loop")
@@ -191,14 +202,15 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as workdir:
                 for _ in range(args.rounds):
                     for loop in loops:
-                        model = build_model(preset, vocab, seed=1)
                         kind, precision = loop.split()
-                        if kind == "hf":
-                            seconds = hf_run(model, sources, targets, settings, batch_size, precision == "bf16",
-                                             workdir)
-                        else:
-                            seconds, used[loop] = memkd_run(model, sources, targets, settings, precision, workdir,
-                                                            before if kind == "before" else memkd_train)
+                        for _ in range(args.warm_epochs + 1):  # the last epoch is timed
+                            model = build_model(preset, vocab, seed=1)
+                            if kind == "hf":
+                                seconds = hf_run(model, sources, targets, settings, batch_size, precision == "bf16",
+                                                 workdir)
+                            else:
+                                seconds, used[loop] = memkd_run(model, sources, targets, settings, precision,
+                                                                workdir, before if kind == "before" else memkd_train)
                         rates[loop].append(tokens / seconds)
             peers = [loop for loop in loops if loop.startswith("hf")]
             best = [max(rates[p][r] for p in peers) for r in range(args.rounds)] if peers else None

@@ -90,12 +90,13 @@ def pick_precision(requested: str, device: str, timed: dict | None = None) -> to
 
 
 # bf16 must beat fp32 by this share before auto takes it: within the timing noise fp32 wins, being the exact path.
-# At 3% two fresh runs on one EPYC picked fp32 (2.46 vs 2.77 s) and then bf16 (0.83 vs 0.80 s) for the student
-# preset, and the students' numbers moved with the coin flip. At 10% the student preset, level with fp32 on a quiet
-# Xeon with AMX (0.44 vs 0.45 s), was timed at fp32 0.316 s and bf16 0.285 s under the default run's load: fp32 by
-# 0.07%. The teacher's gain (1.5-2x) clears 20% easily.
-BF16_MARGIN = 0.20
-PROBE_BATCHES, PROBE_WARMUP = 6, 2
+# The probe times the steady state (time_precisions): the first step of each batch shape, when oneDNN builds its
+# bf16 kernels, once made the student preset look level with fp32 (0.44 against 0.45 s; 0.316 against 0.285 s
+# under load) where it trains 1.3x faster over the epochs a job runs; timed in the steady state it measures
+# 0.70-0.81 of fp32's time on a Xeon with AMX, the teacher 0.5-0.6, and a 10% margin keeps near-ties (at 3% two
+# fresh runs on one EPYC picked fp32 and then bf16) with fp32.
+BF16_MARGIN = 0.10
+PROBE_BATCHES, PROBE_WARMUP = 6, 1
 
 
 def precision_cache_dir() -> Path:
@@ -141,9 +142,15 @@ def precision_cache_path(key: dict) -> Path:
 def time_precisions(model: torch.nn.Module, batches: list[dict], settings: dict, device: str,
                     candidates=("fp32", "bf16"), warmup: int = PROBE_WARMUP) -> dict[str, float]:
     """Seconds per candidate precision of full training steps (forward, loss, backward, clipping, Adam) of a copy
-    of `model` on `batches`; the first `warmup` batches are run untimed (oneDNN builds its bf16 kernels then). The
-    candidates take turns batch by batch, so a slow spell of a shared machine hits both. `model` is left as it
-    was; the global RNG is not (train seeds it afterwards)."""
+    of `model` on `batches`, in the steady state a training job spends nearly all its steps in: every batch is
+    stepped twice in a row and only the second step is timed. On a CPU the first step of a new batch shape is
+    not representative: oneDNN builds its bf16 (AMX) matrix-product kernels for each new shape then (1-3 ms
+    each, about 1.4 s over the first epoch of 2,000 pairs, bench/results/train_peers_xeon.md), while every
+    training job of the study runs 10-80 epochs over the same batches, so the kernels are built once and reused;
+    timing the first step alone made bf16 look level with fp32 for the student preset where it trains 1.3x
+    faster. The first `warmup` batches are not timed at all. The candidates take turns batch by batch, so a slow
+    spell of a shared machine hits both. `model` is left as it was; the global RNG is not (train seeds it
+    afterwards)."""
     seconds = dict.fromkeys(candidates, 0.0)
     copies = {}
     for name in candidates:
@@ -155,16 +162,17 @@ def time_precisions(model: torch.nn.Module, batches: list[dict], settings: dict,
         for name in candidates:
             forward, optimizer = copies[name]
             dtype = getattr(torch, PRECISIONS[name]) if PRECISIONS[name] else None
-            started = time.perf_counter()
-            with torch.autocast(device_type=device.split(":")[0], dtype=dtype, enabled=dtype is not None):
-                logits = forward(**batch)
-            loss, n_tokens = label_smoothed_loss(logits, labels, settings["label_smoothing"])
-            (loss / max(n_tokens, 1)).backward()
-            torch.nn.utils.clip_grad_norm_(forward.model.parameters(), settings["clip_norm"])
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            if i >= warmup:
-                seconds[name] += time.perf_counter() - started
+            for timed in (False, True):  # the first step of a shape builds its kernels; the second is the job's
+                started = time.perf_counter()
+                with torch.autocast(device_type=device.split(":")[0], dtype=dtype, enabled=dtype is not None):
+                    logits = forward(**batch)
+                loss, n_tokens = label_smoothed_loss(logits, labels, settings["label_smoothing"])
+                (loss / max(n_tokens, 1)).backward()
+                torch.nn.utils.clip_grad_norm_(forward.model.parameters(), settings["clip_norm"])
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                if timed and i >= warmup:
+                    seconds[name] += time.perf_counter() - started
     return seconds
 
 
@@ -184,7 +192,7 @@ def measured_precision(model: torch.nn.Module, sources, targets, batches: list, 
             # batches come sorted by length: evenly spaced ones cover short and long sentences
             picks = [batches[round(i * (len(batches) - 1) / max(PROBE_BATCHES - 1, 1))]
                      for i in range(min(PROBE_BATCHES, len(batches)))]
-            picks = [batches[0]] * PROBE_WARMUP + picks
+            picks = [batches[0]] * PROBE_WARMUP + picks  # the first steps of a process run slow (allocator, caches)
             collated = [collate([sources[i] for i in b], [targets[i] for i in b]) for b in picks]
             timed = time_precisions(model, collated, settings, device)
             with atomic_path(path) as tmp:

@@ -1,6 +1,7 @@
 """memkd.model's written-out forward pass (decoder_hidden, TargetLogits, teacher_forced_logits) against Hugging Face's
 MarianMTModel.forward on the same parameters (memkd.marian.to_hugging_face), and its dropout."""
 
+import math
 import random
 
 import pytest
@@ -9,7 +10,7 @@ from transformers.models.marian.modeling_marian import shift_tokens_right
 
 from memkd.data import IGNORE_INDEX, collate
 from memkd.marian import to_hugging_face
-from memkd.model import PAD_ID, TargetLogits, build_model, dropout, teacher_forced_logits
+from memkd.model import PAD_ID, TargetLogits, build_model, dropout, keep_mask, teacher_forced_logits
 from memkd.prune import magnitude_prune
 
 PRESET = {"d_model": 16, "encoder_layers": 2, "decoder_layers": 2, "heads": 2, "ffn_dim": 32, "dropout": 0.1,
@@ -102,6 +103,37 @@ def test_dropout_keeps_one_minus_p_of_the_entries_scaled_by_its_inverse(dtype):
     assert abs(kept.float().mean().item() - 0.9) < 0.003  # 200,000 draws: the standard error is 0.0007
     assert torch.equal(out[kept], torch.full_like(out[kept], 1 / 0.9))
     assert dropout(x, 0.0) is x
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 11)])  # sizes that are not a multiple of four
+def test_keep_masks_of_any_shape_keep_one_minus_p_and_their_entries_are_independent(shape):
+    torch.manual_seed(1)
+    masks = torch.stack([keep_mask(shape, 0.25) for _ in range(20000)]).reshape(20000, -1).double()
+    assert masks.shape[1] == math.prod(shape) and set(masks.unique().tolist()) <= {0.0, 1.0}
+    # every position is kept with probability 0.75 (standard error 0.003 over 20,000 masks)
+    assert (masks.mean(0) - 0.75).abs().max() < 0.015
+    # neighbours, which share a 64-bit draw, are as often kept together as independent draws would be: 0.5625
+    both = (masks[:, :-1] * masks[:, 1:]).mean(0)
+    assert (both - 0.75**2).abs().max() < 0.02
+
+
+def test_keep_mask_rounds_p_to_a_multiple_of_one_in_65536():
+    torch.manual_seed(0)
+    assert keep_mask((1000,), 0.0).all()
+    assert not keep_mask((1000,), 1.0).any()
+    assert torch.equal(dropout(torch.ones(50), 1.0), torch.zeros(50))
+
+
+def test_attention_with_hooked_projections_equals_the_fused_products():
+    """A pruned layer's projections (torch's pruning runs as a forward pre-hook) are called one by one; without
+    hooks the three (or two) products are one over the concatenated weights: the same attention."""
+    batch = _batch()
+    model = build_model(_no_dropout(), VOCAB, seed=1).eval()
+    fused = TargetLogits(model)(**batch)
+    for name, module in model.named_modules():
+        if name.endswith(("q_proj", "k_proj", "v_proj")):
+            module.register_forward_pre_hook(lambda module, args: None)
+    torch.testing.assert_close(TargetLogits(model)(**batch), fused, rtol=1e-5, atol=1e-5)
 
 
 def test_dropout_is_drawn_from_the_global_generator():
