@@ -73,9 +73,9 @@ def cpu_has_native_bf16() -> bool:
 def pick_precision(requested: str, device: str, timed: dict | None = None) -> torch.dtype | None:
     """The autocast dtype of a run; None means fp32. `auto` takes bf16 (fp16 without bf16) on CUDA. On a CPU it
     takes bf16 only where a measurement says it is faster (`timed`: seconds per precision name, see
-    time_precisions): on a Xeon with AMX native bf16 trains the teacher preset 1.5-2x faster than fp32 and the
-    student preset at the same speed (bench/results/train_peers_xeon.md), on an AMD EPYC with AVX512-BF16 the
-    teacher up to 1.7x faster (bench/results/train_peers.md). Without a measurement, auto is fp32 on a CPU."""
+    time_precisions): on a Xeon with AMX native bf16 trains the teacher preset about 2x and the student preset
+    1.3-1.4x faster than fp32 (bench/results/train_peers_xeon.md), on an AMD EPYC with AVX512-BF16 the teacher up
+    to 1.7x faster (bench/results/train_peers.md). Without a measurement, auto is fp32 on a CPU."""
     if requested == "fp32":
         return None
     if requested == "bf16":
