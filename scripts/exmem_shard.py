@@ -12,7 +12,7 @@ from memkd.exmem import exmem_flags, exmem_table
 from memkd.io import write_tsv_atomic
 from memkd.metrics.replication import exact_matches
 from memkd.rulerun import run
-from memkd.shards import read_line_range, read_plan, read_row_range
+from memkd.shards import read_line_range, read_plan, read_row_range, read_shard_rows
 
 
 def teacher_targets(path: str, start: int, stop: int, ids: list[str]) -> list[str]:
@@ -29,8 +29,9 @@ def main():
     w, settings, decoding = snakemake.wildcards, snakemake.params.settings, snakemake.params.decoding
     is_teacher = w.role == "teacher"
     shard = int(w.shard)
-    start, stop = read_plan(snakemake.input.plan)["shards"][shard]
-    pairs = read_row_range(snakemake.input.pairs, start, stop, ["id", "src", "tgt"])
+    plan = read_plan(snakemake.input.plan)
+    start, stop = plan["shards"][shard]
+    pairs = read_shard_rows(snakemake.input.pairs, plan, shard, ["id", "src", "tgt"])
     ids, sources, references = pairs["id"].tolist(), pairs["src"].tolist(), pairs["tgt"].tolist()
     outputs = read_line_range(snakemake.input.hypotheses, start, stop)
     teacher_outputs = None if is_teacher else teacher_targets(snakemake.input.teacher_hypotheses, start, stop, ids)

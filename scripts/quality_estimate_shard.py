@@ -7,15 +7,15 @@ import logging
 from memkd.io import write_tsv_atomic
 from memkd.metrics.quality import qe_model_paths, quality_table
 from memkd.rulerun import run
-from memkd.shards import read_line_range, read_plan, read_row_range
+from memkd.shards import read_line_range, read_plan, read_shard_rows
 
 
 def main():
     shard = int(snakemake.wildcards.shard)
-    start, stop = read_plan(snakemake.input.plan)["shards"][shard]
-    pairs = snakemake.input.pairs
+    plan = read_plan(snakemake.input.plan)
+    start, stop = plan["shards"][shard]
     hypotheses = "hypotheses" in snakemake.input.keys()
-    rows = read_row_range(pairs, start, stop, ["id", "src"] if hypotheses else ["id", "src", "tgt"])  # one pass
+    rows = read_shard_rows(snakemake.input.pairs, plan, shard, ["id", "src"] if hypotheses else ["id", "src", "tgt"])
     ids, sources = rows["id"].tolist(), rows["src"].tolist()
     texts = read_line_range(snakemake.input.hypotheses, start, stop) if hypotheses else rows["tgt"].tolist()
     src, tgt = snakemake.wildcards.src, snakemake.wildcards.tgt

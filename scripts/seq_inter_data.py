@@ -11,7 +11,7 @@ from memkd.decode import Decoder, length_limit
 from memkd.io import read_columns, write_tsv_atomic
 from memkd.rulerun import run
 from memkd.seq_inter import seq_inter_targets
-from memkd.shards import read_plan, read_row_range
+from memkd.shards import read_plan, read_shard_rows
 
 
 def study_pairs():
@@ -19,8 +19,8 @@ def study_pairs():
     columns = ["id", "src", "tgt"]
     if "shard" not in snakemake.wildcards.keys():
         return read_columns(snakemake.input.pairs, columns)
-    start, stop = read_plan(snakemake.input.plan)["shards"][int(snakemake.wildcards.shard)]
-    return read_row_range(snakemake.input.pairs, start, stop, columns)
+    return read_shard_rows(snakemake.input.pairs, read_plan(snakemake.input.plan), int(snakemake.wildcards.shard),
+                           columns)
 
 
 def main():

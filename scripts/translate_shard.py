@@ -10,7 +10,7 @@ import logging
 from memkd.decode import Decoder, length_limit, parse_decoding
 from memkd.io import write_json_atomic, write_text_atomic
 from memkd.rulerun import run
-from memkd.shards import read_plan, read_rows, timing_record
+from memkd.shards import read_plan, read_shard_rows, timing_record
 
 
 def main():
@@ -20,8 +20,9 @@ def main():
     beam = parse_decoding(wildcards.decoding)
     max_len_a, max_len_b = length_limit(settings, wildcards.split, decoder.max_positions)
     shard = int(wildcards.shard)
-    start, stop = read_plan(snakemake.input.plan)["shards"][shard]
-    sources = read_rows(snakemake.input.pairs, start, stop)
+    plan = read_plan(snakemake.input.plan)
+    start, stop = plan["shards"][shard]
+    sources = read_shard_rows(snakemake.input.pairs, plan, shard, ["src"])["src"].tolist()
     hypotheses, seconds = decoder.translate(sources, beam=beam, max_tokens=settings["max_tokens"],
                                             max_len_a=max_len_a, max_len_b=max_len_b)
     write_text_atomic(snakemake.output.hypotheses, "".join(h[0] + "\n" for h in hypotheses))

@@ -183,10 +183,12 @@ def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.
         raise InputError(f"{path}: {err}") from None
 
 
-def iter_lines(path: str | os.PathLike) -> Iterator[str]:
-    """Lines of a UTF-8 text file without their newline, one at a time; a bad byte names the line."""
+def iter_lines(path: str | os.PathLike, offset: int = 0, first_line: int = 1) -> Iterator[str]:
+    """Lines of a UTF-8 text file without their newline, one at a time, from byte `offset` (the start of line
+    number `first_line`); a bad byte names the line."""
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        handle.seek(offset)
+        for number, raw in enumerate(handle, start=first_line):
             try:
                 yield raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as err:

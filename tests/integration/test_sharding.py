@@ -88,6 +88,7 @@ def test_sharded_translations_equal_the_unsharded_ones(unsharded, tmp_path):
              for split in ("study_train", "probe", "test")}
     for split in ("study_train", "probe"):
         assert plans[split]["shards"] == [list(r) for r in shard_ranges(plans[split]["sentences"], PER_SHARD)]
+        assert len(plans[split]["offsets"]) == len(plans[split]["shards"]), "shard jobs seek to their rows"
     assert len(plans["study_train"]["shards"]) >= 3 and plans["study_train"]["shards"][-1][1] % PER_SHARD != 0
     assert plans["test"]["shards"] == [[0, plans["test"]["sentences"]]]  # batch-dependent length limit: one shard
     shard_jobs = jobs_of(output, "translate_shard")

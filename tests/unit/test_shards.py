@@ -13,11 +13,13 @@ from memkd.shards import (
     gather_tables,
     gather_text,
     gather_timing,
+    line_starts,
     make_plan,
     read_line_range,
     read_plan,
     read_row_range,
     read_rows,
+    read_shard_rows,
     sentences_per_shard,
     shard_ranges,
     write_plan,
@@ -226,3 +228,61 @@ def test_gathered_kbest_shards_need_at_least_one_row_per_source(tmp_path):
     second.write_text("id\trank\thypothesis\n")
     with pytest.raises(InputError, match="0 rows, expected at least 1"):
         gather_tables([first, second], tmp_path / "kbest.tsv", plan, per_row="some")
+
+
+def test_a_plan_made_from_its_table_seeks_to_each_shard(table):
+    whole = read_tsv(table, columns=["id", "src", "tgt"])
+    for per_shard in (1, 4, 5, 23, 50):
+        plan = make_plan(23, per_shard, table)
+        assert plan["table_bytes"] == table.stat().st_size and len(plan["offsets"]) == len(plan["shards"])
+        data = table.read_bytes()
+        for shard, ((start, stop), offset) in enumerate(zip(plan["shards"], plan["offsets"])):
+            assert data[offset:].split(b"\t", 1)[0] == str(start).encode(), "the offset is where the row's id starts"
+            rows = read_shard_rows(table, plan, shard, ["tgt", "id"])
+            assert rows.equals(whole[["tgt", "id"]].iloc[start:stop].reset_index(drop=True))
+
+
+def test_a_shard_of_another_table_is_scanned_not_sought(table, tmp_path):
+    plan = make_plan(23, 5, table)
+    longer = tmp_path / "longer.tsv"
+    whole = read_tsv(table)
+    write_tsv_atomic(longer, whole.assign(src=whole["src"] + " and more"))
+    rows = read_shard_rows(longer, plan, 2, ["src"])  # a different size: the offsets do not apply
+    assert rows["src"].tolist() == (whole["src"] + " and more").iloc[10:15].tolist()
+    same_size = tmp_path / "same_size.tsv"
+    same_size.write_bytes(b"x" + table.read_bytes()[:-1])  # every line one byte later: the offset lands mid-line
+    with pytest.raises(InputError, match="does not start a line"):
+        read_shard_rows(same_size, plan, 1, ["src"])
+    with pytest.raises(InputError, match="missing column"):
+        read_shard_rows(table, plan, 1, ["nope"])
+
+
+def test_a_table_whose_lines_are_not_its_rows_gets_no_offsets(tmp_path):
+    path = tmp_path / "blank.tsv"
+    path.write_text("src\na\n\nb\n")  # the parser skips the empty line: 2 rows on 3 lines
+    assert count_rows(path) == 2
+    plan = make_plan(2, 1, path)
+    assert "offsets" not in plan
+    assert read_shard_rows(path, plan, 1, ["src"])["src"].tolist() == ["b"]
+
+
+@pytest.mark.parametrize("text", [b"", b"a", b"a\n", b"a\nbb\n", b"a\nbb", b"\n\n", b"one\n\ntwo\n"])
+def test_line_starts_against_splitlines(tmp_path, monkeypatch, text):
+    path = tmp_path / "lines.txt"
+    path.write_bytes(text)
+    lines = text.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    expected, offset = [], 0
+    for line in lines:
+        expected.append(offset)
+        offset += len(line) + 1
+    for block in (1, 2, 3, 1 << 24):  # blocks that cut lines and newline pairs
+        monkeypatch.setattr("memkd.shards._BLOCK_BYTES", block)
+        wanted = list(range(len(lines) + 2))
+        starts, count, empty = line_starts(path, wanted)
+        assert count == len(lines)
+        assert starts == expected + [len(text)] * (len(wanted) - len(expected))
+        assert empty == (b"" in lines)
+        for line in range(len(lines) + 2):  # stopping at the line asked for finds the same offset
+            assert line_starts(path, [line], whole=False)[0] == [starts[line]]
