@@ -17,6 +17,7 @@ from memkd.rulerun import run
 from memkd.stats import bootstrap_count_rate_ci
 from memkd.tables import (
     SeedComparisons,
+    by_direction,
     ci_label,
     defined,
     flags,
@@ -251,11 +252,9 @@ def main():
     stats, natural = snakemake.params.statistics, snakemake.params.natural
     summaries = [json.loads(Path(p).read_text()) for p in snakemake.input.summaries]
     pooled = len({summary["seed"] for summary in summaries}) > 1
-    # One direction at a time, so that a job holds one direction's flags (its models share pairs, and no table
-    # compares models of two directions); the rows keep the order of a job that read every model at once.
+    # the rows keep the order of a job that read every model at once
     tables = [[] for _ in range(7)]
-    for direction in dict.fromkeys(summary["direction"] for summary in summaries):
-        mine = [k for k, summary in enumerate(summaries) if summary["direction"] == direction]
+    for mine in by_direction(summaries).values():
         parts = direction_tables([summaries[k] for k in mine], [snakemake.input.examples[k] for k in mine], stats,
                                  natural, snakemake.params.variants, pooled)
         for table, rows in zip(tables, parts):

@@ -12,7 +12,7 @@ import pandas as pd
 from memkd.errors import InputError
 from memkd.io import write_tsv_atomic
 from memkd.rulerun import run
-from memkd.tables import SeedComparisons, pooled_label, read_example_flags
+from memkd.tables import SeedComparisons, by_direction, pooled_label, read_example_flags
 
 COLUMNS = ["corpus", "direction", "seed", "seeds", "model", "compared_with", "metric", "definition", "model_pct",
            "model_pct_sd", "reference_pct", "reference_pct_sd", "relative_change_pct", "relative_change_pct_sd",
@@ -59,11 +59,10 @@ def main():
     stats, variants = snakemake.params.statistics, snakemake.params.variants
     inputs = [(json.loads(Path(summary).read_text()), examples)
               for summary, examples in zip(snakemake.input.summaries, snakemake.input.examples, strict=True)]
-    # one direction at a time: a job holds one direction's flags (no row compares two directions); per-seed rows
-    # first, then the pooled ones, as when every model was read at once
+    # per-seed rows first, then the pooled ones, as when every model was read at once
     rows, pooled = [], []
-    for direction in dict.fromkeys(summary["direction"] for summary, _ in inputs):
-        mine, theirs = direction_rows([i for i in inputs if i[0]["direction"] == direction], variants, stats)
+    for positions in by_direction([summary for summary, _ in inputs]).values():
+        mine, theirs = direction_rows([inputs[k] for k in positions], variants, stats)
         rows += mine
         pooled += theirs
     frame = pd.DataFrame(rows + pooled).reindex(columns=COLUMNS)

@@ -18,6 +18,15 @@ from memkd.stats import (
 )
 
 
+def by_direction(summaries: list[dict]) -> dict[str, list[int]]:
+    """The positions of the models' summaries per direction, directions in order of first appearance: the table
+    jobs read one direction's flags at a time (its models share pairs; no row compares two directions)."""
+    groups: dict[str, list[int]] = {}
+    for position, summary in enumerate(summaries):
+        groups.setdefault(summary["direction"], []).append(position)
+    return groups
+
+
 def flags(column) -> np.ndarray:
     """'1' -> True, '0' -> False; an empty cell (not applicable) -> False. Pair with `defined`. `column`: a column of
     a table as read, or a FlagColumn."""

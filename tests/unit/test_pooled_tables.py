@@ -237,3 +237,12 @@ def test_flag_bits_round_trip_at_any_length_and_chunking(tmp_path, monkeypatch, 
     assert len(read) == rows
     assert flags(read["osc_hal"]).tolist() == (cells == "1").tolist()
     assert defined(read["osc_hal"]).tolist() == (cells != "").tolist()
+
+
+def test_by_direction_groups_positions_in_order_of_first_appearance():
+    from memkd.tables import by_direction
+
+    summaries = [{"direction": d} for d in ("es-en", "en-es", "es-en", "en-es", "de-en")]
+    assert by_direction(summaries) == {"es-en": [0, 2], "en-es": [1, 3], "de-en": [4]}
+    assert list(by_direction(summaries)) == ["es-en", "en-es", "de-en"]
+    assert by_direction([]) == {}
