@@ -193,11 +193,6 @@ def row_chunks(path: str | os.PathLike, columns: list[str], plan: str | os.PathL
     yield read_shard_rows(path, read_plan(plan), shard, columns)
 
 
-def read_rows(path: str | os.PathLike, start: int, stop: int, column: str = "src") -> list[str]:
-    """`column` of rows start..stop-1 (read_tsv(path)[column][start:stop]), holding one chunk at a time."""
-    return read_row_range(path, start, stop, [column])[column].tolist()
-
-
 def count_lines(path: str | os.PathLike) -> int:
     with open(path, "rb") as handle:
         return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
