@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import re
 import signal
@@ -417,6 +418,7 @@ def check_resources(workdir: Path) -> pd.DataFrame:
                 shard = int(wildcards["shard"]) if "shard" in wildcards else None
                 sizes.append(job_data_mb(inputs, plan, shard))
             size = max(sizes)
+            entry = rule
             if rule == "train_cm_models":  # its models train in turn: the memory of one on half of the study pairs
                 studies = [path for inputs in group["inputs"] for path in inputs if path.endswith("study_train.tsv")]
                 asked_now = max(rule_resource("train_model", "mem_mb", cm_half_mb(path)) for path in studies)
@@ -426,10 +428,56 @@ def check_resources(workdir: Path) -> pd.DataFrame:
                 entry = f"{rule}_sharded" if rule == "memorization_examples" and exmem_given else rule
                 asked_now = rule_resource(entry, "mem_mb", size) if entry in RULES else None
             peak = peaks.get(RULE_SCRIPT.get(rule, rule))
-            rows.append({"rule": rule, "jobs": len(group), "input_mib": round(size, 1),
+            rows.append({"rule": rule, "entry": entry, "jobs": len(group), "input_mib": round(size, 1),
                          "given_mb": group["mem_mb"].max(), "asked_now_mb": asked_now,
                          "peak_mb": None if peak is None else round(peak)})
     return pd.DataFrame(rows).sort_values("input_mib", ascending=False)
+
+
+def fit_memory(tables: list[pd.DataFrame], margin: float = 1.25, scale: float = 20.0) -> pd.DataFrame:
+    """Per memkd.resources entry measured at two or more input sizes (check_resources of each rehearsal size): its
+    peak MB against input MiB along the line through the two largest sizes (as `projection` extends memory: a job
+    that reads a chunk at a time grows until its chunk is full, so the small sizes would overstate its slope), the
+    per-MiB term that slope asks with `margin` (rounded up to 0.05), whether the rule's base covers the line's
+    intercept with that margin, whether base + fitted term covers every measured peak, and what the rule asks now and
+    with the fitted term at `scale` x the largest input (20: 2M -> 40M pairs). Tables of two runs of one size count
+    its larger peak (sampled peaks are lower bounds). Shard jobs read one shard's share at
+    every size, so they have no slope to fit and are left out; so are rules with no peak."""
+    from memkd.resources import RULES, scaled
+
+    points = pd.concat([table[table["entry"].isin(RULES) & table["peak_mb"].notna()] for table in tables])
+    rows = []
+    for entry, group in points.groupby("entry"):
+        # two runs of one size (the same inputs): the larger peak, as both are lower bounds
+        group = group.groupby("input_mib", as_index=False)["peak_mb"].max().sort_values("input_mib")
+        sizes, peaks = group["input_mib"].to_numpy(float), group["peak_mb"].to_numpy(float)
+        if len(set(sizes)) < 2 or sizes[-1] < 1.5 * sizes[-2]:
+            continue
+        slope = (peaks[-1] - peaks[-2]) / (sizes[-1] - sizes[-2])
+        intercept = peaks[-1] - slope * sizes[-1]
+        base, per_mb_now = RULES[entry]["mem_mb"]
+        per_mb_fit = math.ceil(max(slope, 0.0) * margin * 20 - 1e-9) / 20 or 0.05
+        at = scale * sizes.max()
+        rows.append({"entry": entry, "input_mib": list(sizes), "peak_mb": list(peaks),
+                     "intercept_mb": intercept, "mb_per_mib": slope, "base": base,
+                     "base_covers": base >= margin * intercept, "per_mb_now": per_mb_now, "per_mb_fit": per_mb_fit,
+                     "at_mib": at, "asked_now_at": scaled(base, per_mb_now, at),
+                     "asked_fit_at": scaled(base, per_mb_fit, at),
+                     "fitted_peak_at": intercept + slope * at,
+                     "fit_covers_peaks": bool(all(scaled(base, per_mb_fit, s) >= p for s, p in zip(sizes, peaks)))})
+    return pd.DataFrame(rows)
+
+
+def print_memory_fit(fit: pd.DataFrame) -> None:
+    print("| rule | input MiB | peak MB | MB per MiB | per MiB asked now | fitted x1.25 | input MiB x20 | "
+          "line's peak there | asked now | asked fitted |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in fit.itertuples():
+        flags = ("" if row.base_covers else " (base < intercept)") + ("" if row.fit_covers_peaks else " **under**")
+        print(f"| {row.entry} | {' / '.join(f'{s:,.0f}' for s in row.input_mib)} | "
+              f"{' / '.join(f'{p:,.0f}' for p in row.peak_mb)} | {row.mb_per_mib:.2f} | "
+              f"{row.per_mb_now:g} | {row.per_mb_fit:g}{flags} | {row.at_mib:,.0f} | {row.fitted_peak_at:,.0f} | "
+              f"{row.asked_now_at:,} | {row.asked_fit_at:,} |")
 
 
 def print_resource_check(table: pd.DataFrame) -> None:
@@ -484,9 +532,15 @@ def main():
     parser.add_argument("--project", type=int, default=40_000_000, help="pairs to project each stage's time to")
     parser.add_argument("--memory-at", type=int, default=2_000_000, help="pairs to extend each stage's memory to")
     parser.add_argument("--readme", type=int, metavar="TOP", help="print only the README's table of the TOP stages")
+    parser.add_argument("--fit-memory", type=Path, nargs="+", metavar="WORKDIR",
+                        help="rehearsal sizes' folders (WORKDIR/nN): each rule's peak MB fitted in its input MiB, "
+                             "against memkd.resources' per-MiB term")
     parser.add_argument("--check-resources", type=Path, metavar="WORKDIR",
                         help="a rehearsal size's folder (WORKDIR/nN): memory asked per rule against its jobs' peaks")
     args = parser.parse_args()
+    if args.fit_memory:
+        print_memory_fit(fit_memory([check_resources(workdir) for workdir in args.fit_memory]))
+        return
     if args.check_resources:
         print_resource_check(check_resources(args.check_resources))
         return

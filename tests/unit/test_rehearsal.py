@@ -3,6 +3,7 @@ from a Snakemake log and the per-job memory sampling."""
 
 import importlib.util
 import json
+import math
 import subprocess
 import time
 from pathlib import Path
@@ -204,3 +205,34 @@ rule memorization_examples:
     printed = capsys.readouterr().out
     assert "| study_subset | 1 | 100.0 | 1,000 | 1,500 | 1.50 **over** |" in printed
     assert "| translate_shard | 1 | 50.0 | 5,000 | 300 | 0.06 |" in printed
+
+
+def test_the_memory_fit_follows_the_two_largest_sizes_and_flags_a_base_too_small():
+    """--fit-memory: per rule the slope of its peak in its input MiB between the two largest sizes, asked with a
+    quarter more (rounded up to 0.05 MB per MiB); shard jobs (one size) and rules without a peak are left out, and a
+    base below the line's intercept is flagged, as is a fitted request under a measured peak."""
+    import pandas as pd
+
+    def size(rows):
+        return pd.DataFrame(rows, columns=["rule", "entry", "jobs", "input_mib", "given_mb", "asked_now_mb",
+                                           "peak_mb"])
+
+    tables = [size([("study_subset", "study_subset", 1, mib, 0, 0, peak),
+                    ("direction_view", "direction_view", 1, mib / 10, 0, 0, 1500 + mib / 10),
+                    ("translate_shard", "translate_shard", 1, 23.0, 0, 0, 480.0),
+                    ("plot_subgroups", "plot_subgroups", 1, mib, 0, 0, 100.0),
+                    ("evaluate", "evaluate", 1, mib, 0, 0, None)])
+              for mib, peak in [(100.0, 900.0), (500.0, 340.0), (1000.0, 390.0)]]
+    # a second run of the largest size (sampled peaks are lower bounds): its larger peak counts
+    tables.append(size([("study_subset", "study_subset", 1, 1000.0, 0, 0, 440.0)]))
+    fit = rehearsal.fit_memory(tables).set_index("entry")
+    assert set(fit.index) == {"study_subset", "direction_view"}, "no shard job, no rule without a peak or entry"
+    # 0.2 MB per MiB from 340 MB at 500 to 440 at 1000 (the 900 MB at 100 MiB is ignored), 0.25 with the margin
+    assert fit.loc["study_subset", "mb_per_mib"] == pytest.approx(0.2)
+    assert fit.loc["study_subset", "per_mb_fit"] == pytest.approx(0.25)
+    assert fit.loc["study_subset", "base_covers"]
+    assert fit.loc["study_subset", "fit_covers_peaks"], "its 2,000 MB base covers the 900 MB at 100 MiB"
+    base = rule_resource("study_subset", "mem_mb", 0)
+    assert fit.loc["study_subset", "asked_fit_at"] == math.ceil(base + 0.25 * 20_000)
+    # 1,500 MB at any size: the base (1,000) is under the intercept, so the requests would be under the peaks
+    assert not fit.loc["direction_view", "base_covers"] and not fit.loc["direction_view", "fit_covers_peaks"]
