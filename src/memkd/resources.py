@@ -16,16 +16,20 @@ import math
 import os
 from collections.abc import Iterable
 
-# rule -> resource -> (base, per MiB of data): MB of memory, minutes. Memory from the per-pair footprints measured in
-# issue 17 (training ~3 KB a pair, memorization_examples 4-8 KB, ~190 bytes of TSV a pair); minutes per MiB from GPU
-# speeds (bench/results: an H100 trains ~2 s per MiB and epoch, decodes ~380 sentences/s greedy, scores ~580/s)
-# with room for beam search, slower GPUs and 40-80 epochs. score_cm_references scores each of its M models.
+# rule -> resource -> (base, per MiB of data): MB of memory, minutes. Minutes per MiB from GPU speeds (bench/results:
+# an H100 trains ~2 s per MiB and epoch, decodes ~380 sentences/s greedy, scores ~580/s) with room for beam search,
+# slower GPUs and 40-80 epochs; score_cm_references scores each of its M models. Memory per MiB: the slope of a job's
+# peak between the 1M and 2M points of the paper-scale rehearsal on the current code (a5692b4; bench/rehearsal.py
+# --fit-memory, bench/results/rehearsal_cpu.md) with a quarter more, or a rule's line measured by max RSS in
+# bench/results/job_memory.md where that asks more (those are cited at the rule). The base is the rule's former fixed
+# value, which also holds a real model (the rehearsal's are tiny). The shard rules read one shard's share at every
+# size, so the rehearsal has no slope for them: their 10 MB per MiB adds ~230 MB to a 100k-pair shard.
 RULES = {
-    # memory: 1.3 GB at 442 MiB of pairs on the 2M-pair rehearsal (token ids in flat arrays), 3.0 MB per MiB at most
-    "train_model": {"mem_mb": (4000, 4), "runtime": (120, 5)},
-    # one chunk of texts at a time (memkd.data.write_token_store): 427 MB max RSS and 10.3 s at 107 MiB (500k pairs,
-    # bench/results/token_store.md), the chunk's size whatever the table's; minutes per MiB with 30x room
-    "tokenize_pairs": {"mem_mb": (1000, 0.05), "runtime": (10, 0.05)},
+    # token ids in flat arrays: 550 / 596 / 774 MB at 48 / 246 / 515 MiB, 0.66 MB per MiB from 1M to 2M
+    "train_model": {"mem_mb": (4000, 0.85), "runtime": (120, 5)},
+    # one chunk of texts at a time (memkd.data.write_token_store): 340 / 383 / 394 MB at 48 / 246 / 515 MiB, 427 MB
+    # max RSS at 107 MiB (bench/results/token_store.md); minutes per MiB with 30x room
+    "tokenize_pairs": {"mem_mb": (1000, 0.1), "runtime": (10, 0.05)},
     "translate_model": {"mem_mb": (4000, 10), "runtime": (60, 2)},
     "translate_shard": {"mem_mb": (4000, 10), "runtime": (60, 2)},
     "score_references": {"mem_mb": (4000, 10), "runtime": (30, 1)},
@@ -54,24 +58,20 @@ RULES = {
     # pairs and translations joined a chunk at a time: 305 / 332 / 338 MB at 200k / 1M / 2M pairs
     # (bench/results/job_memory.md; 1,159 MB at 542 MiB on the rehearsal when it held them)
     "seqkd_data": {"mem_mb": (1000, 0.1), "runtime": (5, 0.05)},
-    # every model's examples and the pairs' buckets in pandas, BLEU/chrF statistics per sentence (pure Python)
-    # (rehearsal: 3.6 GB summed PSS with 2 workers and 1,234 MiB of inputs at 2M pairs, 2.9 per MiB; 30 min on 2 cores)
-    "subgroups_table": {"mem_mb": (2000, 4), "runtime": (10, 0.1)},
+    # every model's examples and the pairs' buckets, BLEU/chrF statistics summed per bucket: 778 / 1,026 / 1,292 MB
+    # (summed over its 2 workers) at 117 / 598 / 1,234 MiB, 0.42 MB per MiB; 1,064 s at 2M pairs on 2 cores
+    "subgroups_table": {"mem_mb": (2000, 0.55), "runtime": (10, 0.1)},
     "adaptive_seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
-    # Whole-table jobs: the corpus, the study pairs or every pair's tables in pandas, so memory is a multiple of the
-    # TSV MiB read. Peak MB per input MiB on the 2M-pair rehearsal (bench/rehearsal.py --check-resources):
-    # split_corpus 6.6 (1.9 since it streams: plan_splits), counterfactual_memorization 5.4, plot_memorization_map 4.5, cm_design 4.3, extract_corpus 3.9,
-    # counterfactual_table 3.0, direction_view 2.0, study_subset 1.9, qe_training_pairs 1.2, study_summary 3.3,
-    # memorization_predictor 2.2, memorization_tables 1.5, quality_estimates_table 1.3; asked with a quarter more.
-    # Those that stream since (extract_corpus, cm_design, direction_view, study_subset, counterfactual_table,
-    # counterfactual_memorization, memorization_predictor) are sized by their new measurements, given at each.
-    # adaptive_seqkd_table (variants off there) did not run at 2M pairs: 4 per MiB until it does.
+    # Whole-table jobs: a chunk of rows at a time, or numbers and digests per pair. Peak MB at 200k / 1M / 2M pairs
+    # of the current-code rehearsal where it sets the line; adaptive_seqkd_table, adaptive_seqkd_data and
+    # plot_predictor_roc's lines are older estimates (variants were off there; the plot's peak stays ~165 MB).
     # Minutes: 20x their time there or more (they take seconds to a few minutes per 100 MiB).
     # a user's TSV or WMT20 read a chunk at a time, ids kept as digests: 283 / 319 / 390 MB at 42 / 215 / 441 MiB
     # (bench/results/job_memory.md; 1,736 MB at 440 MiB on the 2M-pair rehearsal when it held the corpus)
     "extract_corpus": {"mem_mb": (4000, 0.4), "runtime": (30, 0.05)},
-    # a chunk of texts and ~300 bytes of integer arrays a pair: 846 MB max RSS at 444 MiB (2M pairs), was 3.0 GB
-    "split_corpus": {"mem_mb": (4000, 2.5), "runtime": (20, 0.05)},
+    # a chunk of texts and ~300 bytes of integer arrays a pair: 303 / 486 / 800 MB at 42 / 217 / 444 MiB, 1.38 MB
+    # per MiB (846 MB max RSS at 444 MiB; 3.0 GB when it held the corpus)
+    "split_corpus": {"mem_mb": (4000, 1.75), "runtime": (20, 0.05)},
     # both read and write a chunk of rows at a time: 236 / 268 MB and 374 / 421 MB at 45 / 470 MiB
     # (bench/results/job_memory.md; 872 and 860 MB at 442 MiB on the 2M-pair rehearsal when they held the table)
     "direction_view": {"mem_mb": (1000, 0.1), "runtime": (5, 0.05)},
@@ -79,28 +79,32 @@ RULES = {
     # pairs read a chunk at a time as digests: 259 / 404 / 621 MB at 43 / 223 / 456 MiB (bench/results/job_memory.md;
     # 1,908 MB at 442 MiB when it held the texts), 0.88 MB per MiB, asked 1.2
     "cm_design": {"mem_mb": (1000, 1.2), "runtime": (5, 0.05)},
-    "qe_training_pairs": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
+    # 277 / 403 / 663 MB at 84 / 432 / 883 MiB, 0.58 MB per MiB
+    "qe_training_pairs": {"mem_mb": (2000, 0.75), "runtime": (10, 0.05)},
     # the design and the M models' scores read side by side a chunk at a time: 259 / 261 / 264 MB at 200k / 1M / 2M
     # pairs with 6 models (bench/results/job_memory.md; 681 MB at 126 MiB on the rehearsal when it held them)
     "counterfactual_memorization": {"mem_mb": (2000, 0.2), "runtime": (5, 0.05)},
     # tables read as numbers, texts as digests; the feature matrix and the classifier's copies grow with the pairs:
-    # 848 MB at 2M pairs (bench/results/job_memory.md; 1,912 MB at 883 MiB on the rehearsal), ~0.7 MB per MiB
-    "memorization_predictor": {"mem_mb": (2000, 1.5), "runtime": (10, 0.05)},
+    # 848 MB max RSS at 2M pairs (bench/results/job_memory.md; 1,912 MB at 883 MiB when it held the texts), ~0.7 MB
+    # per MiB; the rehearsal's sampled peaks 299 / 381 / 540 MB at 84 / 429 / 883 MiB, 0.35 per MiB
+    "memorization_predictor": {"mem_mb": (2000, 0.9), "runtime": (10, 0.05)},
     # one direction's flags at a time, in bits, its models sharing one id array: 14 models' examples of 2M pairs
-    # (3,857 MiB) 596 MB, 1,192 when every model was held a byte a flag with its own ids (bench/results/job_memory.md)
-    "memorization_tables": {"mem_mb": (2000, 0.3), "runtime": (10, 0.05)},
-    # its bootstrap of the mean QE is O(resamples x pairs): ~4 min at 2M pairs on a loaded 2-core machine
-    "quality_estimates_table": {"mem_mb": (2000, 2), "runtime": (10, 0.05)},
+    # (3,857 MiB) 596 MB, 1,192 when every model was held a byte a flag with its own ids (bench/results/job_memory.md);
+    # on the rehearsal 191 / 201 / 274 MB at 46 / 234 / 494 MiB, 0.28 MB per MiB
+    "memorization_tables": {"mem_mb": (2000, 0.4), "runtime": (10, 0.05)},
+    # 172 / 230 / 270 MB at 61 / 307 / 618 MiB, 0.13 MB per MiB; 7 s at 2M pairs
+    "quality_estimates_table": {"mem_mb": (2000, 0.2), "runtime": (10, 0.05)},
     # CM and QE tables read side by side and written a chunk at a time: 193 / 221 / 216 MB at 200k / 1M / 2M pairs
     # (bench/results/job_memory.md; 761 MB at 257 MiB on the rehearsal when it held them)
     "counterfactual_table": {"mem_mb": (2000, 0.1), "runtime": (10, 0.05)},
     # the same reads: 376 MB for those 14 models' examples (939 before; bench/results/job_memory.md)
     "variants_table": {"mem_mb": (2000, 0.2), "runtime": (10, 0.05)},
     "adaptive_seqkd_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
-    "plot_memorization_map": {"mem_mb": (1000, 6), "runtime": (5, 0.05)},
+    # a point per pair: 203 / 386 / 587 MB at 24 / 122 / 246 MiB, 1.63 MB per MiB
+    "plot_memorization_map": {"mem_mb": (1000, 2.05), "runtime": (5, 0.05)},
     # they read the per-pair counterfactual table and the predictor's ROC points (about one per pair)
     "plot_predictor_roc": {"mem_mb": (1000, 4), "runtime": (5, 0.05)},
-    "study_summary": {"mem_mb": (1000, 4), "runtime": (5, 0.05)},
+    "study_summary": {"mem_mb": (1000, 1.15), "runtime": (5, 0.05)},  # 104 / 232 / 343 MB at 24 / 122 / 246 MiB
 }
 # A day: many clusters' longest GPU partition. A job past it resumes (training: its checkpoint) or is sharded
 # (translation: sharding.sentences); a request above a partition's limit would never start.
