@@ -58,9 +58,9 @@ RULES = {
     # pairs and translations joined a chunk at a time: 305 / 332 / 338 MB at 200k / 1M / 2M pairs
     # (bench/results/job_memory.md; 1,159 MB at 542 MiB on the rehearsal when it held them)
     "seqkd_data": {"mem_mb": (1000, 0.1), "runtime": (5, 0.05)},
-    # every model's examples and the pairs' buckets, BLEU/chrF statistics summed per bucket: 778 / 1,026 / 1,292 MB
-    # (summed over its 2 workers) at 117 / 598 / 1,234 MiB, 0.42 MB per MiB; 1,064 s at 2M pairs on 2 cores
-    "subgroups_table": {"mem_mb": (2000, 0.55), "runtime": (10, 0.1)},
+    # every model's examples and the pairs' buckets, BLEU/chrF statistics summed per bucket: 778 / 1,026 / 1,315 MB
+    # (summed over its 2 workers) at 117 / 598 / 1,234 MiB, 0.45 MB per MiB; 1,283 s at 2M pairs on 2 cores
+    "subgroups_table": {"mem_mb": (2000, 0.6), "runtime": (10, 0.1)},
     "adaptive_seqkd_data": {"mem_mb": (1000, 10), "runtime": (5, 0.05)},
     # Whole-table jobs: a chunk of rows at a time, or numbers and digests per pair. Peak MB at 200k / 1M / 2M pairs
     # of the current-code rehearsal where it sets the line; adaptive_seqkd_table, adaptive_seqkd_data and
@@ -86,12 +86,12 @@ RULES = {
     "counterfactual_memorization": {"mem_mb": (2000, 0.2), "runtime": (5, 0.05)},
     # tables read as numbers, texts as digests; the feature matrix and the classifier's copies grow with the pairs:
     # 848 MB max RSS at 2M pairs (bench/results/job_memory.md; 1,912 MB at 883 MiB when it held the texts), ~0.7 MB
-    # per MiB; the rehearsal's sampled peaks 299 / 381 / 540 MB at 84 / 429 / 883 MiB, 0.35 per MiB
+    # per MiB; the rehearsal's sampled peaks 299 / 381 / 606 MB at 84 / 429 / 883 MiB, 0.50 per MiB
     "memorization_predictor": {"mem_mb": (2000, 0.9), "runtime": (10, 0.05)},
     # one direction's flags at a time, in bits, its models sharing one id array: 14 models' examples of 2M pairs
     # (3,857 MiB) 596 MB, 1,192 when every model was held a byte a flag with its own ids (bench/results/job_memory.md);
-    # on the rehearsal 191 / 201 / 274 MB at 46 / 234 / 494 MiB, 0.28 MB per MiB
-    "memorization_tables": {"mem_mb": (2000, 0.4), "runtime": (10, 0.05)},
+    # on the rehearsal 191 / 201 / 288 MB at 46 / 234 / 494 MiB, 0.34 MB per MiB
+    "memorization_tables": {"mem_mb": (2000, 0.45), "runtime": (10, 0.05)},
     # 172 / 230 / 270 MB at 61 / 307 / 618 MiB, 0.13 MB per MiB; 7 s at 2M pairs
     "quality_estimates_table": {"mem_mb": (2000, 0.2), "runtime": (10, 0.05)},
     # CM and QE tables read side by side and written a chunk at a time: 193 / 221 / 216 MB at 200k / 1M / 2M pairs
@@ -100,8 +100,8 @@ RULES = {
     # the same reads: 376 MB for those 14 models' examples (939 before; bench/results/job_memory.md)
     "variants_table": {"mem_mb": (2000, 0.2), "runtime": (10, 0.05)},
     "adaptive_seqkd_table": {"mem_mb": (2000, 4), "runtime": (10, 0.05)},
-    # a point per pair: 203 / 386 / 587 MB at 24 / 122 / 246 MiB, 1.63 MB per MiB
-    "plot_memorization_map": {"mem_mb": (1000, 2.05), "runtime": (5, 0.05)},
+    # a point per pair: 203 / 386 / 679 MB at 24 / 122 / 246 MiB, 2.37 MB per MiB
+    "plot_memorization_map": {"mem_mb": (1000, 3), "runtime": (5, 0.05)},
     # they read the per-pair counterfactual table and the predictor's ROC points (about one per pair)
     "plot_predictor_roc": {"mem_mb": (1000, 4), "runtime": (5, 0.05)},
     "study_summary": {"mem_mb": (1000, 1.15), "runtime": (5, 0.05)},  # 104 / 232 / 343 MB at 24 / 122 / 246 MiB
