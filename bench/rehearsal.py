@@ -324,6 +324,12 @@ def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
     return float(intercept), float(slope), 1.0 - residual / spread if spread else 1.0
 
 
+def line_through_last_two(xs, ys) -> tuple[float, float]:
+    """Intercept and slope of the line through the last two (x, y) points (xs ascending)."""
+    slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    return ys[-1] - slope * xs[-1], slope
+
+
 def projection(results: list[dict], target: int, memory_at: int = 2_000_000) -> list[dict]:
     """Per rule, over the rehearsal sizes: summed job seconds fitted linearly in the pairs (R^2) and projected to
     `target` pairs (2 cores, tiny models: the shape of the costs, not a cluster's hours); peak MB extended to
@@ -339,7 +345,7 @@ def projection(results: list[dict], target: int, memory_at: int = 2_000_000) -> 
         seconds = [sum(r["total_s"] for r in f) for f in found]
         memory = [max(r["peak_rss_mb"] for r in f) for f in found]
         intercept, slope, r2 = linear_fit(sizes, seconds)
-        memory_slope = (memory[-1] - memory[-2]) / (sizes[-1] - sizes[-2])
+        _, memory_slope = line_through_last_two(sizes, memory)
         rows.append({"rule": rule, "seconds": seconds, "s_per_million": slope * 1e6, "r2": r2,
                      "projected_s": intercept + slope * target, "peak_mb": memory,
                      "mb_per_million": memory_slope * 1e6,
@@ -453,8 +459,7 @@ def fit_memory(tables: list[pd.DataFrame], margin: float = 1.25, scale: float = 
         sizes, peaks = group["input_mib"].to_numpy(float), group["peak_mb"].to_numpy(float)
         if len(set(sizes)) < 2 or sizes[-1] < 1.5 * sizes[-2]:
             continue
-        slope = (peaks[-1] - peaks[-2]) / (sizes[-1] - sizes[-2])
-        intercept = peaks[-1] - slope * sizes[-1]
+        intercept, slope = line_through_last_two(sizes, peaks)
         base, per_mb_now = RULES[entry]["mem_mb"]
         per_mb_fit = math.ceil(max(slope, 0.0) * margin * 20 - 1e-9) / 20 or 0.05
         at = scale * sizes.max()
